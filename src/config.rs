@@ -1,0 +1,395 @@
+//! Settings: built-in defaults, overridden by a TOML file, overridden by `MAILLAGE_*` variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+/// A setting that cannot be used, with the name a person would type to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("setting `{setting}`: {message}")]
+    Invalid { setting: String, message: String },
+}
+
+fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port the HTTP server listens on.
+    pub listen: String,
+    /// The URL at which people and other servers reach this instance.
+    pub public_url: String,
+    pub database: DatabaseConfig,
+    pub uploads: UploadsConfig,
+    pub api: ApiConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    pub default_page_size: u64,
+    pub max_page_size: u64,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://localhost:8080".into(),
+            database: DatabaseConfig::default(),
+            uploads: UploadsConfig::default(),
+            api: ApiConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://maillage.db".into(),
+            max_connections: 8,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        UploadsConfig {
+            max_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            default_page_size: 20,
+            max_page_size: 100,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Config {
+    /// Defaults, then the file if one is given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<Config>(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string().trim().replace('\n', " "),
+                })?
+            }
+            None => Config::default(),
+        };
+        for (name, value) in env {
+            config.apply_env(&name, &value)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        match name {
+            "MAILLAGE_LISTEN" => self.listen = value.to_owned(),
+            "MAILLAGE_PUBLIC_URL" => self.public_url = value.to_owned(),
+            "MAILLAGE_DATABASE_URL" => self.database.url = value.to_owned(),
+            "MAILLAGE_DATABASE_MAX_CONNECTIONS" => {
+                self.database.max_connections = parse_number(name, value)?
+            }
+            "MAILLAGE_DATABASE_BUSY_TIMEOUT_MS" => {
+                self.database.busy_timeout_ms = parse_number(name, value)?
+            }
+            "MAILLAGE_UPLOADS_MAX_BYTES" => self.uploads.max_bytes = parse_number(name, value)?,
+            "MAILLAGE_API_DEFAULT_PAGE_SIZE" => {
+                self.api.default_page_size = parse_number(name, value)?
+            }
+            "MAILLAGE_API_MAX_PAGE_SIZE" => self.api.max_page_size = parse_number(name, value)?,
+            "MAILLAGE_API_MAX_BODY_BYTES" => self.api.max_body_bytes = parse_number(name, value)?,
+            "MAILLAGE_LOG_FILTER" => self.log.filter = value.to_owned(),
+            "MAILLAGE_LOG_FORMAT" => {
+                self.log.format = match value {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    other => {
+                        return Err(invalid(
+                            name,
+                            format!("expected `text` or `json`, got `{other}`"),
+                        ));
+                    }
+                }
+            }
+            // Other MAILLAGE_* names (the test suite's, for instance) are not settings.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.public_url()?;
+        self.backend()?;
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.uploads.max_bytes < 1024 {
+            return Err(invalid("uploads.max_bytes", "must be at least 1024 bytes"));
+        }
+        if self.api.default_page_size == 0 || self.api.max_page_size == 0 {
+            return Err(invalid(
+                "api.default_page_size",
+                "page sizes must be at least 1",
+            ));
+        }
+        if self.api.default_page_size > self.api.max_page_size {
+            return Err(invalid(
+                "api.default_page_size",
+                format!(
+                    "is {} but api.max_page_size is {}",
+                    self.api.default_page_size, self.api.max_page_size
+                ),
+            ));
+        }
+        if self.api.max_body_bytes < 1024 {
+            return Err(invalid("api.max_body_bytes", "must be at least 1024 bytes"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.filter)
+            .map_err(|e| invalid("log.filter", format!("not a valid log filter: {e}")))?;
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!(
+                    "`{}` is not an address and port such as 127.0.0.1:8080 or [::1]:8080",
+                    self.listen
+                ),
+            )
+        })
+    }
+
+    /// The public URL without a trailing slash; only its origin is used.
+    pub fn public_url(&self) -> Result<Url, ConfigError> {
+        let url = Url::parse(&self.public_url)
+            .map_err(|e| invalid("public_url", format!("`{}`: {e}", self.public_url)))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(invalid("public_url", "must start with https:// or http://"));
+        }
+        if url.host_str().is_none() {
+            return Err(invalid("public_url", "must name a host"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid(
+                "public_url",
+                "must be an origin only, such as https://ptce.example.org (no path, query or fragment): \
+                 ActivityPub identifiers are built from it",
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid(
+                "public_url",
+                "must not contain a user name or password",
+            ));
+        }
+        Ok(url)
+    }
+
+    pub fn backend(&self) -> Result<Backend, ConfigError> {
+        let url = &self.database.url;
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(invalid(
+                "database.url",
+                format!(
+                    "`{url}` is neither a SQLite URL (sqlite://path/to/file.db) nor a PostgreSQL URL (postgres://user@host/db)"
+                ),
+            ))
+        }
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(name, format!("expected a whole number, got `{value}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = Config::load_from(None, Vec::new()).unwrap();
+        assert_eq!(config.listen_addr().unwrap().to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            config.public_url().unwrap().as_str(),
+            "http://localhost:8080/"
+        );
+        assert_eq!(config.backend().unwrap(), Backend::Sqlite);
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maillage.toml");
+        std::fs::write(
+            &path,
+            "public_url = \"https://ptce.example.org\"\n[database]\nurl = \"postgres://u@h/db\"\nmax_connections = 3\n",
+        )
+        .unwrap();
+        let config = Config::load_from(Some(&path), Vec::new()).unwrap();
+        assert_eq!(config.public_url, "https://ptce.example.org");
+        assert_eq!(config.database.max_connections, 3);
+        assert_eq!(config.backend().unwrap(), Backend::Postgres);
+        assert_eq!(config.listen, "127.0.0.1:8080");
+
+        let config = Config::load_from(
+            Some(&path),
+            env(&[
+                ("MAILLAGE_DATABASE_MAX_CONNECTIONS", "5"),
+                ("MAILLAGE_LISTEN", "0.0.0.0:9000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.database.max_connections, 5);
+        assert_eq!(config.listen, "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("MAILLAGE_LISTEN", "localhost")], "`listen`"),
+            (&[("MAILLAGE_PUBLIC_URL", "ftp://x")], "`public_url`"),
+            (
+                &[("MAILLAGE_PUBLIC_URL", "https://x.org/maillage")],
+                "`public_url`",
+            ),
+            (&[("MAILLAGE_DATABASE_URL", "mysql://x")], "`database.url`"),
+            (
+                &[("MAILLAGE_DATABASE_MAX_CONNECTIONS", "lots")],
+                "MAILLAGE_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                &[("MAILLAGE_DATABASE_MAX_CONNECTIONS", "0")],
+                "database.max_connections",
+            ),
+            (&[("MAILLAGE_LOG_FORMAT", "xml")], "MAILLAGE_LOG_FORMAT"),
+            (
+                &[("MAILLAGE_API_DEFAULT_PAGE_SIZE", "500")],
+                "api.default_page_size",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let err = Config::load_from(None, env(vars)).unwrap_err().to_string();
+            assert!(err.contains(expected), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maillage.toml");
+        std::fs::write(&path, "[database]\nurll = \"sqlite://x.db\"\n").unwrap();
+        let err = Config::load_from(Some(&path), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("urll"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_reported() {
+        let err = Config::load_from(Some(Path::new("/nonexistent/maillage.toml")), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/maillage.toml"), "{err}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Long texts: Markdown or HTML in, sanitised HTML out.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use super::vocab::TextFormat;
+
+fn sanitizer() -> &'static ammonia::Builder<'static> {
+    static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    BUILDER.get_or_init(|| {
+        let tags: HashSet<&str> = [
+            "a",
+            "p",
+            "br",
+            "strong",
+            "b",
+            "em",
+            "i",
+            "u",
+            "s",
+            "del",
+            "ul",
+            "ol",
+            "li",
+            "blockquote",
+            "code",
+            "pre",
+            "h2",
+            "h3",
+            "h4",
+            "hr",
+            "span",
+        ]
+        .into_iter()
+        .collect();
+        let mut builder = ammonia::Builder::default();
+        builder
+            .tags(tags)
+            .url_schemes(["http", "https", "mailto"].into_iter().collect())
+            .link_rel(Some("nofollow noopener noreferrer"))
+            .strip_comments(true);
+        builder
+    })
+}
+
+/// Sanitises HTML with an allow-list: no scripts, styles, event handlers or `javascript:` links.
+pub fn sanitize_html(html: &str) -> String {
+    sanitizer().clean(html).to_string()
+}
+
+/// Renders a text in the given format to safe HTML.
+pub fn render(source: &str, format: TextFormat) -> String {
+    match format {
+        TextFormat::Html => sanitize_html(source),
+        TextFormat::Markdown => {
+            let parser = pulldown_cmark::Parser::new_ext(
+                source,
+                pulldown_cmark::Options::ENABLE_STRIKETHROUGH,
+            );
+            let mut html = String::with_capacity(source.len() * 3 / 2);
+            pulldown_cmark::html::push_html(&mut html, parser);
+            sanitize_html(&html)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_is_rendered_and_sanitised() {
+        let html = render(
+            "**Marché** solidaire <script>alert(1)</script> [lien](javascript:alert(1))",
+            TextFormat::Markdown,
+        );
+        assert!(html.contains("<strong>Marché</strong>"), "{html}");
+        assert!(!html.contains("script"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+    }
+
+    #[test]
+    fn html_is_sanitised() {
+        let html = render(
+            r#"<p onclick="x()">Bonjour <a href="https://ptce.fr">ici</a><img src=x onerror=alert(1)><style>p{}</style></p>"#,
+            TextFormat::Html,
+        );
+        assert_eq!(
+            html,
+            r#"<p>Bonjour <a href="https://ptce.fr" rel="nofollow noopener noreferrer">ici</a></p>"#
+        );
+    }
+}
+
+/// A long text as typed, with its rendered and sanitised HTML.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RichText {
+    pub source: String,
+    pub format: TextFormat,
+    pub html: String,
+}
+
+impl RichText {
+    /// Checks an optional long text and renders it; blank means absent.
+    pub fn from_input(
+        source: Option<&str>,
+        format: Option<TextFormat>,
+    ) -> Result<Option<RichText>, String> {
+        let Some(source) = super::check::optional_text(source, super::check::MAX_DESCRIPTION)?
+        else {
+            return Ok(None);
+        };
+        let format = format.unwrap_or(TextFormat::Markdown);
+        let html = render(&source, format);
+        Ok(Some(RichText {
+            source,
+            format,
+            html,
+        }))
+    }
+}
