@@ -393,3 +393,17 @@ mod tests {
         assert!(err.contains("/nonexistent/maillage.toml"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The example file documents every setting: it must parse and equal the defaults.
+    #[test]
+    fn example_file_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("maillage.example.toml");
+        let example = Config::load_from(Some(&path), Vec::new()).unwrap();
+        let defaults = Config::default();
+        assert_eq!(format!("{example:?}"), format!("{defaults:?}"));
+    }
+}

@@ -1,5 +1,12 @@
 //! Maillage: a federated, decentralised directory of French *Pôles Territoriaux de
 //! Coopération Économique* (PTCE), built on ActivityPub.
 
+pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod error;
+pub mod store;
+pub mod web;
+
+pub use error::{Error, Result};

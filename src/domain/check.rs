@@ -184,7 +184,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn digits_only(value: &str, expected: usize, what: &str) -> Result<String, String> {
@@ -214,7 +214,11 @@ pub fn siret(value: &str) -> Result<String, String> {
     })?;
     // La Poste's establishments share one SIREN and use their own rule: digit sum divisible by 5.
     let la_poste = compact.starts_with("356000000")
-        && compact.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0;
+        && compact
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .sum::<u32>()
+            .is_multiple_of(5);
     if !luhn(&compact) && !la_poste {
         return Err(format!(
             "`{compact}` is not a valid SIRET (its check digit is wrong)"

@@ -1,0 +1,369 @@
+//! The command line: serve, migrate, and manage the instance, its people, poles and tokens.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::domain::{PoleInput, TerritoryInput};
+use crate::error::{Error, Result};
+use crate::store::{InstanceSettings, Role, Store};
+use crate::{auth, web};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "maillage",
+    version,
+    about = "A federated directory of PTCE poles (Pôles territoriaux de coopération économique)"
+)]
+pub struct Cli {
+    /// TOML configuration file; settings not in it keep their defaults, and MAILLAGE_* variables override both.
+    #[arg(long, short = 'c', global = true, env = "MAILLAGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default): migrates the database, then listens.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Only report how many migrations are applied and pending.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Name the instance (creates its settings on a new database).
+    Init(InitArgs),
+    /// Manage administrators and pole editors.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the poles of this instance.
+    #[command(subcommand)]
+    Pole(PoleCommand),
+    /// Issue, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Name shown on the instance's pages.
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub summary: Option<String>,
+    #[arg(long)]
+    pub contact_email: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a person who can sign in or hold API tokens.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Administrator of the whole instance (otherwise an editor of the poles given with --pole).
+        #[arg(long)]
+        admin: bool,
+        /// Slug of a pole this editor may edit; repeat for several.
+        #[arg(long = "pole")]
+        poles: Vec<String>,
+        /// Read the password from the first line of standard input instead of asking for it.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Create the person without a password (API tokens only).
+        #[arg(long, conflicts_with = "password_stdin")]
+        no_password: bool,
+    },
+    /// List people.
+    List,
+    /// Let an editor edit one more pole.
+    Grant {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        pole: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoleCommand {
+    /// Create a pole; fill in the rest of its profile through the API.
+    Create {
+        /// Lower-case identifier, used in URLs and in @slug@domain; it cannot change later.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        summary: Option<String>,
+        /// INSEE code of a commune of its territory; repeat for several.
+        #[arg(long = "commune")]
+        communes: Vec<String>,
+        /// New followers wait for the pole's approval.
+        #[arg(long)]
+        manually_approves_followers: bool,
+    },
+    /// List the poles of this instance.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a person; it is shown once, only its hash is kept.
+    Issue {
+        #[arg(long)]
+        user: String,
+        /// What the token is for (a laptop, a script…).
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by its number, as shown by `token list`.
+    Revoke { id: i64 },
+}
+
+/// Runs a command; `serve` is the default.
+pub async fn run(cli: Cli, config: Config) -> Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Serve) {
+        return web::serve(config).await;
+    }
+    let store = Store::connect(&config).await?;
+    store.migrate().await?;
+    let result = manage(&store, command).await;
+    store.close().await?;
+    result
+}
+
+async fn manage(store: &Store, command: Command) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let print = |out: &mut std::io::StdoutLock, line: String| {
+        // A closed pipe (`maillage pole list | head`) is not an error worth reporting.
+        let _ = writeln!(out, "{line}");
+    };
+    match command {
+        // `run` starts the server before opening this connection pool.
+        Command::Serve => {}
+        Command::Migrate { status } => {
+            let (applied, pending) = store.migration_status().await?;
+            let note = if status {
+                ""
+            } else {
+                " (the database is up to date)"
+            };
+            print(
+                &mut out,
+                format!("{applied} migrations applied, {pending} pending{note}"),
+            );
+        }
+        Command::Init(args) => {
+            let settings = store
+                .update_instance(&InstanceSettings {
+                    name: args.name,
+                    summary: args.summary,
+                    contact_email: args.contact_email,
+                })
+                .await?;
+            print(
+                &mut out,
+                format!("instance `{}` ready at {}", settings.name, store.url("/")),
+            );
+        }
+        Command::User(UserCommand::Create {
+            username,
+            email,
+            admin,
+            poles,
+            password_stdin,
+            no_password,
+        }) => {
+            if admin && !poles.is_empty() {
+                return Err(Error::Usage(
+                    "an administrator edits every pole: give either --admin or --pole".into(),
+                ));
+            }
+            if !admin && poles.is_empty() {
+                return Err(Error::Usage(
+                    "give --admin, or --pole SLUG for each pole this editor may edit".into(),
+                ));
+            }
+            let mut pole_ids = Vec::new();
+            for slug in &poles {
+                pole_ids.push(store.pole(slug).await?.id);
+            }
+            let password = if no_password {
+                None
+            } else if password_stdin {
+                Some(read_stdin_line()?)
+            } else if std::io::stdin().is_terminal() {
+                Some(prompt_password()?)
+            } else {
+                return Err(Error::Usage(
+                    "standard input is not a terminal: pass the password with --password-stdin, or use --no-password".into(),
+                ));
+            };
+            let hash = password.as_deref().map(auth::hash_password).transpose()?;
+            let role = if admin { Role::Admin } else { Role::Editor };
+            let user = store
+                .create_user(&username, email.as_deref(), hash, role)
+                .await?;
+            for id in pole_ids {
+                store.grant_pole(user.id, id).await?;
+            }
+            print(
+                &mut out,
+                format!("created {} `{}`", role.id(), user.username),
+            );
+        }
+        Command::User(UserCommand::List) => {
+            for user in store.list_users().await? {
+                let disabled = if user.disabled { " (disabled)" } else { "" };
+                print(
+                    &mut out,
+                    format!("{}\t{}{disabled}", user.username, user.role.id()),
+                );
+            }
+        }
+        Command::User(UserCommand::Grant { username, pole }) => {
+            let user = find_user(store, &username).await?;
+            let pole = store.pole(&pole).await?;
+            store.grant_pole(user.id, pole.id).await?;
+            print(
+                &mut out,
+                format!("`{}` may now edit `{}`", user.username, pole.pole.slug),
+            );
+        }
+        Command::Pole(PoleCommand::Create {
+            slug,
+            name,
+            summary,
+            communes,
+            manually_approves_followers,
+        }) => {
+            let input = PoleInput {
+                slug,
+                name,
+                summary,
+                territory: TerritoryInput {
+                    communes,
+                    ..Default::default()
+                },
+                manually_approves_followers,
+                ..Default::default()
+            };
+            let pole = input.validate().map_err(crate::store::StoreError::from)?;
+            let record = store.create_pole(&pole).await?;
+            print(
+                &mut out,
+                format!(
+                    "created pole `{}`: @{}@{} at {}",
+                    record.pole.name, record.pole.slug, record.domain, record.ap_id
+                ),
+            );
+        }
+        Command::Pole(PoleCommand::List) => {
+            let mut page = 1;
+            loop {
+                let poles = store
+                    .list_poles(crate::store::PageRequest {
+                        page,
+                        per_page: 100,
+                    })
+                    .await?;
+                for p in &poles.items {
+                    print(
+                        &mut out,
+                        format!("{}\t{}\t{}", p.pole.slug, p.pole.name, p.ap_id),
+                    );
+                }
+                if page * 100 >= poles.total {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        Command::Token(TokenCommand::Issue { user, name }) => {
+            let user = find_user(store, &user).await?;
+            let token = auth::new_token();
+            let record = store
+                .create_token(user.id, &name, &token.prefix, &token.hash)
+                .await?;
+            eprintln!(
+                "token {} for `{}` (shown only once, keep it safe):",
+                record.id, user.username
+            );
+            print(&mut out, token.token);
+        }
+        Command::Token(TokenCommand::List { user }) => {
+            let user_id = match user {
+                Some(u) => Some(find_user(store, &u).await?.id),
+                None => None,
+            };
+            let users = store.list_users().await?;
+            for t in store.list_tokens(user_id).await? {
+                let owner = users
+                    .iter()
+                    .find(|u| u.id == t.user_id)
+                    .map(|u| u.username.as_str())
+                    .unwrap_or("?");
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", at.format("%Y-%m-%d")),
+                    None => "active".into(),
+                };
+                print(
+                    &mut out,
+                    format!("{}\t{owner}\t{}\t{}…\t{state}", t.id, t.name, t.prefix),
+                );
+            }
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let token = store.revoke_token(id).await?;
+            print(
+                &mut out,
+                format!("token {} (`{}`) revoked", token.id, token.name),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn find_user(store: &Store, username: &str) -> Result<crate::store::User> {
+    store.user_by_username(username).await?.ok_or_else(|| {
+        Error::Usage(format!(
+            "there is no user `{username}` (see `maillage user list`)"
+        ))
+    })
+}
+
+fn read_stdin_line() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(Error::Input)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        return Err(Error::Usage("no password on standard input".into()));
+    }
+    Ok(password)
+}
+
+fn prompt_password() -> Result<String> {
+    let first =
+        rpassword::prompt_password("Password (12 characters or more): ").map_err(Error::Input)?;
+    let second = rpassword::prompt_password("Same password again: ").map_err(Error::Input)?;
+    if first != second {
+        return Err(Error::Usage("the two passwords differ".into()));
+    }
+    Ok(first)
+}

@@ -1,0 +1,30 @@
+//! sea-orm entities: the stored shape of each table.
+//!
+//! They mirror the schema built by the `migration` crate, which stays the
+//! authority: change a table there first, then follow it here.
+
+pub mod api_tokens;
+pub mod calls;
+pub mod changes;
+pub mod events;
+pub mod instance;
+pub mod media;
+pub mod members;
+pub mod poles;
+pub mod projects;
+pub mod user_poles;
+pub mod users;
+
+pub mod prelude {
+    pub use super::api_tokens::Entity as ApiTokens;
+    pub use super::calls::Entity as Calls;
+    pub use super::changes::Entity as Changes;
+    pub use super::events::Entity as Events;
+    pub use super::instance::Entity as Instance;
+    pub use super::media::Entity as Media;
+    pub use super::members::Entity as Members;
+    pub use super::poles::Entity as Poles;
+    pub use super::projects::Entity as Projects;
+    pub use super::user_poles::Entity as UserPoles;
+    pub use super::users::Entity as Users;
+}

@@ -1,0 +1,66 @@
+//! Projects carried by a pole.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "projects")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(column_type = "Text", unique)]
+    pub public_id: String,
+    #[sea_orm(column_type = "Text", unique)]
+    pub ap_id: String,
+    pub local: bool,
+    pub pole_id: i64,
+    #[sea_orm(column_type = "Text")]
+    pub title: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub summary: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub description: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub description_format: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub description_html: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub status: String,
+    #[sea_orm(column_type = "Json")]
+    pub partner_member_ids: Json,
+    #[sea_orm(column_type = "Json")]
+    pub themes: Json,
+    #[sea_orm(column_type = "Json")]
+    pub communes: Json,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub territory_kind: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub territory_label: Option<String>,
+    pub start_date: Option<Date>,
+    pub end_date: Option<Date>,
+    #[sea_orm(column_type = "Json")]
+    pub links: Json,
+    pub version: i32,
+    pub published_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub deleted_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::poles::Entity",
+        from = "Column::PoleId",
+        to = "super::poles::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Poles,
+}
+
+impl Related<super::poles::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Poles.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

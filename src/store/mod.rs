@@ -1,0 +1,168 @@
+//! Storage: sea-orm entities and the queries the rest of Maillage uses, on SQLite or PostgreSQL.
+//!
+//! Every write that changes what a pole publishes runs in one transaction with a row in
+//! `changes`, the history that federation publishes.
+
+mod changes;
+mod convert;
+pub mod entities;
+mod objects;
+mod poles;
+mod users;
+
+use std::time::Duration;
+
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use serde::Serialize;
+use url::Url;
+
+use crate::config::{Backend, Config};
+use crate::domain::ValidationErrors;
+
+pub use changes::Action;
+pub use objects::{Kind, ObjectRecord};
+pub use poles::ImageSlot;
+pub use poles::{MediaRef, MemberRecord, PoleRecord};
+pub use users::{InstanceSettings, Role, TokenRecord, User, check_username};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("invalid data: {0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} has been deleted")]
+    Gone(String),
+    #[error("stored data cannot be read ({0}); was the database edited by hand?")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One page of a listing, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            page: self.page,
+            per_page: self.per_page,
+            total: self.total,
+        }
+    }
+}
+
+/// The database and the public origin the instance's identifiers are built from.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+    base_url: Url,
+    domain: String,
+}
+
+impl Store {
+    /// Connects with the configured pool; SQLite files are created if missing and use WAL.
+    pub async fn connect(config: &Config) -> Result<Store> {
+        let backend = config
+            .backend()
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let base_url = config
+            .public_url()
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let mut options = ConnectOptions::new(config.database.url.clone());
+        options
+            .max_connections(config.database.max_connections)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            let busy = Duration::from_millis(config.database.busy_timeout_ms);
+            options.map_sqlx_sqlite_opts(move |o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(busy)
+                    .foreign_keys(true)
+            });
+        }
+        let db = Database::connect(options).await?;
+        let domain = match base_url.port() {
+            Some(port) => format!("{}:{port}", base_url.host_str().unwrap_or_default()),
+            None => base_url.host_str().unwrap_or_default().to_owned(),
+        };
+        Ok(Store {
+            db,
+            backend,
+            base_url,
+            domain,
+        })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<()> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Number of migrations applied and pending.
+    pub async fn migration_status(&self) -> Result<(usize, usize)> {
+        let applied = migration::Migrator::get_applied_migrations(&self.db)
+            .await?
+            .len();
+        let pending = migration::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .len();
+        Ok((applied, pending))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// `host` or `host:port` of the public URL: the domain part of `@slug@domain`.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// An absolute URL on this instance.
+    pub fn url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.db
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from)
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+}

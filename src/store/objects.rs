@@ -1,0 +1,456 @@
+//! What a pole publishes: projects, events and calls for cooperation.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+
+use super::changes::{self, Action, Change};
+use super::convert::{from_json, opt_vocab, rich_text, rich_text_columns, to_json, vocab};
+use super::entities::{calls, events, projects};
+use super::{Page, PageRequest, Result, Store, StoreError};
+use crate::domain::territory::Territory;
+use crate::domain::vocab::{CallDirection, CallStatus, EventStatus, ProjectStatus, TerritoryKind};
+use crate::domain::{CallForCooperation, Event, Project, ValidationErrors};
+
+/// The kinds of object a pole publishes, as named in URLs and in the change history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Project,
+    Event,
+    Call,
+}
+
+impl Kind {
+    pub fn id(self) -> &'static str {
+        match self {
+            Kind::Project => "project",
+            Kind::Event => "event",
+            Kind::Call => "call",
+        }
+    }
+
+    /// The path segment of the object's URLs.
+    pub fn path(self) -> &'static str {
+        match self {
+            Kind::Project => "projects",
+            Kind::Event => "events",
+            Kind::Call => "calls",
+        }
+    }
+}
+
+/// A stored object with the identifiers and dates every kind shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectRecord<T> {
+    pub id: i64,
+    pub public_id: String,
+    pub ap_id: String,
+    pub local: bool,
+    pub pole_id: i64,
+    pub version: i32,
+    pub published_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub data: T,
+}
+
+fn territory(
+    communes: sea_orm::prelude::Json,
+    kind: Option<String>,
+    label: Option<String>,
+) -> Result<Territory> {
+    Ok(Territory {
+        communes: from_json("communes", communes)?,
+        kind: opt_vocab("territory_kind", kind.as_deref(), TerritoryKind::from_id)?,
+        label,
+    })
+}
+
+fn project_from_model(m: projects::Model) -> Result<ObjectRecord<Project>> {
+    Ok(ObjectRecord {
+        data: Project {
+            title: m.title,
+            summary: m.summary,
+            description: rich_text(m.description, m.description_format, m.description_html)?,
+            status: vocab("status", &m.status, ProjectStatus::from_id)?,
+            partner_member_ids: from_json("partner_member_ids", m.partner_member_ids)?,
+            themes: from_json("themes", m.themes)?,
+            territory: territory(m.communes, m.territory_kind, m.territory_label)?,
+            start_date: m.start_date,
+            end_date: m.end_date,
+            links: from_json("links", m.links)?,
+        },
+        id: m.id,
+        public_id: m.public_id,
+        ap_id: m.ap_id,
+        local: m.local,
+        pole_id: m.pole_id,
+        version: m.version,
+        published_at: m.published_at,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn set_project_columns(am: &mut projects::ActiveModel, p: &Project) -> Result<()> {
+    let (description, format, html) = rich_text_columns(&p.description);
+    am.title = Set(p.title.clone());
+    am.summary = Set(p.summary.clone());
+    am.description = Set(description);
+    am.description_format = Set(format);
+    am.description_html = Set(html);
+    am.status = Set(p.status.id().to_owned());
+    am.partner_member_ids = Set(to_json(&p.partner_member_ids)?);
+    am.themes = Set(to_json(&p.themes)?);
+    am.communes = Set(to_json(&p.territory.communes)?);
+    am.territory_kind = Set(p.territory.kind.map(|k| k.id().to_owned()));
+    am.territory_label = Set(p.territory.label.clone());
+    am.start_date = Set(p.start_date);
+    am.end_date = Set(p.end_date);
+    am.links = Set(to_json(&p.links)?);
+    Ok(())
+}
+
+fn event_from_model(m: events::Model) -> Result<ObjectRecord<Event>> {
+    Ok(ObjectRecord {
+        data: Event {
+            title: m.title,
+            summary: m.summary,
+            description: rich_text(m.description, m.description_format, m.description_html)?,
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            timezone: m.timezone,
+            place: m.place.map(|p| from_json("place", p)).transpose()?,
+            online_url: m.online_url,
+            organiser_poles: from_json("organiser_poles", m.organiser_poles)?,
+            registration_url: m.registration_url,
+            capacity: m.capacity.and_then(|c| u32::try_from(c).ok()),
+            status: vocab("status", &m.status, EventStatus::from_id)?,
+        },
+        id: m.id,
+        public_id: m.public_id,
+        ap_id: m.ap_id,
+        local: m.local,
+        pole_id: m.pole_id,
+        version: m.version,
+        published_at: m.published_at,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn set_event_columns(am: &mut events::ActiveModel, e: &Event) -> Result<()> {
+    let (description, format, html) = rich_text_columns(&e.description);
+    am.title = Set(e.title.clone());
+    am.summary = Set(e.summary.clone());
+    am.description = Set(description);
+    am.description_format = Set(format);
+    am.description_html = Set(html);
+    am.starts_at = Set(e.starts_at);
+    am.ends_at = Set(e.ends_at);
+    am.timezone = Set(e.timezone.clone());
+    am.place = Set(e.place.as_ref().map(to_json).transpose()?);
+    am.online_url = Set(e.online_url.clone());
+    am.organiser_poles = Set(to_json(&e.organiser_poles)?);
+    am.registration_url = Set(e.registration_url.clone());
+    am.capacity = Set(e.capacity.map(|c| i32::try_from(c).unwrap_or(i32::MAX)));
+    am.status = Set(e.status.id().to_owned());
+    Ok(())
+}
+
+fn call_from_model(m: calls::Model) -> Result<ObjectRecord<CallForCooperation>> {
+    Ok(ObjectRecord {
+        data: CallForCooperation {
+            title: m.title,
+            summary: m.summary,
+            description: rich_text(m.description, m.description_format, m.description_html)?,
+            direction: vocab("direction", &m.direction, CallDirection::from_id)?,
+            subjects: from_json("subjects", m.subjects)?,
+            themes: from_json("themes", m.themes)?,
+            territory: territory(m.communes, m.territory_kind, m.territory_label)?,
+            deadline: m.deadline,
+            how_to_answer: m.how_to_answer,
+            status: vocab("status", &m.status, CallStatus::from_id)?,
+        },
+        id: m.id,
+        public_id: m.public_id,
+        ap_id: m.ap_id,
+        local: m.local,
+        pole_id: m.pole_id,
+        version: m.version,
+        published_at: m.published_at,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn set_call_columns(am: &mut calls::ActiveModel, c: &CallForCooperation) -> Result<()> {
+    let (description, format, html) = rich_text_columns(&c.description);
+    am.title = Set(c.title.clone());
+    am.summary = Set(c.summary.clone());
+    am.description = Set(description);
+    am.description_format = Set(format);
+    am.description_html = Set(html);
+    am.direction = Set(c.direction.id().to_owned());
+    am.subjects = Set(to_json(&c.subjects)?);
+    am.themes = Set(to_json(&c.themes)?);
+    am.communes = Set(to_json(&c.territory.communes)?);
+    am.territory_kind = Set(c.territory.kind.map(|k| k.id().to_owned()));
+    am.territory_label = Set(c.territory.label.clone());
+    am.deadline = Set(c.deadline);
+    am.how_to_answer = Set(c.how_to_answer.clone());
+    am.status = Set(c.status.id().to_owned());
+    Ok(())
+}
+
+/// Create, read, update, delete and list for one kind of object; the kinds differ only in
+/// their columns, so the history and tombstone rules are written once here.
+macro_rules! object_methods {
+    (
+        $kind:expr, $entity:ident, $data:ty, $from:ident, $set:ident, $order:expr,
+        $create:ident, $update:ident, $delete:ident, $get:ident, $list:ident
+    ) => {
+        impl Store {
+            pub async fn $create(&self, pole_id: i64, data: &$data) -> Result<ObjectRecord<$data>> {
+                let txn = self.db.begin().await?;
+                let now = Utc::now();
+                let public_id = uuid::Uuid::now_v7().to_string();
+                let ap_id = self.url(&format!("/{}/{public_id}", $kind.path()));
+                let mut am = $entity::ActiveModel {
+                    public_id: Set(public_id),
+                    ap_id: Set(ap_id.clone()),
+                    local: Set(true),
+                    pole_id: Set(pole_id),
+                    version: Set(1),
+                    published_at: Set(now),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    deleted_at: Set(None),
+                    ..Default::default()
+                };
+                $set(&mut am, data)?;
+                let model = am.insert(&txn).await?;
+                changes::record(
+                    &txn,
+                    Change {
+                        pole_id,
+                        kind: $kind.id(),
+                        object_id: model.id,
+                        ap_id: Some(&ap_id),
+                        action: Action::Create,
+                        version: 1,
+                        snapshot: Some(to_json(data)?),
+                    },
+                )
+                .await?;
+                txn.commit().await?;
+                $from(model)
+            }
+
+            pub async fn $update(
+                &self,
+                public_id: &str,
+                data: &$data,
+            ) -> Result<ObjectRecord<$data>> {
+                let txn = self.db.begin().await?;
+                let model = live_model::<$entity::Entity>(
+                    &txn,
+                    $kind,
+                    $entity::Column::PublicId.eq(public_id),
+                    |m: &$entity::Model| m.deleted_at.is_some(),
+                )
+                .await?;
+                let version = model.version + 1;
+                let pole_id = model.pole_id;
+                let mut am = model.into_active_model();
+                $set(&mut am, data)?;
+                am.version = Set(version);
+                am.updated_at = Set(Utc::now());
+                let model = am.update(&txn).await?;
+                changes::record(
+                    &txn,
+                    Change {
+                        pole_id,
+                        kind: $kind.id(),
+                        object_id: model.id,
+                        ap_id: Some(&model.ap_id),
+                        action: Action::Update,
+                        version,
+                        snapshot: Some(to_json(data)?),
+                    },
+                )
+                .await?;
+                txn.commit().await?;
+                $from(model)
+            }
+
+            /// Marks the object deleted: it answers as a tombstone from now on.
+            pub async fn $delete(&self, public_id: &str) -> Result<()> {
+                let txn = self.db.begin().await?;
+                let model = live_model::<$entity::Entity>(
+                    &txn,
+                    $kind,
+                    $entity::Column::PublicId.eq(public_id),
+                    |m: &$entity::Model| m.deleted_at.is_some(),
+                )
+                .await?;
+                let version = model.version + 1;
+                let (pole_id, id, ap_id) = (model.pole_id, model.id, model.ap_id.clone());
+                let mut am = model.into_active_model();
+                am.version = Set(version);
+                am.deleted_at = Set(Some(Utc::now()));
+                am.updated_at = Set(Utc::now());
+                am.update(&txn).await?;
+                changes::record(
+                    &txn,
+                    Change {
+                        pole_id,
+                        kind: $kind.id(),
+                        object_id: id,
+                        ap_id: Some(&ap_id),
+                        action: Action::Delete,
+                        version,
+                        snapshot: None,
+                    },
+                )
+                .await?;
+                txn.commit().await?;
+                Ok(())
+            }
+
+            pub async fn $get(&self, public_id: &str) -> Result<ObjectRecord<$data>> {
+                let model = live_model::<$entity::Entity>(
+                    &self.db,
+                    $kind,
+                    $entity::Column::PublicId.eq(public_id),
+                    |m: &$entity::Model| m.deleted_at.is_some(),
+                )
+                .await?;
+                $from(model)
+            }
+
+            pub async fn $list(
+                &self,
+                pole_id: i64,
+                page: PageRequest,
+            ) -> Result<Page<ObjectRecord<$data>>> {
+                let (column, order) = $order;
+                let paginator = $entity::Entity::find()
+                    .filter($entity::Column::PoleId.eq(pole_id))
+                    .filter($entity::Column::DeletedAt.is_null())
+                    .order_by(column, order)
+                    .order_by_desc($entity::Column::Id)
+                    .paginate(&self.db, page.per_page);
+                let total = paginator.num_items().await?;
+                let items = paginator
+                    .fetch_page(page.page.saturating_sub(1))
+                    .await?
+                    .into_iter()
+                    .map($from)
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Page {
+                    items,
+                    page: page.page,
+                    per_page: page.per_page,
+                    total,
+                })
+            }
+        }
+    };
+}
+
+/// The row matching `filter`, refusing deleted ones as `Gone`.
+async fn live_model<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    kind: Kind,
+    filter: sea_orm::sea_query::SimpleExpr,
+    deleted: impl Fn(&E::Model) -> bool,
+) -> Result<E::Model> {
+    let model = E::find()
+        .filter(filter)
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(kind.id().to_owned()))?;
+    if deleted(&model) {
+        return Err(StoreError::Gone(format!("this {}", kind.id())));
+    }
+    Ok(model)
+}
+
+object_methods!(
+    Kind::Project,
+    projects,
+    Project,
+    project_from_model,
+    set_project_columns,
+    (projects::Column::PublishedAt, sea_orm::Order::Desc),
+    create_project,
+    update_project,
+    delete_project,
+    project,
+    list_projects
+);
+object_methods!(
+    Kind::Event,
+    events,
+    Event,
+    event_from_model,
+    set_event_columns,
+    (events::Column::StartsAt, sea_orm::Order::Asc),
+    create_event,
+    update_event,
+    delete_event,
+    event,
+    list_events
+);
+object_methods!(
+    Kind::Call,
+    calls,
+    CallForCooperation,
+    call_from_model,
+    set_call_columns,
+    (calls::Column::PublishedAt, sea_orm::Order::Desc),
+    create_call,
+    update_call,
+    delete_call,
+    call,
+    list_calls
+);
+
+impl Store {
+    /// Checks the references of a project to members, which the domain alone cannot know.
+    pub async fn check_project_refs(&self, pole_id: i64, project: &Project) -> Result<()> {
+        let unknown = self
+            .unknown_members(pole_id, &project.partner_member_ids)
+            .await?;
+        let mut errors = ValidationErrors::new();
+        for (i, id) in project.partner_member_ids.iter().enumerate() {
+            if unknown.contains(id) {
+                errors.add(
+                    format!("partner_member_ids[{i}]"),
+                    format!("{id} is not a member of this pole"),
+                );
+            }
+        }
+        errors.finish(|| ()).map_err(StoreError::from)
+    }
+
+    /// Checks that an event's co-organisers are poles of this instance.
+    pub async fn check_event_refs(&self, event: &Event) -> Result<()> {
+        let unknown = self.unknown_poles(&event.organiser_poles).await?;
+        let mut errors = ValidationErrors::new();
+        for (i, slug) in event.organiser_poles.iter().enumerate() {
+            if unknown.contains(slug) {
+                errors.add(
+                    format!("organiser_poles[{i}]"),
+                    format!("`{slug}` is not a pole of this instance"),
+                );
+            }
+        }
+        errors.finish(|| ()).map_err(StoreError::from)
+    }
+}

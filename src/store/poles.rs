@@ -1,0 +1,648 @@
+//! Poles, their members and their images.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::changes::{self, Action, Change};
+use super::convert::{from_json, opt_vocab, rich_text, rich_text_columns, to_json, vocab};
+use super::entities::{media, members, poles};
+use super::{Page, PageRequest, Result, Store, StoreError};
+use crate::domain::pole::Recognitions;
+use crate::domain::territory::Territory;
+use crate::domain::vocab::{EmployeeBand, LegalForm, TerritoryKind};
+use crate::domain::{Member, Pole, ValidationErrors};
+
+/// An uploaded image, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MediaRef {
+    pub id: i64,
+    pub sha256: String,
+    pub content_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoleRecord {
+    pub id: i64,
+    pub ap_id: String,
+    pub local: bool,
+    pub domain: String,
+    pub pole: Pole,
+    pub logo: Option<MediaRef>,
+    pub banner: Option<MediaRef>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    pub id: i64,
+    pub pole_id: i64,
+    pub member: Member,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which image of a pole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageSlot {
+    Logo,
+    Banner,
+}
+
+fn pole_from_model(m: &poles::Model) -> Result<Pole> {
+    Ok(Pole {
+        slug: m.slug.clone(),
+        name: m.name.clone(),
+        summary: m.summary.clone(),
+        description: rich_text(
+            m.description.clone(),
+            m.description_format.clone(),
+            m.description_html.clone(),
+        )?,
+        website: m.website.clone(),
+        contact_email: m.contact_email.clone(),
+        contact_phone: m.contact_phone.clone(),
+        founded_year: m.founded_year,
+        legal_form: opt_vocab("legal_form", m.legal_form.as_deref(), LegalForm::from_id)?,
+        siren: m.siren.clone(),
+        territory: Territory {
+            communes: from_json("communes", m.communes.clone())?,
+            kind: opt_vocab(
+                "territory_kind",
+                m.territory_kind.as_deref(),
+                TerritoryKind::from_id,
+            )?,
+            label: m.territory_label.clone(),
+        },
+        themes: from_json("themes", m.themes.clone())?,
+        pooling: from_json("pooling", m.pooling.clone())?,
+        shared_place: m
+            .shared_place
+            .clone()
+            .map(|p| from_json("shared_place", p))
+            .transpose()?,
+        recognitions: Recognitions {
+            national_calls: from_json("national_calls", m.national_calls.clone())?,
+            charter_signed_year: m.charter_signed_year,
+        },
+        manually_approves_followers: m.manually_approves_followers,
+    })
+}
+
+/// Writes every profile column of `pole` into `am`.
+fn set_pole_columns(am: &mut poles::ActiveModel, pole: &Pole) -> Result<()> {
+    let (description, format, html) = rich_text_columns(&pole.description);
+    am.name = Set(pole.name.clone());
+    am.summary = Set(pole.summary.clone());
+    am.description = Set(description);
+    am.description_format = Set(format);
+    am.description_html = Set(html);
+    am.website = Set(pole.website.clone());
+    am.contact_email = Set(pole.contact_email.clone());
+    am.contact_phone = Set(pole.contact_phone.clone());
+    am.founded_year = Set(pole.founded_year);
+    am.legal_form = Set(pole.legal_form.map(|l| l.id().to_owned()));
+    am.siren = Set(pole.siren.clone());
+    am.territory_kind = Set(pole.territory.kind.map(|k| k.id().to_owned()));
+    am.territory_label = Set(pole.territory.label.clone());
+    am.communes = Set(to_json(&pole.territory.communes)?);
+    am.themes = Set(to_json(&pole.themes)?);
+    am.pooling = Set(to_json(&pole.pooling)?);
+    am.shared_place = Set(pole.shared_place.as_ref().map(to_json).transpose()?);
+    am.national_calls = Set(to_json(&pole.recognitions.national_calls)?);
+    am.charter_signed_year = Set(pole.recognitions.charter_signed_year);
+    am.manually_approves_followers = Set(pole.manually_approves_followers);
+    Ok(())
+}
+
+fn member_from_model(m: members::Model) -> Result<MemberRecord> {
+    Ok(MemberRecord {
+        id: m.id,
+        pole_id: m.pole_id,
+        member: Member {
+            legal_form: vocab("legal_form", &m.legal_form, LegalForm::from_id)?,
+            employee_band: opt_vocab(
+                "employee_band",
+                m.employee_band.as_deref(),
+                EmployeeBand::from_id,
+            )?,
+            name: m.name,
+            ess: m.ess,
+            siret: m.siret,
+            website: m.website,
+            role: m.role,
+            joined_year: m.joined_year,
+        },
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn set_member_columns(am: &mut members::ActiveModel, member: &Member) {
+    am.name = Set(member.name.clone());
+    am.legal_form = Set(member.legal_form.id().to_owned());
+    am.ess = Set(member.ess);
+    am.employee_band = Set(member.employee_band.map(|b| b.id().to_owned()));
+    am.siret = Set(member.siret.clone());
+    am.website = Set(member.website.clone());
+    am.role = Set(member.role.clone());
+    am.joined_year = Set(member.joined_year);
+}
+
+/// Kinds of image a pole may upload, recognised by their first bytes, not by what the client claims.
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+impl Store {
+    async fn media_refs(
+        &self,
+        db: &impl ConnectionTrait,
+        ids: &[Option<i64>],
+    ) -> Result<Vec<MediaRef>> {
+        let ids: Vec<i64> = ids.iter().flatten().copied().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String, String)> = media::Entity::find()
+            .select_only()
+            .columns([
+                media::Column::Id,
+                media::Column::Sha256,
+                media::Column::ContentType,
+            ])
+            .filter(media::Column::Id.is_in(ids))
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, sha256, content_type)| MediaRef {
+                id,
+                sha256,
+                content_type,
+            })
+            .collect())
+    }
+
+    async fn pole_record(&self, db: &impl ConnectionTrait, m: poles::Model) -> Result<PoleRecord> {
+        let refs = self
+            .media_refs(db, &[m.logo_media_id, m.banner_media_id])
+            .await?;
+        let find = |id: Option<i64>| id.and_then(|id| refs.iter().find(|r| r.id == id).cloned());
+        Ok(PoleRecord {
+            pole: pole_from_model(&m)?,
+            logo: find(m.logo_media_id),
+            banner: find(m.banner_media_id),
+            id: m.id,
+            ap_id: m.ap_id,
+            local: m.local,
+            domain: m.domain,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+
+    /// The local pole model with this slug; deleted poles are `Gone`.
+    async fn pole_model(&self, db: &impl ConnectionTrait, slug: &str) -> Result<poles::Model> {
+        let model = poles::Entity::find()
+            .filter(poles::Column::Local.eq(true))
+            .filter(poles::Column::Slug.eq(slug))
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("pole `{slug}`")))?;
+        if model.deleted_at.is_some() {
+            return Err(StoreError::Gone(format!("pole `{slug}`")));
+        }
+        Ok(model)
+    }
+
+    pub async fn create_pole(&self, pole: &Pole) -> Result<PoleRecord> {
+        let txn = self.db.begin().await?;
+        let taken = poles::Entity::find()
+            .filter(poles::Column::Domain.eq(&self.domain))
+            .filter(poles::Column::Slug.eq(&pole.slug))
+            .count(&txn)
+            .await?;
+        if taken > 0 {
+            return Err(ValidationErrors::single(
+                "slug",
+                format!(
+                    "`{}` is already used by a pole of this instance (a deleted pole keeps its slug)",
+                    pole.slug
+                ),
+            )
+            .into());
+        }
+        let now = Utc::now();
+        let ap_id = self.url(&format!("/poles/{}", pole.slug));
+        let mut am = poles::ActiveModel {
+            ap_id: Set(ap_id.clone()),
+            local: Set(true),
+            domain: Set(self.domain.clone()),
+            slug: Set(pole.slug.clone()),
+            logo_media_id: Set(None),
+            banner_media_id: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+            ..Default::default()
+        };
+        set_pole_columns(&mut am, pole)?;
+        let model = am.insert(&txn).await?;
+        changes::record(
+            &txn,
+            Change {
+                pole_id: model.id,
+                kind: "pole",
+                object_id: model.id,
+                ap_id: Some(&ap_id),
+                action: Action::Create,
+                version: 1,
+                snapshot: Some(to_json(pole)?),
+            },
+        )
+        .await?;
+        let record = self.pole_record(&txn, model).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn update_pole(&self, slug: &str, pole: &Pole) -> Result<PoleRecord> {
+        if pole.slug != slug {
+            return Err(ValidationErrors::single(
+                "slug",
+                format!("cannot change once the pole exists (it is `{slug}`)"),
+            )
+            .into());
+        }
+        let txn = self.db.begin().await?;
+        let model = self.pole_model(&txn, slug).await?;
+        let version = model.version + 1;
+        let mut am = model.into_active_model();
+        set_pole_columns(&mut am, pole)?;
+        am.version = Set(version);
+        am.updated_at = Set(Utc::now());
+        let model = am.update(&txn).await?;
+        changes::record(
+            &txn,
+            Change {
+                pole_id: model.id,
+                kind: "pole",
+                object_id: model.id,
+                ap_id: Some(&model.ap_id),
+                action: Action::Update,
+                version,
+                snapshot: Some(to_json(pole)?),
+            },
+        )
+        .await?;
+        let record = self.pole_record(&txn, model).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    /// Marks the pole deleted; its row stays so that its identifier is never reused.
+    pub async fn delete_pole(&self, slug: &str) -> Result<()> {
+        let txn = self.db.begin().await?;
+        let model = self.pole_model(&txn, slug).await?;
+        let version = model.version + 1;
+        let (id, ap_id) = (model.id, model.ap_id.clone());
+        let mut am = model.into_active_model();
+        am.version = Set(version);
+        am.deleted_at = Set(Some(Utc::now()));
+        am.update(&txn).await?;
+        changes::record(
+            &txn,
+            Change {
+                pole_id: id,
+                kind: "pole",
+                object_id: id,
+                ap_id: Some(&ap_id),
+                action: Action::Delete,
+                version,
+                snapshot: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn pole(&self, slug: &str) -> Result<PoleRecord> {
+        let model = self.pole_model(&self.db, slug).await?;
+        self.pole_record(&self.db, model).await
+    }
+
+    pub async fn pole_by_id(&self, id: i64) -> Result<PoleRecord> {
+        let model = poles::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("pole {id}")))?;
+        self.pole_record(&self.db, model).await
+    }
+
+    /// Local poles that are not deleted, by name.
+    pub async fn list_poles(&self, page: PageRequest) -> Result<Page<PoleRecord>> {
+        let paginator = poles::Entity::find()
+            .filter(poles::Column::Local.eq(true))
+            .filter(poles::Column::DeletedAt.is_null())
+            .order_by_asc(poles::Column::Name)
+            .order_by_asc(poles::Column::Id)
+            .paginate(&self.db, page.per_page);
+        let total = paginator.num_items().await?;
+        let models = paginator.fetch_page(page.page.saturating_sub(1)).await?;
+        let mut items = Vec::with_capacity(models.len());
+        for m in models {
+            items.push(self.pole_record(&self.db, m).await?);
+        }
+        Ok(Page {
+            items,
+            page: page.page,
+            per_page: page.per_page,
+            total,
+        })
+    }
+
+    /// Stores an image (deduplicated by content) after checking its kind and size.
+    pub async fn put_media(&self, bytes: Vec<u8>, max_bytes: usize) -> Result<MediaRef> {
+        if bytes.is_empty() {
+            return Err(ValidationErrors::single("body", "the image is empty").into());
+        }
+        if bytes.len() > max_bytes {
+            return Err(ValidationErrors::single(
+                "body",
+                format!(
+                    "the image is {} bytes; at most {max_bytes} are allowed",
+                    bytes.len()
+                ),
+            )
+            .into());
+        }
+        let Some(content_type) = sniff_image(&bytes) else {
+            return Err(
+                ValidationErrors::single("body", "is not a PNG, JPEG, GIF or WebP image").into(),
+            );
+        };
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        if let Some((id, content_type)) = media::Entity::find()
+            .select_only()
+            .columns([media::Column::Id, media::Column::ContentType])
+            .filter(media::Column::Sha256.eq(&sha256))
+            .into_tuple::<(i64, String)>()
+            .one(&self.db)
+            .await?
+        {
+            return Ok(MediaRef {
+                id,
+                sha256,
+                content_type,
+            });
+        }
+        let model = media::ActiveModel {
+            sha256: Set(sha256.clone()),
+            content_type: Set(content_type.to_owned()),
+            size: Set(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
+            data: Set(bytes),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(MediaRef {
+            id: model.id,
+            sha256,
+            content_type: content_type.to_owned(),
+        })
+    }
+
+    /// The content type and bytes of an image, by its SHA-256.
+    pub async fn media(&self, sha256: &str) -> Result<(String, Vec<u8>)> {
+        let model = media::Entity::find()
+            .filter(media::Column::Sha256.eq(sha256))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("image {sha256}")))?;
+        Ok((model.content_type, model.data))
+    }
+
+    /// Sets or removes the logo or banner; the profile changes, so its version does too.
+    pub async fn set_pole_image(
+        &self,
+        slug: &str,
+        slot: ImageSlot,
+        media_id: Option<i64>,
+    ) -> Result<PoleRecord> {
+        let txn = self.db.begin().await?;
+        let model = self.pole_model(&txn, slug).await?;
+        let version = model.version + 1;
+        let mut am = model.into_active_model();
+        match slot {
+            ImageSlot::Logo => am.logo_media_id = Set(media_id),
+            ImageSlot::Banner => am.banner_media_id = Set(media_id),
+        }
+        am.version = Set(version);
+        am.updated_at = Set(Utc::now());
+        let model = am.update(&txn).await?;
+        let pole = pole_from_model(&model)?;
+        changes::record(
+            &txn,
+            Change {
+                pole_id: model.id,
+                kind: "pole",
+                object_id: model.id,
+                ap_id: Some(&model.ap_id),
+                action: Action::Update,
+                version,
+                snapshot: Some(to_json(&pole)?),
+            },
+        )
+        .await?;
+        let record = self.pole_record(&txn, model).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn list_members(
+        &self,
+        pole_id: i64,
+        page: PageRequest,
+    ) -> Result<Page<MemberRecord>> {
+        let paginator = members::Entity::find()
+            .filter(members::Column::PoleId.eq(pole_id))
+            .order_by_asc(members::Column::Name)
+            .order_by_asc(members::Column::Id)
+            .paginate(&self.db, page.per_page);
+        let total = paginator.num_items().await?;
+        let items = paginator
+            .fetch_page(page.page.saturating_sub(1))
+            .await?
+            .into_iter()
+            .map(member_from_model)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            page: page.page,
+            per_page: page.per_page,
+            total,
+        })
+    }
+
+    pub async fn member_count(&self, pole_id: i64) -> Result<u64> {
+        Ok(members::Entity::find()
+            .filter(members::Column::PoleId.eq(pole_id))
+            .count(&self.db)
+            .await?)
+    }
+
+    async fn member_model(
+        &self,
+        db: &impl ConnectionTrait,
+        pole_id: i64,
+        id: i64,
+    ) -> Result<members::Model> {
+        members::Entity::find_by_id(id)
+            .filter(members::Column::PoleId.eq(pole_id))
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("member {id}")))
+    }
+
+    pub async fn member(&self, pole_id: i64, id: i64) -> Result<MemberRecord> {
+        member_from_model(self.member_model(&self.db, pole_id, id).await?)
+    }
+
+    /// Adds, changes (`id` given) or removes (`member` absent) a member, with its history row.
+    async fn write_member(
+        &self,
+        pole_id: i64,
+        id: Option<i64>,
+        member: Option<&Member>,
+    ) -> Result<Option<MemberRecord>> {
+        let txn = self.db.begin().await?;
+        let now = Utc::now();
+        let (action, model) = match (id, member) {
+            (None, Some(member)) => {
+                let mut am = members::ActiveModel {
+                    pole_id: Set(pole_id),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                };
+                set_member_columns(&mut am, member);
+                (Action::Create, Some(am.insert(&txn).await?))
+            }
+            (Some(id), Some(member)) => {
+                let mut am = self
+                    .member_model(&txn, pole_id, id)
+                    .await?
+                    .into_active_model();
+                set_member_columns(&mut am, member);
+                am.updated_at = Set(now);
+                (Action::Update, Some(am.update(&txn).await?))
+            }
+            (Some(id), None) => {
+                let model = self.member_model(&txn, pole_id, id).await?;
+                members::Entity::delete_by_id(model.id).exec(&txn).await?;
+                (Action::Delete, None)
+            }
+            (None, None) => return Ok(None),
+        };
+        let object_id = model.as_ref().map(|m| m.id).or(id).unwrap_or_default();
+        changes::record(
+            &txn,
+            Change {
+                pole_id,
+                kind: "member",
+                object_id,
+                ap_id: None,
+                action,
+                version: 1,
+                snapshot: member.map(to_json).transpose()?,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        model.map(member_from_model).transpose()
+    }
+
+    pub async fn create_member(&self, pole_id: i64, member: &Member) -> Result<MemberRecord> {
+        self.write_member(pole_id, None, Some(member))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("member not written".into()))
+    }
+
+    pub async fn update_member(
+        &self,
+        pole_id: i64,
+        id: i64,
+        member: &Member,
+    ) -> Result<MemberRecord> {
+        self.write_member(pole_id, Some(id), Some(member))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("member not written".into()))
+    }
+
+    pub async fn delete_member(&self, pole_id: i64, id: i64) -> Result<()> {
+        self.write_member(pole_id, Some(id), None).await.map(|_| ())
+    }
+
+    /// Which of these member ids are not members of the pole.
+    pub async fn unknown_members(&self, pole_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let known: Vec<i64> = members::Entity::find()
+            .select_only()
+            .column(members::Column::Id)
+            .filter(members::Column::PoleId.eq(pole_id))
+            .filter(members::Column::Id.is_in(ids.to_vec()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| !known.contains(id))
+            .collect())
+    }
+
+    /// Which of these slugs are not local poles (deleted ones included).
+    pub async fn unknown_poles(&self, slugs: &[String]) -> Result<Vec<String>> {
+        if slugs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let known: Vec<String> = poles::Entity::find()
+            .select_only()
+            .column(poles::Column::Slug)
+            .filter(poles::Column::Local.eq(true))
+            .filter(poles::Column::DeletedAt.is_null())
+            .filter(poles::Column::Slug.is_in(slugs.to_vec()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(slugs
+            .iter()
+            .filter(|s| !known.contains(s))
+            .cloned()
+            .collect())
+    }
+}

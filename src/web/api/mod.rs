@@ -1,0 +1,195 @@
+//! The JSON API, version 1, and its OpenAPI description.
+
+pub mod meta;
+pub mod objects;
+pub mod poles;
+pub mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::AppState;
+use super::error::ApiError;
+
+/// Applies a JSON merge patch (RFC 7396): `null` removes a field, objects merge, the rest replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(changes) => {
+            if !target.is_object() {
+                *target = Value::Object(serde_json::Map::new());
+            }
+            if let Value::Object(map) = target {
+                for (key, value) in changes {
+                    if value.is_null() {
+                        map.remove(key);
+                    } else {
+                        merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// The input a patch produces from the current state, parsed as if it had been sent whole.
+pub(crate) fn patched<I: Serialize + DeserializeOwned>(
+    current: &I,
+    changes: &Value,
+) -> Result<I, ApiError> {
+    if !changes.is_object() {
+        return Err(ApiError::BadRequest(
+            "a merge patch must be a JSON object".into(),
+        ));
+    }
+    let mut value = serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
+    merge_patch(&mut value, changes);
+    let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+    super::extract::parse_json(&bytes)
+}
+
+struct TokenSecurity;
+
+impl utoipa::Modify for TokenSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token issued with `maillage token issue`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Maillage API",
+        description = "Read the directory of the poles (PTCE) this instance hosts, and manage them with an API token.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    modifiers(&TokenSecurity),
+    paths(
+        meta::instance, meta::vocabularies, meta::communes, meta::me,
+        poles::list, poles::create, poles::get, poles::put, poles::patch, poles::delete,
+        poles::put_logo, poles::delete_logo, poles::put_banner, poles::delete_banner,
+        poles::list_members, poles::create_member, poles::get_member, poles::put_member, poles::patch_member, poles::delete_member,
+        objects::list_projects, objects::create_project, objects::get_project, objects::put_project, objects::patch_project, objects::delete_project,
+        objects::list_events, objects::create_event, objects::get_event, objects::put_event, objects::patch_event, objects::delete_event,
+        objects::list_calls, objects::create_call, objects::get_call, objects::put_call, objects::patch_call, objects::delete_call,
+    ),
+    tags(
+        (name = "instance", description = "The instance and its reference data"),
+        (name = "poles", description = "Poles and their profile"),
+        (name = "members", description = "The organisations that are members of a pole"),
+        (name = "projects", description = "Cooperative projects"),
+        (name = "events", description = "Events"),
+        (name = "calls", description = "Calls for cooperation"),
+    )
+)]
+pub struct ApiDoc;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let upload_limit = DefaultBodyLimit::max(state.config.uploads.max_bytes);
+    let body_limit = DefaultBodyLimit::max(state.config.api.max_body_bytes);
+    let images = Router::new()
+        .route(
+            "/api/v1/poles/{slug}/logo",
+            get(meta::no_get)
+                .put(poles::put_logo)
+                .delete(poles::delete_logo),
+        )
+        .route(
+            "/api/v1/poles/{slug}/banner",
+            get(meta::no_get)
+                .put(poles::put_banner)
+                .delete(poles::delete_banner),
+        )
+        .layer(upload_limit);
+    Router::new()
+        .route("/api/v1/openapi.json", get(meta::openapi))
+        .route("/api/v1/instance", get(meta::instance))
+        .route("/api/v1/vocabularies", get(meta::vocabularies))
+        .route("/api/v1/communes", get(meta::communes))
+        .route("/api/v1/me", get(meta::me))
+        .route("/api/v1/poles", get(poles::list).post(poles::create))
+        .route(
+            "/api/v1/poles/{slug}",
+            get(poles::get)
+                .put(poles::put)
+                .patch(poles::patch)
+                .delete(poles::delete),
+        )
+        .route(
+            "/api/v1/poles/{slug}/members",
+            get(poles::list_members).post(poles::create_member),
+        )
+        .route(
+            "/api/v1/poles/{slug}/members/{id}",
+            get(poles::get_member)
+                .put(poles::put_member)
+                .patch(poles::patch_member)
+                .delete(poles::delete_member),
+        )
+        .route(
+            "/api/v1/poles/{slug}/projects",
+            get(objects::list_projects).post(objects::create_project),
+        )
+        .route(
+            "/api/v1/projects/{id}",
+            get(objects::get_project)
+                .put(objects::put_project)
+                .patch(objects::patch_project)
+                .delete(objects::delete_project),
+        )
+        .route(
+            "/api/v1/poles/{slug}/events",
+            get(objects::list_events).post(objects::create_event),
+        )
+        .route(
+            "/api/v1/events/{id}",
+            get(objects::get_event)
+                .put(objects::put_event)
+                .patch(objects::patch_event)
+                .delete(objects::delete_event),
+        )
+        .route(
+            "/api/v1/poles/{slug}/calls",
+            get(objects::list_calls).post(objects::create_call),
+        )
+        .route(
+            "/api/v1/calls/{id}",
+            get(objects::get_call)
+                .put(objects::put_call)
+                .patch(objects::patch_call)
+                .delete(objects::delete_call),
+        )
+        .layer(body_limit)
+        .merge(images)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut target, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(target, json!({"a": "z", "c": {"d": "e"}}));
+        let mut target = json!({"list": [1, 2]});
+        merge_patch(&mut target, &json!({"list": [3]}));
+        assert_eq!(target, json!({"list": [3]}));
+    }
+}

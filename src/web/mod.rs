@@ -1,0 +1,169 @@
+//! HTTP: the router, shared state and the server's life cycle.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::store::Store;
+use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router(&state))
+        .route("/", get(home))
+        .route("/healthz", get(health))
+        .route("/media/{sha256}", get(media))
+        .fallback(not_found)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no page at {}", uri.path()))
+}
+
+async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ok")
+}
+
+/// Serves an uploaded image; its address contains its hash, so it can be cached for ever.
+async fn media(
+    State(state): State<AppState>,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::NotFound("image".into()));
+    }
+    let (content_type, bytes) = state.store.media(&sha256.to_ascii_lowercase()).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A plain page saying what this instance is, until the full web interface exists.
+async fn home(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+    let settings = state.store.ensure_instance("Maillage").await?;
+    let poles = state
+        .store
+        .list_poles(crate::store::PageRequest {
+            page: 1,
+            per_page: 100,
+        })
+        .await?;
+    let items: String = poles
+        .items
+        .iter()
+        .map(|p| {
+            format!(
+                "<li><a href=\"/api/v1/poles/{slug}\">{name}</a> — @{slug}@{domain}</li>",
+                slug = escape(&p.pole.slug),
+                name = escape(&p.pole.name),
+                domain = escape(&p.domain)
+            )
+        })
+        .collect();
+    Ok(Html(format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{name}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body>\
+         <h1>{name}</h1><p>Annuaire fédéré des pôles territoriaux de coopération économique (PTCE).</p>\
+         <h2>Pôles ({count})</h2><ul>{items}</ul>\
+         <p><a href=\"/api/v1/openapi.json\">API (OpenAPI)</a></p></body></html>",
+        name = escape(&settings.name),
+        count = poles.total,
+    )))
+}
+
+/// Opens the database, migrates it, and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), crate::Error> {
+    let store = Store::connect(&config).await?;
+    store.migrate().await?;
+    store.ensure_instance("Maillage").await?;
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
+    tracing::info!(listen = %local, public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
+    let state = AppState {
+        store: store.clone(),
+        config: Arc::new(config),
+    };
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
+    tracing::info!("stopped");
+    store.close().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

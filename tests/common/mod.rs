@@ -1,0 +1,146 @@
+//! Test support: fresh databases on SQLite and, when configured, PostgreSQL; servers on loopback.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use maillage::config::Config;
+use maillage::store::{Role, Store};
+use maillage::web::{AppState, router};
+use sea_orm::{ConnectionTrait, Database};
+
+/// The PostgreSQL server used for tests, e.g. `postgres://postgres@127.0.0.1:5432/maillage_test`.
+pub const POSTGRES_ENV: &str = "MAILLAGE_TEST_POSTGRES";
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDb {
+    pub url: String,
+    pub label: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    pg_drop: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("maillage.db").display());
+        TestDb { url, label: "sqlite", _dir: Some(dir), pg_drop: None }
+    }
+
+    /// A new, empty PostgreSQL database, or `None` when no server is configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let base = std::env::var(POSTGRES_ENV).ok()?;
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "maillage_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        let admin = Database::connect(&base).await.expect("connect to the test PostgreSQL server");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create a test database");
+        admin.close().await.ok();
+        let (prefix, _) = base.rsplit_once('/').expect("a PostgreSQL URL ends with /database");
+        Some(TestDb {
+            url: format!("{prefix}/{name}"),
+            label: "postgres",
+            _dir: None,
+            pg_drop: Some((base, name)),
+        })
+    }
+
+    /// SQLite always; PostgreSQL too when `MAILLAGE_TEST_POSTGRES` is set.
+    pub async fn all() -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite()];
+        match TestDb::postgres().await {
+            Some(pg) => dbs.push(pg),
+            None => eprintln!("{POSTGRES_ENV} is not set: PostgreSQL part skipped"),
+        }
+        dbs
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        config.database.url = self.url.clone();
+        config.database.max_connections = 4;
+        config
+    }
+
+    pub async fn drop_now(mut self) {
+        if let Some((base, name)) = self.pg_drop.take() {
+            if let Ok(admin) = Database::connect(&base).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                let _ = admin.close().await;
+            }
+        }
+    }
+}
+
+/// A migrated store on a fresh database.
+pub async fn store(db: &TestDb) -> Store {
+    let store = Store::connect(&db.config()).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+/// A server on a loopback port, with an administrator's token.
+pub struct TestServer {
+    pub base: String,
+    pub store: Store,
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let mut config = db.config();
+        config.public_url = format!("http://127.0.0.1:{port}");
+        config.listen = format!("127.0.0.1:{port}");
+        config.uploads.max_bytes = 64 * 1024;
+        let store = Store::connect(&config).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store.ensure_instance("Maillage test").await.expect("instance");
+        let admin_token = issue_token(&store, "admin", Role::Admin).await;
+        let state = AppState { store: store.clone(), config: Arc::new(config) };
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        TestServer {
+            base: format!("http://127.0.0.1:{port}"),
+            store,
+            admin_token,
+            client: reqwest::Client::new(),
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        let _ = self.store.close().await;
+    }
+}
+
+/// Creates a person and gives back a fresh token of theirs.
+pub async fn issue_token(store: &Store, username: &str, role: Role) -> String {
+    let user = store.create_user(username, None, None, role).await.expect("create user");
+    let token = maillage::auth::new_token();
+    store.create_token(user.id, "tests", &token.prefix, &token.hash).await.expect("token");
+    token.token
+}
