@@ -197,14 +197,25 @@ impl Event {
         t.with_timezone(&self.tz()).to_rfc3339()
     }
 
+    /// A time as a person would type it: local to the zone, so that changing the zone keeps
+    /// the wall-clock time; with its offset only when the local time happens twice.
+    fn local_input(&self, t: DateTime<Utc>) -> String {
+        let tz = self.tz();
+        let local = t.with_timezone(&tz).naive_local();
+        match tz.from_local_datetime(&local) {
+            chrono::LocalResult::Single(_) => local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            _ => self.local(t),
+        }
+    }
+
     pub fn to_input(&self) -> EventInput {
         EventInput {
             title: self.title.clone(),
             summary: self.summary.clone(),
             description: self.description.as_ref().map(|d| d.source.clone()),
             description_format: self.description.as_ref().map(|d| d.format),
-            starts_at: self.local(self.starts_at),
-            ends_at: self.ends_at.map(|t| self.local(t)),
+            starts_at: self.local_input(self.starts_at),
+            ends_at: self.ends_at.map(|t| self.local_input(t)),
             timezone: Some(self.timezone.clone()),
             place: self.place.as_ref().map(Place::to_input),
             online_url: self.online_url.clone(),

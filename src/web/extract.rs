@@ -47,11 +47,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
         } else {
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::Invalid(crate::domain::ValidationErrors::single(
-                field,
-                inner.to_string(),
-            ))
+            let message = inner.to_string();
+            // serde names a missing field in its message, with the path of the object around it.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned);
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => name,
+                (_, Some(name)) => format!("{path}.{name}"),
+                (".", None) => "body".to_owned(),
+                _ => path,
+            };
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            ApiError::Invalid(crate::domain::ValidationErrors::single(field, message))
         }
     })
 }

@@ -32,12 +32,59 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/media/{sha256}", get(media))
         .fallback(not_found)
+        .layer(axum::middleware::map_response(json_client_errors))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Errors raised by axum itself (a path segment of the wrong type, a method not allowed)
+/// get the same JSON body as the API's own.
+async fn json_client_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if message.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("client error")
+            .to_owned()
+    } else {
+        message
+    };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        _ => "bad_request",
+    };
+    let mut json = axum::Json(error::ErrorBody {
+        error: code,
+        message,
+        fields: Vec::new(),
+    })
+    .into_response();
+    *json.status_mut() = status;
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    json
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

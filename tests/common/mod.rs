@@ -24,7 +24,12 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("maillage.db").display());
-        TestDb { url, label: "sqlite", _dir: Some(dir), pg_drop: None }
+        TestDb {
+            url,
+            label: "sqlite",
+            _dir: Some(dir),
+            pg_drop: None,
+        }
     }
 
     /// A new, empty PostgreSQL database, or `None` when no server is configured.
@@ -40,13 +45,17 @@ impl TestDb {
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0)
         );
-        let admin = Database::connect(&base).await.expect("connect to the test PostgreSQL server");
+        let admin = Database::connect(&base)
+            .await
+            .expect("connect to the test PostgreSQL server");
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create a test database");
         admin.close().await.ok();
-        let (prefix, _) = base.rsplit_once('/').expect("a PostgreSQL URL ends with /database");
+        let (prefix, _) = base
+            .rsplit_once('/')
+            .expect("a PostgreSQL URL ends with /database");
         Some(TestDb {
             url: format!("{prefix}/{name}"),
             label: "postgres",
@@ -102,7 +111,9 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(db: &TestDb) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("address").port();
         let mut config = db.config();
         config.public_url = format!("http://127.0.0.1:{port}");
@@ -110,9 +121,15 @@ impl TestServer {
         config.uploads.max_bytes = 64 * 1024;
         let store = Store::connect(&config).await.expect("connect");
         store.migrate().await.expect("migrate");
-        store.ensure_instance("Maillage test").await.expect("instance");
+        store
+            .ensure_instance("Maillage test")
+            .await
+            .expect("instance");
         let admin_token = issue_token(&store, "admin", Role::Admin).await;
-        let state = AppState { store: store.clone(), config: Arc::new(config) };
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+        };
         let app = router(state);
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
@@ -139,8 +156,14 @@ impl TestServer {
 
 /// Creates a person and gives back a fresh token of theirs.
 pub async fn issue_token(store: &Store, username: &str, role: Role) -> String {
-    let user = store.create_user(username, None, None, role).await.expect("create user");
+    let user = store
+        .create_user(username, None, None, role)
+        .await
+        .expect("create user");
     let token = maillage::auth::new_token();
-    store.create_token(user.id, "tests", &token.prefix, &token.hash).await.expect("token");
+    store
+        .create_token(user.id, "tests", &token.prefix, &token.hash)
+        .await
+        .expect("token");
     token.token
 }
