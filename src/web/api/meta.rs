@@ -49,6 +49,37 @@ pub async fn instance(State(state): State<AppState>) -> ApiResult<Json<InstanceV
     }))
 }
 
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceInput {
+    pub name: String,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub contact_email: Option<String>,
+}
+
+/// Change the instance's name, summary and contact (administrators only).
+#[utoipa::path(put, path = "/api/v1/instance", tag = "instance", request_body = InstanceInput,
+    security(("token" = [])),
+    responses((status = 200, body = InstanceView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_instance(
+    State(state): State<AppState>,
+    auth: Auth,
+    crate::web::extract::ApiJson(input): crate::web::extract::ApiJson<InstanceInput>,
+) -> ApiResult<Json<InstanceView>> {
+    auth.require_admin()?;
+    state
+        .store
+        .update_instance(&crate::store::InstanceSettings {
+            name: input.name,
+            summary: input.summary,
+            contact_email: input.contact_email.filter(|e| !e.trim().is_empty()),
+        })
+        .await?;
+    instance(State(state)).await
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Vocabularies {
     pub themes: Vec<VocabularyEntry>,

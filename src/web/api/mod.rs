@@ -80,7 +80,7 @@ impl utoipa::Modify for TokenSecurity {
     ),
     modifiers(&TokenSecurity),
     paths(
-        meta::instance, meta::vocabularies, meta::communes, meta::me,
+        meta::instance, meta::put_instance, meta::vocabularies, meta::communes, meta::me,
         poles::list, poles::create, poles::get, poles::put, poles::patch, poles::delete,
         poles::put_logo, poles::delete_logo, poles::put_banner, poles::delete_banner,
         poles::list_members, poles::create_member, poles::get_member, poles::put_member, poles::patch_member, poles::delete_member,
@@ -118,7 +118,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(upload_limit);
     Router::new()
         .route("/api/v1/openapi.json", get(meta::openapi))
-        .route("/api/v1/instance", get(meta::instance))
+        .route(
+            "/api/v1/instance",
+            get(meta::instance).put(meta::put_instance),
+        )
         .route("/api/v1/vocabularies", get(meta::vocabularies))
         .route("/api/v1/communes", get(meta::communes))
         .route("/api/v1/me", get(meta::me))
