@@ -58,6 +58,24 @@ pub struct ObjectRecord<T> {
     pub data: T,
 }
 
+/// An `ObjectRecord` from a row: the data first (it moves most columns), then the shared columns.
+macro_rules! object_record {
+    ($m:ident, $data:expr) => {
+        ObjectRecord {
+            data: $data,
+            id: $m.id,
+            public_id: $m.public_id,
+            ap_id: $m.ap_id,
+            local: $m.local,
+            pole_id: $m.pole_id,
+            version: $m.version,
+            published_at: $m.published_at,
+            created_at: $m.created_at,
+            updated_at: $m.updated_at,
+        }
+    };
+}
+
 fn territory(
     communes: sea_orm::prelude::Json,
     kind: Option<String>,
@@ -71,8 +89,9 @@ fn territory(
 }
 
 fn project_from_model(m: projects::Model) -> Result<ObjectRecord<Project>> {
-    Ok(ObjectRecord {
-        data: Project {
+    Ok(object_record!(
+        m,
+        Project {
             title: m.title,
             summary: m.summary,
             description: rich_text(m.description, m.description_format, m.description_html)?,
@@ -83,17 +102,8 @@ fn project_from_model(m: projects::Model) -> Result<ObjectRecord<Project>> {
             start_date: m.start_date,
             end_date: m.end_date,
             links: from_json("links", m.links)?,
-        },
-        id: m.id,
-        public_id: m.public_id,
-        ap_id: m.ap_id,
-        local: m.local,
-        pole_id: m.pole_id,
-        version: m.version,
-        published_at: m.published_at,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+        }
+    ))
 }
 
 fn set_project_columns(am: &mut projects::ActiveModel, p: &Project) -> Result<()> {
@@ -116,8 +126,9 @@ fn set_project_columns(am: &mut projects::ActiveModel, p: &Project) -> Result<()
 }
 
 fn event_from_model(m: events::Model) -> Result<ObjectRecord<Event>> {
-    Ok(ObjectRecord {
-        data: Event {
+    Ok(object_record!(
+        m,
+        Event {
             title: m.title,
             summary: m.summary,
             description: rich_text(m.description, m.description_format, m.description_html)?,
@@ -130,17 +141,8 @@ fn event_from_model(m: events::Model) -> Result<ObjectRecord<Event>> {
             registration_url: m.registration_url,
             capacity: m.capacity.and_then(|c| u32::try_from(c).ok()),
             status: vocab("status", &m.status, EventStatus::from_id)?,
-        },
-        id: m.id,
-        public_id: m.public_id,
-        ap_id: m.ap_id,
-        local: m.local,
-        pole_id: m.pole_id,
-        version: m.version,
-        published_at: m.published_at,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+        }
+    ))
 }
 
 fn set_event_columns(am: &mut events::ActiveModel, e: &Event) -> Result<()> {
@@ -163,8 +165,9 @@ fn set_event_columns(am: &mut events::ActiveModel, e: &Event) -> Result<()> {
 }
 
 fn call_from_model(m: calls::Model) -> Result<ObjectRecord<CallForCooperation>> {
-    Ok(ObjectRecord {
-        data: CallForCooperation {
+    Ok(object_record!(
+        m,
+        CallForCooperation {
             title: m.title,
             summary: m.summary,
             description: rich_text(m.description, m.description_format, m.description_html)?,
@@ -175,17 +178,8 @@ fn call_from_model(m: calls::Model) -> Result<ObjectRecord<CallForCooperation>> 
             deadline: m.deadline,
             how_to_answer: m.how_to_answer,
             status: vocab("status", &m.status, CallStatus::from_id)?,
-        },
-        id: m.id,
-        public_id: m.public_id,
-        ap_id: m.ap_id,
-        local: m.local,
-        pole_id: m.pole_id,
-        version: m.version,
-        published_at: m.published_at,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+        }
+    ))
 }
 
 fn set_call_columns(am: &mut calls::ActiveModel, c: &CallForCooperation) -> Result<()> {
