@@ -62,6 +62,7 @@ pub struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a person who can sign in or hold API tokens.
+    #[command(group(clap::ArgGroup::new("role").required(true).args(["admin", "poles"])))]
     Create {
         #[arg(long)]
         username: String,

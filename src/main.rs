@@ -33,7 +33,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&config, matches!(cli.command, None | Some(Command::Serve)));
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    init_tracing(&config, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -47,7 +48,9 @@ fn main() -> ExitCode {
     match runtime.block_on(maillage::cli::run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "maillage stopped");
+            if serving {
+                tracing::error!(error = %e, "maillage stopped");
+            }
             eprintln!("maillage: {e}");
             ExitCode::FAILURE
         }

@@ -70,6 +70,26 @@ impl<T> Page<T> {
     }
 }
 
+/// Creates the directory of a SQLite file, so that a fresh path works on first start.
+fn create_sqlite_dir(url: &str) -> Result<()> {
+    let options: sea_orm::sqlx::sqlite::SqliteConnectOptions = url
+        .parse()
+        .map_err(|e| StoreError::Conflict(format!("setting `database.url`: `{url}`: {e}")))?;
+    let file = options.get_filename();
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Conflict(format!(
+                "cannot create the directory {} for the SQLite database {}: {e}",
+                dir.display(),
+                file.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// The database and the public origin the instance's identifiers are built from.
 #[derive(Clone)]
 pub struct Store {
@@ -95,6 +115,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false);
         if backend == Backend::Sqlite {
+            create_sqlite_dir(&config.database.url)?;
             let busy = Duration::from_millis(config.database.busy_timeout_ms);
             options.map_sqlx_sqlite_opts(move |o| {
                 o.create_if_missing(true)

@@ -82,13 +82,13 @@ impl TestDb {
     }
 
     pub async fn drop_now(mut self) {
-        if let Some((base, name)) = self.pg_drop.take() {
-            if let Ok(admin) = Database::connect(&base).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-                let _ = admin.close().await;
-            }
+        if let Some((base, name)) = self.pg_drop.take()
+            && let Ok(admin) = Database::connect(&base).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            let _ = admin.close().await;
         }
     }
 }
