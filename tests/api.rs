@@ -1061,3 +1061,52 @@ async fn openapi_describes_every_route_and_reference_data_is_served() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_a_pole_deletes_what_it_published() {
+    for db in TestDb::all().await {
+        let server = TestServer::start(&db).await;
+        let api = Api {
+            server: &server,
+            label: db.label,
+        };
+        api.admin(
+            Method::POST,
+            "/api/v1/poles",
+            Some(json!({"slug": "redon", "name": "Redon"})),
+        )
+        .await;
+        let (_, event) = api
+            .admin(Method::POST, "/api/v1/poles/redon/events", Some(json!({"title": "Fête", "starts_at": "2027-06-21T18:00", "online_url": "https://visio.example.org"})))
+            .await;
+        api.invalid(
+            Method::POST,
+            "/api/v1/poles/redon/events",
+            json!({"title": "Fête", "starts_at": "2027-06-21T18:00", "online_url": "https://visio.example.org", "capacity": 3_000_000_000u64}),
+            &["capacity"],
+        )
+        .await;
+        let (_, call) = api
+            .admin(Method::POST, "/api/v1/poles/redon/calls", Some(json!({"title": "Local", "direction": "seeking", "subjects": ["premises"], "how_to_answer": "Par courriel"})))
+            .await;
+        let (status, _) = api.admin(Method::DELETE, "/api/v1/poles/redon", None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        for path in [
+            format!("/api/v1/events/{}", event["id"].as_str().expect("id")),
+            format!("/api/v1/calls/{}", call["id"].as_str().expect("id")),
+        ] {
+            let (status, _) = api.call(Method::GET, &path, None, None).await;
+            assert_eq!(status, StatusCode::GONE, "[{}] {path}", db.label);
+            let (status, _) = api
+                .admin(Method::PATCH, &path, Some(json!({"title": "Encore"})))
+                .await;
+            assert_eq!(status, StatusCode::GONE, "[{}] {path}", db.label);
+        }
+        let (status, _) = api
+            .call(Method::GET, "/api/v1/poles/redon/events", None, None)
+            .await;
+        assert_eq!(status, StatusCode::GONE);
+        server.stop().await;
+        db.drop_now().await;
+    }
+}

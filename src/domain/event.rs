@@ -12,6 +12,9 @@ use super::{ValidationErrors, check};
 
 pub const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 
+/// More places than any venue has; larger numbers are typing mistakes.
+pub const MAX_CAPACITY: u32 = 1_000_000;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
@@ -167,8 +170,13 @@ impl EventInput {
             "registration_url",
             check::optional_web_url(self.registration_url.as_deref()),
         );
-        if self.capacity == Some(0) {
-            e.add("capacity", "must be at least 1 when given");
+        if let Some(capacity) = self.capacity
+            && !(1..=MAX_CAPACITY).contains(&capacity)
+        {
+            e.add(
+                "capacity",
+                format!("must be between 1 and {MAX_CAPACITY} when given"),
+            );
         }
         e.finish(|| Event {
             title: title.unwrap_or_default(),

@@ -206,8 +206,41 @@ fn set_call_columns(am: &mut calls::ActiveModel, c: &CallForCooperation) -> Resu
 macro_rules! object_methods {
     (
         $kind:expr, $entity:ident, $data:ty, $from:ident, $set:ident, $order:expr,
-        $create:ident, $update:ident, $delete:ident, $get:ident, $list:ident
+        $create:ident, $update:ident, $delete:ident, $get:ident, $list:ident, $delete_of_pole:ident
     ) => {
+        /// Marks every live object of a deleted pole deleted too, each with its history row.
+        async fn $delete_of_pole(txn: &sea_orm::DatabaseTransaction, pole_id: i64) -> Result<()> {
+            let live = $entity::Entity::find()
+                .filter($entity::Column::PoleId.eq(pole_id))
+                .filter($entity::Column::DeletedAt.is_null())
+                .all(txn)
+                .await?;
+            let now = Utc::now();
+            for model in live {
+                let version = model.version + 1;
+                let (id, ap_id) = (model.id, model.ap_id.clone());
+                let mut am = model.into_active_model();
+                am.version = Set(version);
+                am.deleted_at = Set(Some(now));
+                am.updated_at = Set(now);
+                am.update(txn).await?;
+                changes::record(
+                    txn,
+                    Change {
+                        pole_id,
+                        kind: $kind.id(),
+                        object_id: id,
+                        ap_id: Some(&ap_id),
+                        action: Action::Delete,
+                        version,
+                        snapshot: None,
+                    },
+                )
+                .await?;
+            }
+            Ok(())
+        }
+
         impl Store {
             pub async fn $create(&self, pole_id: i64, data: &$data) -> Result<ObjectRecord<$data>> {
                 let txn = self.db.begin().await?;
@@ -386,7 +419,8 @@ object_methods!(
     update_project,
     delete_project,
     project,
-    list_projects
+    list_projects,
+    delete_projects_of_pole
 );
 object_methods!(
     Kind::Event,
@@ -399,7 +433,8 @@ object_methods!(
     update_event,
     delete_event,
     event,
-    list_events
+    list_events,
+    delete_events_of_pole
 );
 object_methods!(
     Kind::Call,
@@ -412,8 +447,19 @@ object_methods!(
     update_call,
     delete_call,
     call,
-    list_calls
+    list_calls,
+    delete_calls_of_pole
 );
+
+/// What a deleted pole published is deleted with it, in the same transaction.
+pub(crate) async fn delete_objects_of_pole(
+    txn: &sea_orm::DatabaseTransaction,
+    pole_id: i64,
+) -> Result<()> {
+    delete_projects_of_pole(txn, pole_id).await?;
+    delete_events_of_pole(txn, pole_id).await?;
+    delete_calls_of_pole(txn, pole_id).await
+}
 
 impl Store {
     /// Checks the references of a project to members, which the domain alone cannot know.

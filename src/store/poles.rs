@@ -267,7 +267,20 @@ impl Store {
             ..Default::default()
         };
         set_pole_columns(&mut am, pole)?;
-        let model = am.insert(&txn).await?;
+        let model = am.insert(&txn).await.map_err(|e| {
+            // Another request took the slug between the check above and this insert.
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) {
+                StoreError::from(ValidationErrors::single(
+                    "slug",
+                    format!("`{}` is already used by a pole of this instance", pole.slug),
+                ))
+            } else {
+                e.into()
+            }
+        })?;
         changes::record(
             &txn,
             Change {
@@ -326,9 +339,12 @@ impl Store {
         let model = self.pole_model(&txn, slug).await?;
         let version = model.version + 1;
         let (id, ap_id) = (model.id, model.ap_id.clone());
+        super::objects::delete_objects_of_pole(&txn, id).await?;
+        let now = Utc::now();
         let mut am = model.into_active_model();
         am.version = Set(version);
-        am.deleted_at = Set(Some(Utc::now()));
+        am.deleted_at = Set(Some(now));
+        am.updated_at = Set(now);
         am.update(&txn).await?;
         changes::record(
             &txn,
