@@ -6,6 +6,7 @@
 mod changes;
 mod convert;
 pub mod entities;
+mod keys;
 mod objects;
 mod poles;
 mod users;
@@ -21,6 +22,7 @@ use crate::config::{Backend, Config};
 use crate::domain::ValidationErrors;
 
 pub use changes::Action;
+pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};

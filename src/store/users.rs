@@ -121,6 +121,8 @@ impl Store {
             contact_email: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            public_key: Set(None),
+            private_key: Set(None),
         }
         .insert(&self.db)
         .await;

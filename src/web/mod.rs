@@ -3,6 +3,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod federation;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,12 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home))
         .route("/healthz", get(health))
         .route("/media/{sha256}", get(media))
+        .route("/.well-known/webfinger", get(federation::webfinger))
+        .route("/.well-known/host-meta", get(federation::host_meta))
+        .route("/.well-known/nodeinfo", get(federation::nodeinfo_links))
+        .route("/nodeinfo/2.1", get(federation::nodeinfo))
+        .route("/actor", get(federation::instance_actor))
+        .route("/poles/{slug}", get(federation::pole))
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_client_errors))
         .layer(TimeoutLayer::with_status_code(

@@ -16,6 +16,11 @@ pub struct Model {
     pub contact_email: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// PEM public key of the actor, generated on first use.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub public_key: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub private_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

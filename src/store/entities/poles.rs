@@ -59,6 +59,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// PEM public key of the actor, generated on first use.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub public_key: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub private_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,249 @@
+//! Discovery (WebFinger, host-meta, NodeInfo) and the actors' documents.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use crate::federation::actors::{Application, Group, INSTANCE_ACTOR_NAME};
+use crate::federation::{ACTIVITY_JSON, wants_activity_json};
+use crate::store::PageRequest;
+
+/// An ActivityPub document with its media type.
+fn activity_json<T: Serialize>(value: &T) -> Response {
+    let mut response = Json(value).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/activity+json; charset=utf-8"),
+    );
+    // The same URL answers HTML to browsers: caches must keep the two apart.
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+fn bad_url(e: url::ParseError) -> ApiError {
+    ApiError::Internal(format!("cannot build an actor URL: {e}"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+/// WebFinger (RFC 7033): `acct:slug@domain` for a pole, `acct:relay@domain` for the instance.
+pub async fn webfinger(
+    State(state): State<AppState>,
+    query: Result<Query<WebfingerQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let resource = query
+        .resource
+        .ok_or_else(|| ApiError::BadRequest("the `resource` parameter is required".into()))?;
+    let store = &state.store;
+    let (subject, actor, kind) = if let Some(acct) = resource.strip_prefix("acct:") {
+        let (user, host) = acct
+            .trim_start_matches('@')
+            .rsplit_once('@')
+            .ok_or_else(|| ApiError::BadRequest(format!("`{resource}` is not acct:name@domain")))?;
+        if !host.eq_ignore_ascii_case(store.domain()) {
+            return Err(ApiError::NotFound(format!(
+                "`{resource}` (this server is {})",
+                store.domain()
+            )));
+        }
+        let user = user.to_ascii_lowercase();
+        if user == INSTANCE_ACTOR_NAME {
+            (resource.clone(), store.url("/actor"), "Application")
+        } else {
+            let pole = store.pole(&user).await?;
+            (
+                format!("acct:{}@{}", pole.pole.slug, store.domain()),
+                pole.ap_id,
+                "Group",
+            )
+        }
+    } else if resource == store.url("/actor") {
+        (
+            format!("acct:{INSTANCE_ACTOR_NAME}@{}", store.domain()),
+            resource.clone(),
+            "Application",
+        )
+    } else if let Some(slug) = resource.strip_prefix(&store.url("/poles/")) {
+        let pole = store.pole(slug).await?;
+        (
+            format!("acct:{}@{}", pole.pole.slug, store.domain()),
+            pole.ap_id,
+            "Group",
+        )
+    } else {
+        return Err(ApiError::NotFound(format!("`{resource}`")));
+    };
+    let url = url::Url::parse(&actor).map_err(bad_url)?;
+    let mut document = activitypub_federation::fetch::webfinger::build_webfinger_response_with_type(
+        subject,
+        vec![(url.clone(), Some(kind))],
+    );
+    document.aliases = vec![url];
+    let mut response = Json(document).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jrd+json; charset=utf-8"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+/// host-meta (RFC 6415): where WebFinger is, for older software that looks here first.
+pub async fn host_meta(State(state): State<AppState>) -> Response {
+    let template = state.store.url("/.well-known/webfinger?resource={uri}");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
+         <Link rel=\"lrdd\" template=\"{}\"/>\n</XRD>\n",
+        template.replace('&', "&amp;").replace('"', "&quot;")
+    );
+    (
+        [(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// The NodeInfo index, with the FEP-2677 link to the instance actor.
+pub async fn nodeinfo_links(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "links": [
+            {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": state.store.url("/nodeinfo/2.1")},
+            {"rel": "https://www.w3.org/ns/activitystreams#Application", "href": state.store.url("/actor")}
+        ]
+    }))
+}
+
+/// NodeInfo 2.1: what software this is and how much it holds.
+pub async fn nodeinfo(State(state): State<AppState>) -> ApiResult<Response> {
+    let settings = state.store.ensure_instance("Maillage").await?;
+    let poles = state
+        .store
+        .list_poles(PageRequest {
+            page: 1,
+            per_page: 1,
+        })
+        .await?
+        .total;
+    let objects = state.store.count_local_objects().await?;
+    let mut response = Json(json!({
+        "version": "2.1",
+        "software": {
+            "name": "maillage",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": false,
+        "usage": {
+            "users": {"total": poles, "activeHalfyear": poles, "activeMonth": poles},
+            "localPosts": objects
+        },
+        "metadata": {
+            "nodeName": settings.name,
+            "nodeDescription": settings.summary,
+            "poles": poles
+        }
+    }))
+    .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
+        ),
+    );
+    Ok(response)
+}
+
+/// The instance actor, an `Application`.
+pub async fn instance_actor(State(state): State<AppState>) -> ApiResult<Response> {
+    let settings = state.store.ensure_instance("Maillage").await?;
+    let keys = state.store.instance_keys().await?;
+    let actor = Application::new(
+        &state.store,
+        &settings.name,
+        settings.summary.as_deref(),
+        &keys,
+    )
+    .map_err(bad_url)?;
+    Ok(activity_json(&actor))
+}
+
+/// A pole: its `Group` document for federation clients, a page for browsers.
+pub async fn pole(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let record = state.store.pole(&slug).await?;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if wants_activity_json(accept) {
+        let keys = state.store.pole_keys(record.id).await?;
+        let mut members = Vec::new();
+        let mut page = 1;
+        loop {
+            let batch = state
+                .store
+                .list_members(
+                    record.id,
+                    PageRequest {
+                        page,
+                        per_page: 100,
+                    },
+                )
+                .await?;
+            let done = page * 100 >= batch.total;
+            members.extend(batch.items);
+            if done {
+                break;
+            }
+            page += 1;
+        }
+        let group = Group::new(&state.store, &record, &members, &keys).map_err(bad_url)?;
+        return Ok(activity_json(&group));
+    }
+    let pole = &record.pole;
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut response = Html(format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{name}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"alternate\" type=\"{ACTIVITY_JSON}\" href=\"{id}\"></head><body>\
+         <h1>{name}</h1><p>{summary}</p>{description}\
+         <p>Suivre depuis Mastodon : <strong>@{slug}@{domain}</strong></p></body></html>",
+        name = esc(&pole.name),
+        id = esc(&record.ap_id),
+        summary = esc(pole.summary.as_deref().unwrap_or_default()),
+        description = pole
+            .description
+            .as_ref()
+            .map(|d| d.html.as_str())
+            .unwrap_or_default(),
+        slug = esc(&pole.slug),
+        domain = esc(&record.domain),
+    ))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(response)
+}
