@@ -1,6 +1,7 @@
 //! ActivityPub: what goes on the wire, kept apart from stored rows and domain types.
 
 pub mod actors;
+pub mod objects;
 
 use serde_json::{Value, json};
 
@@ -13,48 +14,70 @@ pub const NAMESPACE: &str = "urn:maillage:ptce#";
 /// The JSON-LD context of every document: ActivityStreams, the security vocabulary, and our
 /// terms written inline so that processors need not fetch a context document.
 pub fn context() -> Value {
+    let mut terms = serde_json::Map::new();
+    terms.insert("ptce".into(), Value::String(NAMESPACE.into()));
+    for (term, iri) in TERMS {
+        terms.insert((*term).into(), Value::String((*iri).into()));
+    }
     json!([
         "https://www.w3.org/ns/activitystreams",
         "https://w3id.org/security/v1",
-        {
-            "ptce": NAMESPACE,
-            "schema": "http://schema.org#",
-            "toot": "http://joinmastodon.org/ns#",
-            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-            "discoverable": "toot:discoverable",
-            "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value",
-            "PostalAddress": "schema:PostalAddress",
-            "address": "schema:address",
-            "streetAddress": "schema:streetAddress",
-            "postalCode": "schema:postalCode",
-            "addressLocality": "schema:addressLocality",
-            "addressCountry": "schema:addressCountry",
-            "territory": "ptce:territory",
-            "communes": "ptce:communes",
-            "epcis": "ptce:epcis",
-            "departements": "ptce:departements",
-            "regions": "ptce:regions",
-            "territoryKind": "ptce:territoryKind",
-            "themes": "ptce:themes",
-            "pooling": "ptce:pooling",
-            "members": "ptce:members",
-            "legalForm": "ptce:legalForm",
-            "ess": "ptce:ess",
-            "employeeBand": "ptce:employeeBand",
-            "siren": "ptce:siren",
-            "siret": "ptce:siret",
-            "role": "ptce:role",
-            "joinedYear": "ptce:joinedYear",
-            "foundedYear": "ptce:foundedYear",
-            "recognitions": "ptce:recognitions",
-            "nationalCalls": "ptce:nationalCalls",
-            "call": "ptce:call",
-            "year": "ptce:year",
-            "charterSignedYear": "ptce:charterSignedYear"
-        }
+        terms
     ])
 }
+
+/// Maillage's terms and the vocabularies it borrows, as compact IRIs.
+const TERMS: &[(&str, &str)] = &[
+    ("schema", "http://schema.org#"),
+    ("toot", "http://joinmastodon.org/ns#"),
+    ("manuallyApprovesFollowers", "as:manuallyApprovesFollowers"),
+    ("discoverable", "toot:discoverable"),
+    ("PropertyValue", "schema:PropertyValue"),
+    ("value", "schema:value"),
+    ("PostalAddress", "schema:PostalAddress"),
+    ("address", "schema:address"),
+    ("streetAddress", "schema:streetAddress"),
+    ("postalCode", "schema:postalCode"),
+    ("addressLocality", "schema:addressLocality"),
+    ("addressCountry", "schema:addressCountry"),
+    ("territory", "ptce:territory"),
+    ("communes", "ptce:communes"),
+    ("epcis", "ptce:epcis"),
+    ("departements", "ptce:departements"),
+    ("regions", "ptce:regions"),
+    ("territoryKind", "ptce:territoryKind"),
+    ("themes", "ptce:themes"),
+    ("pooling", "ptce:pooling"),
+    ("members", "ptce:members"),
+    ("legalForm", "ptce:legalForm"),
+    ("ess", "ptce:ess"),
+    ("employeeBand", "ptce:employeeBand"),
+    ("siren", "ptce:siren"),
+    ("siret", "ptce:siret"),
+    ("role", "ptce:role"),
+    ("joinedYear", "ptce:joinedYear"),
+    ("foundedYear", "ptce:foundedYear"),
+    ("recognitions", "ptce:recognitions"),
+    ("nationalCalls", "ptce:nationalCalls"),
+    ("call", "ptce:call"),
+    ("year", "ptce:year"),
+    ("charterSignedYear", "ptce:charterSignedYear"),
+    ("Hashtag", "as:Hashtag"),
+    ("ptceKind", "ptce:kind"),
+    ("projectStatus", "ptce:projectStatus"),
+    ("startDate", "ptce:startDate"),
+    ("endDate", "ptce:endDate"),
+    ("direction", "ptce:direction"),
+    ("subjects", "ptce:subjects"),
+    ("deadline", "ptce:deadline"),
+    ("callStatus", "ptce:callStatus"),
+    ("howToAnswer", "ptce:howToAnswer"),
+    ("timezone", "toot:timezone"),
+    ("VirtualLocation", "ptce:VirtualLocation"),
+    ("eventStatus", "ptce:eventStatus"),
+    ("registrationUrl", "ptce:registrationUrl"),
+    ("maximumAttendeeCapacity", "schema:maximumAttendeeCapacity"),
+];
 
 /// Whether a request's `Accept` header asks for ActivityPub JSON rather than a page.
 pub fn wants_activity_json(accept: Option<&str>) -> bool {

@@ -247,3 +247,98 @@ pub async fn pole(
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
 }
+
+/// A deleted object, to federation clients: a `Tombstone` with 410 Gone.
+fn tombstone(id: &str) -> Response {
+    let mut response = activity_json(&json!({
+        "@context": crate::federation::context(),
+        "id": id,
+        "type": "Tombstone",
+    }));
+    *response.status_mut() = axum::http::StatusCode::GONE;
+    response
+}
+
+/// A plain page for browsers, until the full web interface draws these objects.
+fn object_page(ap_id: &str, title: &str, body_html: &str) -> Response {
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut response = Html(format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"alternate\" type=\"{ACTIVITY_JSON}\" href=\"{id}\"></head><body>\
+         <h1>{title}</h1>{body_html}</body></html>",
+        title = esc(title),
+        id = esc(ap_id),
+    ))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    wants_activity_json(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
+}
+
+macro_rules! object_document {
+    ($name:ident, $get:ident, $path:literal, |$state:ident, $record:ident, $author:ident| $json:expr) => {
+        pub async fn $name(
+            State($state): State<AppState>,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+        ) -> ApiResult<Response> {
+            let ap_id = $state.store.url(&format!(concat!("/", $path, "/{}"), id));
+            let $record = match $state.store.$get(&id).await {
+                Ok(record) => record,
+                Err(crate::store::StoreError::Gone(_)) if wants_json(&headers) => {
+                    return Ok(tombstone(&ap_id))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let pole = $state.store.pole_by_id($record.pole_id).await?;
+            if !wants_json(&headers) {
+                let body = $record
+                    .data
+                    .description
+                    .as_ref()
+                    .map(|d| d.html.clone())
+                    .unwrap_or_default();
+                return Ok(object_page(&$record.ap_id, &$record.data.title, &body));
+            }
+            let $author = crate::federation::objects::Author {
+                ap_id: &pole.ap_id,
+                co_organisers: Vec::new(),
+            };
+            let document = $json.map_err(bad_url)?;
+            Ok(activity_json(&document))
+        }
+    };
+}
+
+object_document!(
+    project_document,
+    project,
+    "projects",
+    |state, record, author| { crate::federation::objects::project_note(&record, &author) }
+);
+object_document!(call_document, call, "calls", |state, record, author| {
+    crate::federation::objects::call_note(&record, &author)
+});
+object_document!(event_document, event, "events", |state, record, author| {
+    let author = crate::federation::objects::Author {
+        co_organisers: record
+            .data
+            .organiser_poles
+            .iter()
+            .map(|slug| state.store.url(&format!("/poles/{slug}")))
+            .collect(),
+        ..author
+    };
+    crate::federation::objects::event_object(&record, &author)
+});

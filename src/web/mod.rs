@@ -38,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         .route("/nodeinfo/2.1", get(federation::nodeinfo))
         .route("/actor", get(federation::instance_actor))
         .route("/poles/{slug}", get(federation::pole))
+        .route("/projects/{id}", get(federation::project_document))
+        .route("/events/{id}", get(federation::event_document))
+        .route("/calls/{id}", get(federation::call_document))
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_client_errors))
         .layer(TimeoutLayer::with_status_code(
@@ -55,7 +58,11 @@ async fn json_client_errors(response: Response) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let media = v.split(';').next().unwrap_or_default().trim();
+            media.ends_with("/json") || media.ends_with("+json")
+        });
     if !status.is_client_error() || is_json {
         return response;
     }

@@ -1,0 +1,446 @@
+//! What a pole publishes, on the wire: projects and calls as `Note`s, events as `Event`s.
+//!
+//! Mastodon shows a `Note`'s `content` in full (and turns its `summary` into a content
+//! warning), but shows only the `name`, the `summary` and a link of an `Event`. So notes
+//! carry everything in `content` and no `summary`, and events carry their dates and place
+//! in `summary`.
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use super::actors::ApPlace;
+use crate::domain::place::Place;
+use crate::domain::territory_ref::fold;
+use crate::domain::vocab::{
+    CallDirection, CallStatus, CallSubject, EventStatus, ProjectStatus, Theme,
+};
+use crate::domain::{CallForCooperation, Event, Project};
+use crate::store::ObjectRecord;
+
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hashtag {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub href: Url,
+    pub name: String,
+}
+
+/// Fields every published object has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectCommon {
+    #[serde(rename = "@context")]
+    pub context: Value,
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub attributed_to: Url,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub url: Url,
+    pub name: String,
+    pub content: String,
+    pub media_type: String,
+    pub tag: Vec<Hashtag>,
+    pub themes: Vec<Theme>,
+    pub communes: Vec<String>,
+}
+
+/// A project or a call for cooperation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    #[serde(flatten)]
+    pub common: ObjectCommon,
+    /// `project` or `call`: what this note is for Maillage instances.
+    pub ptce_kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_status: Option<ProjectStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<CallDirection>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<CallSubject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_status: Option<CallStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub how_to_answer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VirtualLocation {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: Url,
+}
+
+/// An event, after FEP-8a8e.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApEvent {
+    #[serde(flatten)]
+    pub common: ObjectCommon,
+    pub summary: String,
+    pub start_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    pub timezone: String,
+    /// A `Place`, a `VirtualLocation`, or both.
+    pub location: Vec<Value>,
+    pub organizer: Vec<Url>,
+    pub event_status: EventStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_url: Option<Url>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum_attendee_capacity: Option<u32>,
+}
+
+/// Who publishes an object, as the object's documents need it.
+pub struct Author<'a> {
+    pub ap_id: &'a str,
+    /// Actor ids of the other organising poles (events only).
+    pub co_organisers: Vec<String>,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `#AgricultureEtAlimentation`: the French label, accents and spaces removed.
+pub fn hashtag_name(theme: Theme) -> String {
+    let words: String = fold(theme.label_fr())
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("#{words}")
+}
+
+fn hashtags(base: &str, themes: &[Theme]) -> Result<Vec<Hashtag>, url::ParseError> {
+    themes
+        .iter()
+        .map(|t| {
+            Ok(Hashtag {
+                kind: "Hashtag".into(),
+                href: Url::parse(&format!("{base}/themes/{}", t.id()))?,
+                name: hashtag_name(*t),
+            })
+        })
+        .collect()
+}
+
+fn hashtag_line(themes: &[Theme]) -> String {
+    if themes.is_empty() {
+        return String::new();
+    }
+    let tags: Vec<String> = themes.iter().map(|t| escape(&hashtag_name(*t))).collect();
+    format!("<p>{}</p>", tags.join(" "))
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// `samedi 5 décembre 2026`
+pub fn french_date(date: NaiveDate) -> String {
+    format!(
+        "{} {} {} {}",
+        WEEKDAYS[date.weekday().num_days_from_monday() as usize],
+        date.day(),
+        MONTHS[date.month0() as usize],
+        date.year()
+    )
+}
+
+fn french_time<T: Timelike>(t: &T) -> String {
+    format!("{} h {:02}", t.hour(), t.minute())
+}
+
+/// When an event happens, in its own zone: `samedi 5 décembre 2026, 14 h 00 – 18 h 00`.
+pub fn event_when(event: &Event) -> String {
+    let tz: Tz = event.tz();
+    let start = event.starts_at.with_timezone(&tz);
+    let mut when = format!(
+        "{}, {}",
+        french_date(start.date_naive()),
+        french_time(&start)
+    );
+    if let Some(end) = event.ends_at.map(|e| e.with_timezone(&tz)) {
+        if end.date_naive() == start.date_naive() {
+            when.push_str(&format!(" – {}", french_time(&end)));
+        } else {
+            when.push_str(&format!(
+                " – {}, {}",
+                french_date(end.date_naive()),
+                french_time(&end)
+            ));
+        }
+    }
+    if tz != chrono_tz::Europe::Paris {
+        when.push_str(&format!(" ({})", tz.name()));
+    }
+    when
+}
+
+fn link(url: &str) -> String {
+    format!("<a href=\"{u}\">{u}</a>", u = escape(url))
+}
+
+fn common<T>(
+    record: &ObjectRecord<T>,
+    author: &Author<'_>,
+    kind: &str,
+    name: &str,
+    content: String,
+    themes: &[Theme],
+    communes: &[String],
+) -> Result<ObjectCommon, url::ParseError> {
+    let id = Url::parse(&record.ap_id)?;
+    let base = id.origin().ascii_serialization();
+    Ok(ObjectCommon {
+        context: super::context(),
+        kind: kind.into(),
+        attributed_to: Url::parse(author.ap_id)?,
+        to: vec![PUBLIC.into()],
+        cc: vec![format!("{}/followers", author.ap_id.trim_end_matches('/'))],
+        published: record.published_at,
+        updated: record.updated_at,
+        url: id.clone(),
+        name: name.to_owned(),
+        content,
+        media_type: "text/html".into(),
+        tag: hashtags(&base, themes)?,
+        themes: themes.to_vec(),
+        communes: communes.to_vec(),
+        id,
+    })
+}
+
+fn paragraph(text: &Option<String>) -> String {
+    text.as_ref()
+        .map(|t| format!("<p>{}</p>", escape(t)))
+        .unwrap_or_default()
+}
+
+pub fn project_note(
+    record: &ObjectRecord<Project>,
+    author: &Author<'_>,
+) -> Result<Note, url::ParseError> {
+    let p = &record.data;
+    let mut facts = vec![format!("Projet · {}", p.status.label_fr())];
+    match (p.start_date, p.end_date) {
+        (Some(s), Some(e)) => facts.push(format!("du {} au {}", french_date(s), french_date(e))),
+        (Some(s), None) => facts.push(format!("depuis le {}", french_date(s))),
+        (None, Some(e)) => facts.push(format!("jusqu'au {}", french_date(e))),
+        (None, None) => {}
+    }
+    let content = format!(
+        "<p><strong>{title}</strong></p>{summary}<p>{facts}</p>{description}<p>{link}</p>{tags}",
+        title = escape(&p.title),
+        summary = paragraph(&p.summary),
+        facts = escape(&facts.join(", ")),
+        description = p
+            .description
+            .as_ref()
+            .map(|d| d.html.as_str())
+            .unwrap_or_default(),
+        link = link(&record.ap_id),
+        tags = hashtag_line(&p.themes),
+    );
+    Ok(Note {
+        common: common(
+            record,
+            author,
+            "Note",
+            &p.title,
+            content,
+            &p.themes,
+            &p.territory.communes,
+        )?,
+        ptce_kind: "project".into(),
+        project_status: Some(p.status),
+        start_date: p.start_date,
+        end_date: p.end_date,
+        direction: None,
+        subjects: Vec::new(),
+        deadline: None,
+        call_status: None,
+        how_to_answer: None,
+    })
+}
+
+pub fn call_note(
+    record: &ObjectRecord<CallForCooperation>,
+    author: &Author<'_>,
+) -> Result<Note, url::ParseError> {
+    let c = &record.data;
+    let subjects: Vec<&str> = c.subjects.iter().map(|s| s.label_fr()).collect();
+    let mut facts = format!(
+        "Appel à coopération · {} : {} · {}",
+        c.direction.label_fr(),
+        subjects.join(", ").to_lowercase(),
+        c.status.label_fr()
+    );
+    if let Some(deadline) = c.deadline {
+        facts.push_str(&format!(" · réponse avant le {}", french_date(deadline)));
+    }
+    let content = format!(
+        "<p><strong>{title}</strong></p>{summary}<p>{facts}</p>{description}<p>Pour répondre : {answer}</p><p>{link}</p>{tags}",
+        title = escape(&c.title),
+        summary = paragraph(&c.summary),
+        facts = escape(&facts),
+        description = c
+            .description
+            .as_ref()
+            .map(|d| d.html.as_str())
+            .unwrap_or_default(),
+        answer = escape(&c.how_to_answer),
+        link = link(&record.ap_id),
+        tags = hashtag_line(&c.themes),
+    );
+    Ok(Note {
+        common: common(
+            record,
+            author,
+            "Note",
+            &c.title,
+            content,
+            &c.themes,
+            &c.territory.communes,
+        )?,
+        ptce_kind: "call".into(),
+        project_status: None,
+        start_date: None,
+        end_date: None,
+        direction: Some(c.direction),
+        subjects: c.subjects.clone(),
+        deadline: c.deadline,
+        call_status: Some(c.status),
+        how_to_answer: Some(c.how_to_answer.clone()),
+    })
+}
+
+fn place_line(place: &Place) -> String {
+    place.one_line()
+}
+
+pub fn event_object(
+    record: &ObjectRecord<Event>,
+    author: &Author<'_>,
+) -> Result<ApEvent, url::ParseError> {
+    let e = &record.data;
+    let mut lines = Vec::new();
+    if e.status != EventStatus::Scheduled {
+        lines.push(e.status.label_fr().to_uppercase());
+    }
+    lines.push(event_when(e));
+    if let Some(place) = &e.place {
+        lines.push(place_line(place));
+    }
+    if let Some(online) = &e.online_url {
+        lines.push(format!("En ligne : {online}"));
+    }
+    if let Some(registration) = &e.registration_url {
+        lines.push(format!("Inscription : {registration}"));
+    }
+    let facts: Vec<String> = lines.iter().map(|l| escape(l)).collect();
+    let summary = format!("<p>{}</p>{}", facts.join("<br>"), paragraph(&e.summary));
+    let content = format!(
+        "{summary}{description}<p>{link}</p>",
+        description = e
+            .description
+            .as_ref()
+            .map(|d| d.html.as_str())
+            .unwrap_or_default(),
+        link = link(&record.ap_id),
+    );
+    let mut location = Vec::new();
+    if let Some(place) = &e.place {
+        location.push(serde_json::to_value(ApPlace::from_place(place)).unwrap_or_default());
+    }
+    if let Some(online) = &e.online_url {
+        location.push(
+            serde_json::to_value(VirtualLocation {
+                kind: "VirtualLocation".into(),
+                url: Url::parse(online)?,
+            })
+            .unwrap_or_default(),
+        );
+    }
+    let mut organizer = vec![Url::parse(author.ap_id)?];
+    for other in &author.co_organisers {
+        organizer.push(Url::parse(other)?);
+    }
+    let tz = e.tz();
+    Ok(ApEvent {
+        common: common(record, author, "Event", &e.title, content, &[], &[])?,
+        summary,
+        start_time: e.starts_at.with_timezone(&tz).to_rfc3339(),
+        end_time: e.ends_at.map(|t| t.with_timezone(&tz).to_rfc3339()),
+        timezone: e.timezone.clone(),
+        location,
+        organizer,
+        event_status: e.status,
+        registration_url: e.registration_url.as_deref().map(Url::parse).transpose()?,
+        maximum_attendee_capacity: e.capacity,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashtags_are_ascii_camel_case() {
+        assert_eq!(
+            hashtag_name(Theme::AgricultureFood),
+            "#AgricultureEtAlimentation"
+        );
+        assert_eq!(
+            hashtag_name(Theme::RenewableEnergy),
+            "#EnergiesRenouvelables"
+        );
+        assert_eq!(hashtag_name(Theme::EcoConstruction), "#EcoConstruction");
+    }
+
+    #[test]
+    fn french_dates() {
+        let date = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap_or_default();
+        assert_eq!(french_date(date), "samedi 5 décembre 2026");
+    }
+}

@@ -1,0 +1,263 @@
+//! Projects, events and calls as ActivityPub objects, and how a Mastodon follower sees them.
+
+mod common;
+
+use common::{TestDb, TestServer};
+use maillage::domain::{CallInput, EventInput, PoleInput, ProjectInput};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const AP: &str = "application/activity+json";
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// What Mastodon (4.x) keeps of an object it receives, after `ActivityPub::Activity` and its
+/// status parser: `Note` and `Question` show their `content`, with `summary` as a content
+/// warning that hides it; `Image`, `Audio`, `Video`, `Article`, `Page` and `Event` are
+/// "converted": the status is the `name` as a heading, the `summary`, and a link to the
+/// `url` (or the `id`), and `content` is dropped. Other types are not shown at all.
+struct MastodonStatus {
+    text: String,
+    content_warning: Option<String>,
+    public: bool,
+}
+
+fn as_str(value: &Value) -> Option<String> {
+    value.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn mastodon_status(object: &Value) -> Option<MastodonStatus> {
+    let kind = object["type"].as_str()?;
+    let public = object["to"]
+        .as_array()
+        .is_some_and(|to| to.iter().any(|t| t == PUBLIC));
+    match kind {
+        "Note" | "Question" => Some(MastodonStatus {
+            text: as_str(&object["content"]).unwrap_or_default(),
+            content_warning: as_str(&object["summary"]),
+            public,
+        }),
+        "Image" | "Audio" | "Video" | "Article" | "Page" | "Event" => {
+            let link = as_str(&object["url"]).or_else(|| as_str(&object["id"]))?;
+            let parts: Vec<String> = [
+                as_str(&object["name"]).map(|n| format!("<h2>{n}</h2>")),
+                as_str(&object["summary"]),
+                Some(format!("<a href=\"{link}\">{link}</a>")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            Some(MastodonStatus {
+                text: parts.join("\n\n"),
+                content_warning: None,
+                public,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The text a reader sees: tags removed, entities decoded.
+fn visible(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+}
+
+async fn fetch(server: &TestServer, url: &str, accept: &str) -> (StatusCode, Value, String) {
+    let res = server
+        .client
+        .get(url)
+        .header("accept", accept)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = res.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        content_type,
+    )
+}
+
+fn input<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("input")
+}
+
+#[tokio::test]
+async fn objects_read_well_on_mastodon_and_carry_their_data() {
+    for db in TestDb::all().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let pole_input: PoleInput = input(json!({"slug": "redon", "name": "Pôle Redon"}));
+        let pole = store
+            .create_pole(&pole_input.validate().expect("pole"))
+            .await
+            .expect("create pole");
+        let other: PoleInput = input(json!({"slug": "voisin", "name": "Voisin"}));
+        store
+            .create_pole(&other.validate().expect("pole"))
+            .await
+            .expect("create pole");
+
+        let project: ProjectInput = input(json!({
+            "title": "Parc éolien citoyen", "summary": "Quatre éoliennes détenues par les habitants",
+            "status": "in-progress", "themes": ["renewable-energy"], "start_date": "2012-01-01"
+        }));
+        let project = store
+            .create_project(pole.id, &project.validate().expect("project"))
+            .await
+            .expect("create");
+        let event: EventInput = input(json!({
+            "title": "Marché solidaire", "summary": "Producteurs et artisans du pays",
+            "starts_at": "2027-12-04T14:00", "ends_at": "2027-12-04T18:00",
+            "place": {"name": "La Halle", "street": "Quai Surcouf", "postal_code": "35600", "commune": "35236", "latitude": 47.65, "longitude": -2.08},
+            "online_url": "https://visio.example.org/marche", "organiser_poles": ["voisin"],
+            "registration_url": "https://billets.example.org/marche", "capacity": 200
+        }));
+        let event = store
+            .create_event(pole.id, &event.validate().expect("event"))
+            .await
+            .expect("create");
+        let call: CallInput = input(json!({
+            "title": "Recherche un local de stockage", "direction": "seeking", "subjects": ["premises"],
+            "themes": ["circular-economy"], "deadline": "2027-01-31", "how_to_answer": "Écrire à contact@ptce.example.org"
+        }));
+        let call = store
+            .create_call(pole.id, &call.validate().expect("call"))
+            .await
+            .expect("create");
+
+        // A project: a Note, shown in full, with its title, status, link and hashtag.
+        let (status, note, content_type) = fetch(&server, &project.ap_id, AP).await;
+        assert_eq!(status, StatusCode::OK, "[{}] {note}", db.label);
+        assert!(content_type.starts_with(AP));
+        assert_eq!(note["type"], "Note");
+        assert_eq!(note["id"], project.ap_id);
+        assert_eq!(note["attributedTo"], pole.ap_id);
+        assert_eq!(note["cc"], json!([format!("{}/followers", pole.ap_id)]));
+        assert_eq!(note["tag"][0]["type"], "Hashtag");
+        assert_eq!(note["tag"][0]["name"], "#EnergiesRenouvelables");
+        assert_eq!(note["ptceKind"], "project");
+        let seen = mastodon_status(&note).expect("Mastodon shows notes");
+        assert!(
+            seen.public && seen.content_warning.is_none(),
+            "nothing hidden behind a content warning"
+        );
+        let text = visible(&seen.text);
+        for expected in [
+            "Parc éolien citoyen",
+            "Quatre éoliennes",
+            "En cours",
+            "depuis le dimanche 1 janvier 2012",
+            &project.ap_id,
+            "#EnergiesRenouvelables",
+        ] {
+            assert!(
+                text.contains(expected),
+                "[{}] `{expected}` is visible in: {text}",
+                db.label
+            );
+        }
+
+        // An event: FEP-8a8e, and Mastodon's converted rendering shows the dates and the place.
+        let (status, ev, _) = fetch(
+            &server,
+            &event.ap_id,
+            "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{ev}");
+        assert_eq!(ev["type"], "Event");
+        assert_eq!(ev["name"], "Marché solidaire");
+        assert_eq!(ev["startTime"], "2027-12-04T14:00:00+01:00");
+        assert_eq!(ev["endTime"], "2027-12-04T18:00:00+01:00");
+        assert_eq!(ev["timezone"], "Europe/Paris");
+        let location = ev["location"].as_array().expect("locations");
+        assert_eq!(location[0]["type"], "Place");
+        assert_eq!(location[0]["address"]["addressLocality"], "Redon");
+        assert_eq!(location[1]["type"], "VirtualLocation");
+        assert_eq!(
+            ev["organizer"],
+            json!([pole.ap_id, server.url("/poles/voisin")])
+        );
+        assert_eq!(ev["maximumAttendeeCapacity"], 200);
+        let seen = mastodon_status(&ev).expect("Mastodon converts events");
+        let text = visible(&seen.text);
+        for expected in [
+            "Marché solidaire",
+            "samedi 4 décembre 2027, 14 h 00 – 18 h 00",
+            "La Halle, Quai Surcouf, 35600 Redon",
+            "https://visio.example.org/marche",
+            "Inscription",
+            &event.ap_id,
+        ] {
+            assert!(
+                text.contains(expected),
+                "[{}] `{expected}` is visible in: {text}",
+                db.label
+            );
+        }
+
+        // A call: the deadline and how to answer are in the note.
+        let (_, call_note, _) = fetch(&server, &call.ap_id, AP).await;
+        assert_eq!(call_note["type"], "Note");
+        assert_eq!(call_note["ptceKind"], "call");
+        assert_eq!(call_note["deadline"], "2027-01-31");
+        let text = visible(&mastodon_status(&call_note).expect("shown").text);
+        for expected in [
+            "Recherche un local de stockage",
+            "Recherche : locaux",
+            "réponse avant le dimanche 31 janvier 2027",
+            "Écrire à contact@ptce.example.org",
+            &call.ap_id,
+            "#DechetsEtEconomieCirculaire",
+        ] {
+            assert!(
+                text.contains(expected),
+                "[{}] `{expected}` is visible in: {text}",
+                db.label
+            );
+        }
+
+        // Browsers get a page; deleted objects are tombstones.
+        let (status, page, content_type) = fetch(&server, &event.ap_id, "text/html").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        assert!(
+            page.as_str()
+                .unwrap_or_default()
+                .contains("Marché solidaire")
+        );
+        store.delete_event(&event.public_id).await.expect("delete");
+        let (status, tomb, _) = fetch(&server, &event.ap_id, AP).await;
+        assert_eq!(status, StatusCode::GONE);
+        assert_eq!(tomb["type"], "Tombstone");
+        assert_eq!(tomb["id"], event.ap_id);
+        let (status, _, _) = fetch(&server, &server.url("/events/unknown"), AP).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        server.stop().await;
+        db.drop_now().await;
+    }
+}
