@@ -261,3 +261,95 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
         db.drop_now().await;
     }
 }
+
+#[tokio::test]
+async fn outbox_is_a_paged_ordered_collection_of_the_history() {
+    for db in TestDb::all().await {
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let pole_input: PoleInput = input(json!({"slug": "redon", "name": "Pôle Redon"}));
+        let pole = store
+            .create_pole(&pole_input.validate().expect("pole"))
+            .await
+            .expect("create pole");
+        let mut projects = Vec::new();
+        for i in 0..22 {
+            let project: ProjectInput = input(json!({"title": format!("Projet {i:02}")}));
+            projects.push(
+                store
+                    .create_project(pole.id, &project.validate().expect("project"))
+                    .await
+                    .expect("create"),
+            );
+        }
+        let changed: ProjectInput = input(json!({"title": "Projet 00, renommé"}));
+        store
+            .update_project(
+                &projects[0].public_id,
+                &changed.validate().expect("project"),
+            )
+            .await
+            .expect("update");
+        store
+            .delete_project(&projects[1].public_id)
+            .await
+            .expect("delete");
+
+        let outbox_id = format!("{}/outbox", pole.ap_id);
+        let (status, outbox, content_type) = fetch(&server, &outbox_id, AP).await;
+        assert_eq!(status, StatusCode::OK, "[{}] {outbox}", db.label);
+        assert!(content_type.starts_with(AP));
+        assert_eq!(outbox["type"], "OrderedCollection");
+        assert_eq!(outbox["totalItems"], 24);
+        assert_eq!(outbox["first"], format!("{outbox_id}?page=1"));
+        assert_eq!(outbox["last"], format!("{outbox_id}?page=2"));
+
+        let (_, first, _) = fetch(&server, &format!("{outbox_id}?page=1"), AP).await;
+        assert_eq!(first["type"], "OrderedCollectionPage");
+        assert_eq!(first["partOf"], outbox_id);
+        assert_eq!(first["next"], format!("{outbox_id}?page=2"));
+        let items = first["orderedItems"].as_array().expect("items");
+        assert_eq!(items.len(), 20);
+        assert_eq!(items[0]["type"], "Delete", "newest first");
+        assert_eq!(
+            items[0]["object"],
+            json!({"id": projects[1].ap_id, "type": "Tombstone"})
+        );
+        assert_eq!(items[1]["type"], "Update");
+        assert_eq!(items[1]["object"]["name"], "Projet 00, renommé");
+        assert_eq!(items[2]["type"], "Create");
+        assert_eq!(items[2]["object"]["name"], "Projet 21");
+        assert!(
+            items
+                .iter()
+                .all(|a| a["actor"] == pole.ap_id && a["to"] == json!([PUBLIC]))
+        );
+        let ids: std::collections::HashSet<&str> = items
+            .iter()
+            .map(|a| a["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids.len(), 20, "activity ids are distinct");
+
+        let (_, second, _) = fetch(&server, &format!("{outbox_id}?page=2"), AP).await;
+        let items = second["orderedItems"].as_array().expect("items");
+        assert_eq!(items.len(), 4);
+        assert_eq!(second["prev"], format!("{outbox_id}?page=1"));
+        assert!(second.get("next").is_none());
+        let deleted_create = items
+            .iter()
+            .find(|a| a["object"]["id"] == projects[1].ap_id)
+            .expect("create of the deleted project");
+        assert_eq!(
+            deleted_create["object"]["type"], "Tombstone",
+            "a deleted object is never shown again"
+        );
+
+        let (status, _, _) = fetch(&server, &format!("{outbox_id}?page=zero"), AP).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, _, _) = fetch(&server, &server.url("/poles/inconnu/outbox"), AP).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        server.stop().await;
+        db.drop_now().await;
+    }
+}

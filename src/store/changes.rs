@@ -49,3 +49,55 @@ pub(crate) async fn record(db: &impl ConnectionTrait, change: Change<'_>) -> Res
     .await?;
     Ok(())
 }
+
+/// One row of the history, as federation lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub id: i64,
+    pub pole_id: i64,
+    pub kind: String,
+    pub object_id: i64,
+    pub ap_id: Option<String>,
+    pub action: String,
+    pub version: i32,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl super::Store {
+    /// The history of a pole's objects of the given kinds, newest first.
+    pub async fn list_changes(
+        &self,
+        pole_id: i64,
+        kinds: &[&str],
+        page: super::PageRequest,
+    ) -> Result<super::Page<ChangeRecord>> {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+        let paginator = changes::Entity::find()
+            .filter(changes::Column::PoleId.eq(pole_id))
+            .filter(changes::Column::ObjectKind.is_in(kinds.iter().copied()))
+            .order_by_desc(changes::Column::Id)
+            .paginate(self.connection(), page.per_page);
+        let total = paginator.num_items().await?;
+        let items = paginator
+            .fetch_page(page.page.saturating_sub(1))
+            .await?
+            .into_iter()
+            .map(|m| ChangeRecord {
+                id: m.id,
+                pole_id: m.pole_id,
+                kind: m.object_kind,
+                object_id: m.object_id,
+                ap_id: m.object_ap_id,
+                action: m.action,
+                version: m.version,
+                created_at: m.created_at,
+            })
+            .collect();
+        Ok(super::Page {
+            items,
+            page: page.page,
+            per_page: page.per_page,
+            total,
+        })
+    }
+}

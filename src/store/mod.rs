@@ -21,7 +21,7 @@ use url::Url;
 use crate::config::{Backend, Config};
 use crate::domain::ValidationErrors;
 
-pub use changes::Action;
+pub use changes::{Action, ChangeRecord};
 pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;

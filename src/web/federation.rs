@@ -342,3 +342,147 @@ object_document!(event_document, event, "events", |state, record, author| {
     };
     crate::federation::objects::event_object(&record, &author)
 });
+
+#[derive(Debug, Deserialize)]
+pub struct OutboxQuery {
+    page: Option<String>,
+}
+
+const OUTBOX_PAGE: u64 = 20;
+
+/// The document an activity of the history carries: the object as it is now, or a tombstone.
+async fn activity_object(
+    state: &AppState,
+    pole_ap_id: &str,
+    kind: &str,
+    ap_id: &str,
+) -> ApiResult<serde_json::Value> {
+    use crate::federation::objects::{Author, call_note, event_object, project_note};
+    let public_id = ap_id.rsplit('/').next().unwrap_or_default();
+    let author = Author {
+        ap_id: pole_ap_id,
+        co_organisers: Vec::new(),
+    };
+    let document =
+        match kind {
+            "project" => state.store.project(public_id).await.map(|r| {
+                project_note(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
+            }),
+            "event" => state.store.event(public_id).await.map(|r| {
+                let author = Author {
+                    co_organisers: r
+                        .data
+                        .organiser_poles
+                        .iter()
+                        .map(|s| state.store.url(&format!("/poles/{s}")))
+                        .collect(),
+                    ..author
+                };
+                event_object(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
+            }),
+            _ => state.store.call(public_id).await.map(|r| {
+                call_note(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
+            }),
+        };
+    match document {
+        Ok(doc) => doc.map_err(bad_url),
+        Err(crate::store::StoreError::Gone(_)) => Ok(json!({"id": ap_id, "type": "Tombstone"})),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A pole's outbox: the `Create`, `Update` and `Delete` of its projects, events and calls,
+/// newest first, as a paged `OrderedCollection`.
+pub async fn outbox(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let pole = state.store.pole(&slug).await?;
+    let outbox_id = format!("{}/outbox", pole.ap_id);
+    let kinds = ["project", "event", "call"];
+    let Some(page) = query.page else {
+        let total = state
+            .store
+            .list_changes(
+                pole.id,
+                &kinds,
+                PageRequest {
+                    page: 1,
+                    per_page: 1,
+                },
+            )
+            .await?
+            .total;
+        let last = total.div_ceil(OUTBOX_PAGE).max(1);
+        return Ok(activity_json(&json!({
+            "@context": crate::federation::context(),
+            "id": outbox_id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": format!("{outbox_id}?page=1"),
+            "last": format!("{outbox_id}?page={last}"),
+        })));
+    };
+    let page: u64 = page
+        .parse()
+        .ok()
+        .filter(|p| (1..=1_000_000).contains(p))
+        .ok_or_else(|| {
+            ApiError::Invalid(crate::domain::ValidationErrors::single(
+                "page",
+                "must be a whole number from 1",
+            ))
+        })?;
+    let changes = state
+        .store
+        .list_changes(
+            pole.id,
+            &kinds,
+            PageRequest {
+                page,
+                per_page: OUTBOX_PAGE,
+            },
+        )
+        .await?;
+    let followers = format!("{}/followers", pole.ap_id);
+    let mut items = Vec::with_capacity(changes.items.len());
+    for change in &changes.items {
+        let Some(ap_id) = &change.ap_id else { continue };
+        let kind = match change.action.as_str() {
+            "create" => "Create",
+            "update" => "Update",
+            _ => "Delete",
+        };
+        let object = if kind == "Delete" {
+            json!({"id": ap_id, "type": "Tombstone"})
+        } else {
+            activity_object(&state, &pole.ap_id, &change.kind, ap_id).await?
+        };
+        items.push(json!({
+            "id": format!("{ap_id}#{}-{}", change.action, change.version),
+            "type": kind,
+            "actor": pole.ap_id,
+            "published": change.created_at,
+            "to": [crate::federation::objects::PUBLIC],
+            "cc": [followers],
+            "object": object,
+        }));
+    }
+    let mut document = json!({
+        "@context": crate::federation::context(),
+        "id": format!("{outbox_id}?page={page}"),
+        "type": "OrderedCollectionPage",
+        "partOf": outbox_id,
+        "totalItems": changes.total,
+        "orderedItems": items,
+    });
+    if page * OUTBOX_PAGE < changes.total {
+        document["next"] = json!(format!("{outbox_id}?page={}", page + 1));
+    }
+    if page > 1 {
+        document["prev"] = json!(format!("{outbox_id}?page={}", page - 1));
+    }
+    Ok(activity_json(&document))
+}

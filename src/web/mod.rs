@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/nodeinfo/2.1", get(federation::nodeinfo))
         .route("/actor", get(federation::instance_actor))
         .route("/poles/{slug}", get(federation::pole))
+        .route("/poles/{slug}/outbox", get(federation::outbox))
         .route("/projects/{id}", get(federation::project_document))
         .route("/events/{id}", get(federation::event_document))
         .route("/calls/{id}", get(federation::call_document))
