@@ -1,0 +1,375 @@
+//! Which remote URLs Maillage may fetch from or deliver to: no private networks, no blocked
+//! domains. Used by both the fetcher and the delivery queue.
+//!
+//! The check is on the addresses a name resolves to, not on the name alone: a public name
+//! can point at 127.0.0.1.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use url::Url;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("`{0}` is not an https URL")]
+    Scheme(String),
+    #[error("`{0}` carries a user name or password")]
+    Credentials(String),
+    #[error("`{0}` names no host")]
+    NoHost(String),
+    #[error("the domain `{0}` is blocked on this instance")]
+    Blocked(String),
+    #[error("`{host}` is a {kind} address ({ip}): only public addresses are contacted")]
+    NotPublic {
+        host: String,
+        ip: IpAddr,
+        kind: &'static str,
+    },
+    #[error("cannot resolve `{0}`: {1}")]
+    Resolve(String, String),
+}
+
+/// Whether private and loopback addresses may be contacted (tests and local development only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    Production,
+    Development,
+}
+
+/// The kind of a non-public address, or `None` for a public one.
+pub fn non_public_kind(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => v4_kind(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4_kind(v4);
+            }
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if v6.is_unspecified() {
+                Some("unspecified")
+            } else if first & 0xfe00 == 0xfc00 {
+                Some("private (unique local)")
+            } else if first & 0xffc0 == 0xfe80 {
+                Some("link-local")
+            } else if v6.is_multicast() {
+                Some("multicast")
+            } else if first == 0x2001 && v6.segments()[1] == 0x0db8 {
+                Some("documentation")
+            } else if first == 0x0064 && v6.segments()[1] == 0xff9b {
+                // NAT64 embeds an IPv4 address, which may be private.
+                let [a, b] = v6.segments()[6].to_be_bytes();
+                let [c, d] = v6.segments()[7].to_be_bytes();
+                v4_kind(Ipv4Addr::new(a, b, c, d))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, _, _] = ip.octets();
+    if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_private() {
+        Some("private")
+    } else if ip.is_link_local() {
+        Some("link-local")
+    } else if ip.is_unspecified() || a == 0 {
+        Some("unspecified")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("shared (carrier-grade NAT)")
+    } else if ip.is_broadcast() || a >= 240 {
+        Some("reserved")
+    } else if ip.is_multicast() {
+        Some("multicast")
+    } else if ip.is_documentation() {
+        Some("documentation")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("benchmarking")
+    } else if a == 192 && b == 0 && ip.octets()[2] == 0 {
+        Some("protocol assignment")
+    } else {
+        None
+    }
+}
+
+/// Blocked domains: a blocked domain blocks its subdomains too.
+#[derive(Debug, Clone, Default)]
+pub struct DomainBlocks {
+    domains: Vec<String>,
+}
+
+impl DomainBlocks {
+    pub fn new(domains: impl IntoIterator<Item = String>) -> Self {
+        DomainBlocks {
+            domains: domains
+                .into_iter()
+                .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        }
+    }
+
+    pub fn is_blocked(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.domains
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+    }
+}
+
+/// Checks what can be known without the network: scheme, credentials, host, blocks, literal IPs.
+pub fn check_url(url: &Url, mode: NetworkMode, blocks: &DomainBlocks) -> Result<(), UrlError> {
+    let allowed_scheme =
+        url.scheme() == "https" || (mode == NetworkMode::Development && url.scheme() == "http");
+    if !allowed_scheme {
+        return Err(UrlError::Scheme(url.to_string()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlError::Credentials(url.to_string()));
+    }
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        Some(url::Host::Ipv4(ip)) => return check_ip(&ip.to_string(), IpAddr::V4(ip), mode),
+        Some(url::Host::Ipv6(ip)) => return check_ip(&ip.to_string(), IpAddr::V6(ip), mode),
+        None => return Err(UrlError::NoHost(url.to_string())),
+    };
+    if blocks.is_blocked(&host) {
+        return Err(UrlError::Blocked(host));
+    }
+    let bare = host.trim_end_matches('.').to_ascii_lowercase();
+    if mode == NetworkMode::Production && (bare == "localhost" || bare.ends_with(".localhost")) {
+        return Err(UrlError::NotPublic {
+            host,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            kind: "loopback",
+        });
+    }
+    Ok(())
+}
+
+fn check_ip(host: &str, ip: IpAddr, mode: NetworkMode) -> Result<(), UrlError> {
+    match (mode, non_public_kind(ip)) {
+        (NetworkMode::Production, Some(kind)) => Err(UrlError::NotPublic {
+            host: host.to_owned(),
+            ip,
+            kind,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Resolves the URL's host and checks every address it has; the caller connects only to
+/// the addresses returned, so a second lookup cannot swap in a private one.
+pub async fn resolve_checked(
+    url: &Url,
+    mode: NetworkMode,
+    blocks: &DomainBlocks,
+) -> Result<Vec<SocketAddr>, UrlError> {
+    check_url(url, mode, blocks)?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| UrlError::NoHost(url.to_string()))?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host_for_lookup, port))
+        .await
+        .map_err(|e| UrlError::Resolve(host.to_owned(), e.to_string()))?
+        .collect();
+    check_resolved(host, addrs, mode)
+}
+
+/// Refuses a name as soon as one of its addresses is not public.
+pub fn check_resolved(
+    host: &str,
+    addrs: Vec<SocketAddr>,
+    mode: NetworkMode,
+) -> Result<Vec<SocketAddr>, UrlError> {
+    if addrs.is_empty() {
+        return Err(UrlError::Resolve(host.to_owned(), "no address".into()));
+    }
+    for addr in &addrs {
+        check_ip(host, addr.ip(), mode)?;
+    }
+    Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(ip: &str) -> Option<&'static str> {
+        non_public_kind(ip.parse().expect("an address"))
+    }
+
+    #[test]
+    fn private_loopback_and_link_local_ranges_are_refused() {
+        for ip in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "10.0.0.1",
+            "10.255.255.255",
+            "172.16.0.1",
+            "172.31.255.254",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "100.127.255.255",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "192.0.2.10",
+            "198.51.100.1",
+            "203.0.113.5",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.1.2.3",
+            "64:ff9b::a00:1",
+        ] {
+            assert!(kind(ip).is_some(), "{ip} must not count as public");
+        }
+        for ip in [
+            "1.1.1.1",
+            "93.184.216.34",
+            "172.32.0.1",
+            "100.128.0.1",
+            "192.169.0.1",
+            "2a01:4f8::1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
+            assert_eq!(kind(ip), None, "{ip} is public");
+        }
+        assert_eq!(kind("169.254.169.254"), Some("link-local"));
+        assert_eq!(kind("fe80::1"), Some("link-local"));
+        assert_eq!(kind("192.168.0.1"), Some("private"));
+    }
+
+    #[test]
+    fn urls_are_checked_before_any_connection() {
+        let blocks = DomainBlocks::new(["spam.example".to_owned()]);
+        let prod = NetworkMode::Production;
+        let check = |u: &str| check_url(&Url::parse(u).expect("url"), prod, &blocks);
+        assert!(check("https://mastodon.example/users/a").is_ok());
+        assert!(matches!(
+            check("http://mastodon.example/"),
+            Err(UrlError::Scheme(_))
+        ));
+        assert!(matches!(
+            check("https://u:p@mastodon.example/"),
+            Err(UrlError::Credentials(_))
+        ));
+        assert!(matches!(
+            check("https://spam.example/"),
+            Err(UrlError::Blocked(_))
+        ));
+        assert!(matches!(
+            check("https://a.b.SPAM.example./"),
+            Err(UrlError::Blocked(_))
+        ));
+        assert!(check("https://notspam.example/").is_ok());
+        assert!(matches!(
+            check("https://127.0.0.1/actor"),
+            Err(UrlError::NotPublic {
+                kind: "loopback",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check("https://[::1]/actor"),
+            Err(UrlError::NotPublic { .. })
+        ));
+        assert!(matches!(
+            check("https://10.0.0.5/actor"),
+            Err(UrlError::NotPublic {
+                kind: "private",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check("https://169.254.169.254/latest"),
+            Err(UrlError::NotPublic {
+                kind: "link-local",
+                ..
+            })
+        ));
+        assert!(matches!(
+            check("https://localhost/actor"),
+            Err(UrlError::NotPublic { .. })
+        ));
+        let dev = check_url(
+            &Url::parse("http://127.0.0.1:8080/actor").expect("url"),
+            NetworkMode::Development,
+            &blocks,
+        );
+        assert!(dev.is_ok(), "development mode allows loopback and http");
+        let dev_blocked = check_url(
+            &Url::parse("http://spam.example/").expect("url"),
+            NetworkMode::Development,
+            &blocks,
+        );
+        assert!(
+            matches!(dev_blocked, Err(UrlError::Blocked(_))),
+            "blocks hold in every mode"
+        );
+    }
+
+    #[test]
+    fn every_resolved_address_is_checked() {
+        let public: SocketAddr = "93.184.216.34:443".parse().expect("addr");
+        let private: SocketAddr = "10.0.0.7:443".parse().expect("addr");
+        let prod = NetworkMode::Production;
+        assert!(check_resolved("a.example", vec![public], prod).is_ok());
+        let err = check_resolved("rebind.example", vec![public, private], prod).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                UrlError::NotPublic {
+                    kind: "private",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("rebind.example"));
+        assert!(check_resolved("a.example", vec![private], NetworkMode::Development).is_ok());
+        assert!(matches!(
+            check_resolved("a.example", vec![], prod),
+            Err(UrlError::Resolve(..))
+        ));
+    }
+
+    #[tokio::test]
+    async fn loopback_names_are_refused_before_any_lookup() {
+        let blocks = DomainBlocks::default();
+        for url in [
+            "https://localhost:8443/actor",
+            "https://localhost./actor",
+            "https://api.LOCALHOST/x",
+        ] {
+            let url = Url::parse(url).expect("url");
+            let err = resolve_checked(&url, NetworkMode::Production, &blocks)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, UrlError::NotPublic { .. }), "{url}: {err}");
+        }
+        let url = Url::parse("http://127.0.0.1:8443/actor").expect("url");
+        let addrs = resolve_checked(&url, NetworkMode::Development, &blocks)
+            .await
+            .expect("literal");
+        assert_eq!(
+            addrs,
+            vec!["127.0.0.1:8443".parse::<SocketAddr>().expect("addr")]
+        );
+    }
+}
