@@ -43,6 +43,14 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     })
 }
 
+/// Escapes text for HTML, inside elements and attribute values.
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Sanitises HTML with an allow-list: no scripts, styles, event handlers or `javascript:` links.
 pub fn sanitize_html(html: &str) -> String {
     sanitizer().clean(html).to_string()

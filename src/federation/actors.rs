@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::domain::place::Place;
 use crate::domain::pole::NationalCallWon;
+use crate::domain::text::escape_html as escape;
 use crate::domain::vocab::{EmployeeBand, LegalForm, PoolingKind, TerritoryKind, Theme};
 use crate::store::{ActorKeys, MediaRef, MemberRecord, PoleRecord, Store};
 
@@ -212,13 +213,6 @@ fn image(store: &Store, media: &Option<MediaRef>) -> Result<Option<Image>, url::
             })
         })
         .transpose()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 impl Group {

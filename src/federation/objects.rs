@@ -14,6 +14,7 @@ use url::Url;
 use super::actors::ApPlace;
 use crate::domain::place::Place;
 use crate::domain::territory_ref::fold;
+use crate::domain::text::escape_html as escape;
 use crate::domain::vocab::{
     CallDirection, CallStatus, CallSubject, EventStatus, ProjectStatus, Theme,
 };
@@ -112,13 +113,6 @@ pub struct Author<'a> {
     pub ap_id: &'a str,
     /// Actor ids of the other organising poles (events only).
     pub co_organisers: Vec<String>,
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `#AgricultureEtAlimentation`: the French label, accents and spaces removed.

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::domain::text::escape_html as escape;
 use crate::federation::actors::{Application, Group, INSTANCE_ACTOR_NAME};
 use crate::federation::{ACTIVITY_JSON, wants_activity_json};
 use crate::store::PageRequest;
@@ -218,34 +219,18 @@ pub async fn pole(
         return Ok(activity_json(&group));
     }
     let pole = &record.pole;
-    let esc = |t: &str| {
-        t.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let mut response = Html(format!(
-        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{name}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <link rel=\"alternate\" type=\"{ACTIVITY_JSON}\" href=\"{id}\"></head><body>\
-         <h1>{name}</h1><p>{summary}</p>{description}\
-         <p>Suivre depuis Mastodon : <strong>@{slug}@{domain}</strong></p></body></html>",
-        name = esc(&pole.name),
-        id = esc(&record.ap_id),
-        summary = esc(pole.summary.as_deref().unwrap_or_default()),
+    let body = format!(
+        "<p>{summary}</p>{description}<p>Suivre depuis Mastodon : <strong>@{slug}@{domain}</strong></p>",
+        summary = escape(pole.summary.as_deref().unwrap_or_default()),
         description = pole
             .description
             .as_ref()
             .map(|d| d.html.as_str())
             .unwrap_or_default(),
-        slug = esc(&pole.slug),
-        domain = esc(&record.domain),
-    ))
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
-    Ok(response)
+        slug = escape(&pole.slug),
+        domain = escape(&record.domain),
+    );
+    Ok(object_page(&record.ap_id, &pole.name, &body))
 }
 
 /// A deleted object, to federation clients: a `Tombstone` with 410 Gone.
@@ -261,19 +246,13 @@ fn tombstone(id: &str) -> Response {
 
 /// A plain page for browsers, until the full web interface draws these objects.
 fn object_page(ap_id: &str, title: &str, body_html: &str) -> Response {
-    let esc = |t: &str| {
-        t.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let mut response = Html(format!(
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <link rel=\"alternate\" type=\"{ACTIVITY_JSON}\" href=\"{id}\"></head><body>\
          <h1>{title}</h1>{body_html}</body></html>",
-        title = esc(title),
-        id = esc(ap_id),
+        title = escape(title),
+        id = escape(ap_id),
     ))
     .into_response();
     response

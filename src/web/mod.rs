@@ -17,6 +17,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::domain::text::escape_html as escape;
 use crate::store::Store;
 use error::ApiError;
 
@@ -134,13 +135,6 @@ async fn media(
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A plain page saying what this instance is, until the full web interface exists.
