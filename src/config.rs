@@ -37,7 +37,19 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub uploads: UploadsConfig,
     pub api: ApiConfig,
+    pub federation: FederationConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FederationConfig {
+    /// Allow plain http and loopback or private addresses for remote servers. Only for tests
+    /// and local development: in production it would let anyone make this server call into
+    /// the private network it runs in.
+    pub development_mode: bool,
+    /// Domains whose servers are never contacted and whose content is refused, with their subdomains.
+    pub blocked_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +96,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             uploads: UploadsConfig::default(),
             api: ApiConfig::default(),
+            federation: FederationConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -181,6 +194,25 @@ impl Config {
             }
             "MAILLAGE_API_MAX_PAGE_SIZE" => self.api.max_page_size = parse_number(name, value)?,
             "MAILLAGE_API_MAX_BODY_BYTES" => self.api.max_body_bytes = parse_number(name, value)?,
+            "MAILLAGE_FEDERATION_DEVELOPMENT_MODE" => {
+                self.federation.development_mode = match value.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" | "" => false,
+                    other => {
+                        return Err(invalid(
+                            name,
+                            format!("expected `true` or `false`, got `{other}`"),
+                        ));
+                    }
+                }
+            }
+            "MAILLAGE_FEDERATION_BLOCKED_DOMAINS" => {
+                self.federation.blocked_domains = value
+                    .split(',')
+                    .map(|d| d.trim().to_owned())
+                    .filter(|d| !d.is_empty())
+                    .collect()
+            }
             "MAILLAGE_LOG_FILTER" => self.log.filter = value.to_owned(),
             "MAILLAGE_LOG_FORMAT" => {
                 self.log.format = match value {
@@ -228,6 +260,21 @@ impl Config {
         if self.api.max_body_bytes < 1024 {
             return Err(invalid("api.max_body_bytes", "must be at least 1024 bytes"));
         }
+        for domain in &self.federation.blocked_domains {
+            let plain = domain.trim_end_matches('.');
+            let ok = !plain.is_empty()
+                && plain.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                });
+            if !ok {
+                return Err(invalid(
+                    "federation.blocked_domains",
+                    format!("`{domain}` is not a domain name such as spam.example"),
+                ));
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", format!("not a valid log filter: {e}")))?;
         Ok(())
@@ -269,6 +316,19 @@ impl Config {
             ));
         }
         Ok(url)
+    }
+
+    /// Whether remote servers on private networks may be contacted.
+    pub fn network_mode(&self) -> crate::federation::url_check::NetworkMode {
+        if self.federation.development_mode {
+            crate::federation::url_check::NetworkMode::Development
+        } else {
+            crate::federation::url_check::NetworkMode::Production
+        }
+    }
+
+    pub fn domain_blocks(&self) -> crate::federation::url_check::DomainBlocks {
+        crate::federation::url_check::DomainBlocks::new(self.federation.blocked_domains.clone())
     }
 
     pub fn backend(&self) -> Result<Backend, ConfigError> {
@@ -372,6 +432,31 @@ mod tests {
             let err = Config::load_from(None, env(vars)).unwrap_err().to_string();
             assert!(err.contains(expected), "{vars:?}: {err}");
         }
+    }
+
+    #[test]
+    fn federation_settings() {
+        let config = Config::load_from(
+            None,
+            env(&[
+                (
+                    "MAILLAGE_FEDERATION_BLOCKED_DOMAINS",
+                    "spam.example, bad.example",
+                ),
+                ("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.domain_blocks().is_blocked("a.spam.example"));
+        assert!(!config.domain_blocks().is_blocked("good.example"));
+        assert_eq!(
+            config.network_mode(),
+            crate::federation::url_check::NetworkMode::Development
+        );
+        assert_eq!(
+            Config::default().network_mode(),
+            crate::federation::url_check::NetworkMode::Production
+        );
     }
 
     #[test]
