@@ -479,6 +479,31 @@ async fn authentication_and_roles() {
         let (status, _) = api.call(Method::DELETE, &path, Some(&editor), None).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 
+        // Only administrators see the delivery queue.
+        let body = json!({"type": "Create"});
+        let inbox = url::Url::parse("https://peer.example/inbox").expect("url");
+        server
+            .store
+            .enqueue(
+                "https://x.example/a/1",
+                "https://x.example/poles/a",
+                &body,
+                &[inbox],
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("enqueue");
+        let (status, queue) = api
+            .admin(Method::GET, "/api/v1/admin/deliveries", None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(queue[0]["domain"], "peer.example");
+        assert_eq!(queue[0]["pending"], 1);
+        let (status, _) = api
+            .call(Method::GET, "/api/v1/admin/deliveries", Some(&editor), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
         // A revoked token stops working at once.
         let tokens = server
             .store

@@ -217,7 +217,7 @@ async fn migrate_then_report_the_status() {
         let out = setup.ok(&["migrate", "--status"]);
         assert_eq!(
             out.trim(),
-            "2 migrations applied, 0 pending",
+            "3 migrations applied, 0 pending",
             "[{}]",
             db.label
         );
@@ -226,7 +226,7 @@ async fn migrate_then_report_the_status() {
         let out = setup.ok(&["migrate", "--status"]);
         assert_eq!(
             out.trim(),
-            "2 migrations applied, 0 pending",
+            "3 migrations applied, 0 pending",
             "[{}]",
             db.label
         );

@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_actor_keys;
+mod m20261123_000003_delivery_queue;
 
 pub struct Migrator;
 
@@ -11,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_actor_keys::Migration),
+            Box::new(m20261123_000003_delivery_queue::Migration),
         ]
     }
 }

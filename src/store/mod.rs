@@ -9,6 +9,7 @@ pub mod entities;
 mod keys;
 mod objects;
 mod poles;
+pub mod queue;
 mod users;
 
 use std::time::Duration;

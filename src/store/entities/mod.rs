@@ -6,6 +6,8 @@
 pub mod api_tokens;
 pub mod calls;
 pub mod changes;
+pub mod deliveries;
+pub mod delivery_domains;
 pub mod events;
 pub mod instance;
 pub mod media;
@@ -19,6 +21,8 @@ pub mod prelude {
     pub use super::api_tokens::Entity as ApiTokens;
     pub use super::calls::Entity as Calls;
     pub use super::changes::Entity as Changes;
+    pub use super::deliveries::Entity as Deliveries;
+    pub use super::delivery_domains::Entity as DeliveryDomains;
     pub use super::events::Entity as Events;
     pub use super::instance::Entity as Instance;
     pub use super::media::Entity as Media;

@@ -225,3 +225,14 @@ pub async fn openapi(State(state): State<AppState>) -> Json<utoipa::openapi::Ope
 pub async fn no_get() -> ApiError {
     ApiError::NotFound("this address only accepts PUT and DELETE; the image is at the pole's `logo_url` or `banner_url`".into())
 }
+
+/// The outgoing delivery queue per destination domain (administrators only).
+#[utoipa::path(get, path = "/api/v1/admin/deliveries", tag = "instance", security(("token" = [])),
+    responses((status = 200, body = Vec<crate::store::queue::DomainQueueState>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<crate::store::queue::DomainQueueState>>> {
+    auth.require_admin()?;
+    Ok(Json(state.store.queue_state().await?))
+}

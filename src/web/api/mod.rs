@@ -80,7 +80,7 @@ impl utoipa::Modify for TokenSecurity {
     ),
     modifiers(&TokenSecurity),
     paths(
-        meta::instance, meta::put_instance, meta::vocabularies, meta::communes, meta::me,
+        meta::instance, meta::put_instance, meta::vocabularies, meta::communes, meta::me, meta::deliveries,
         poles::list, poles::create, poles::get, poles::put, poles::patch, poles::delete,
         poles::put_logo, poles::delete_logo, poles::put_banner, poles::delete_banner,
         poles::list_members, poles::create_member, poles::get_member, poles::put_member, poles::patch_member, poles::delete_member,
@@ -125,6 +125,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/vocabularies", get(meta::vocabularies))
         .route("/api/v1/communes", get(meta::communes))
         .route("/api/v1/me", get(meta::me))
+        .route("/api/v1/admin/deliveries", get(meta::deliveries))
         .route("/api/v1/poles", get(poles::list).post(poles::create))
         .route(
             "/api/v1/poles/{slug}",

@@ -1,0 +1,401 @@
+//! The outgoing delivery queue: stored before sending, claimed by one worker at a time,
+//! retried with backoff, resumed after a restart.
+//!
+//! Several processes may share one PostgreSQL database: a claim takes rows with
+//! `FOR UPDATE SKIP LOCKED`, so no delivery is handed to two workers. SQLite runs one write
+//! at a time, which gives the same guarantee. A claim is a lease: if its worker dies, the
+//! delivery becomes claimable again when the lease ends.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    Statement, prelude::Json,
+};
+use serde::Serialize;
+
+use super::entities::{deliveries, delivery_domains};
+use super::{Result, Store, StoreError};
+
+/// How long a worker may hold a delivery before others may take it over.
+pub const LEASE: Duration = Duration::minutes(5);
+/// After this many failed attempts (about four days of backoff) a delivery is given up.
+pub const MAX_ATTEMPTS: i32 = 20;
+/// A domain failing for this long is marked unreachable.
+pub const UNREACHABLE_AFTER: Duration = Duration::days(2);
+/// How often an unreachable domain is probed with one delivery.
+pub const PROBE_EVERY: Duration = Duration::hours(6);
+
+/// The wait before the next attempt: one minute, doubling, at most six hours.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = attempts.saturating_sub(1).clamp(0, 16) as u32;
+    let seconds = 60i64.saturating_mul(1i64 << exponent);
+    Duration::seconds(seconds.min(6 * 3600))
+}
+
+/// A delivery handed to a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub activity_id: String,
+    pub inbox: String,
+    pub domain: String,
+    pub signer: String,
+    pub body: Json,
+    pub attempts: i32,
+}
+
+/// What came of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// A network error, a 5xx or a 429: worth trying again later.
+    Retry(String),
+    /// Any other 4xx: the receiver will never take it.
+    Refused(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DomainQueueState {
+    pub domain: String,
+    pub pending: u64,
+    pub failed: u64,
+    pub delivered: u64,
+    pub unreachable: bool,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+fn delivery(m: deliveries::Model) -> Delivery {
+    Delivery {
+        id: m.id,
+        activity_id: m.activity_id,
+        inbox: m.inbox,
+        domain: m.domain,
+        signer: m.signer,
+        body: m.body,
+        attempts: m.attempts,
+    }
+}
+
+/// `host` or `host:port` of an inbox: deliveries are grouped by it.
+pub fn inbox_domain(inbox: &url::Url) -> Option<String> {
+    let host = inbox.host_str()?;
+    Some(match inbox.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_ascii_lowercase(),
+    })
+}
+
+impl Store {
+    /// Stores one delivery per distinct inbox; an inbox already queued for this activity is
+    /// skipped. Returns how many were added.
+    pub async fn enqueue(
+        &self,
+        activity_id: &str,
+        signer: &str,
+        body: &Json,
+        inboxes: &[url::Url],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut seen = std::collections::HashSet::new();
+        let mut rows = Vec::new();
+        for inbox in inboxes {
+            if !seen.insert(inbox.as_str().to_owned()) {
+                continue;
+            }
+            let domain = inbox_domain(inbox)
+                .ok_or_else(|| StoreError::Conflict(format!("inbox `{inbox}` names no host")))?;
+            rows.push(deliveries::ActiveModel {
+                activity_id: Set(activity_id.to_owned()),
+                inbox: Set(inbox.to_string()),
+                domain: Set(domain),
+                signer: Set(signer.to_owned()),
+                body: Set(body.clone()),
+                state: Set("pending".into()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                claimed_by: Set(None),
+                claimed_until: Set(None),
+                last_error: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+        }
+        let mut added = 0;
+        for row in rows {
+            let result = deliveries::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::columns([
+                        deliveries::Column::ActivityId,
+                        deliveries::Column::Inbox,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&self.db)
+                .await?;
+            added += usize::try_from(result).unwrap_or(0);
+        }
+        Ok(added)
+    }
+
+    /// Domains with deliveries due now, leaving out unreachable ones until their next probe.
+    pub async fn due_domains(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        let sql = match self.backend {
+            crate::config::Backend::Postgres => {
+                "SELECT DISTINCT d.domain FROM deliveries d \
+                 LEFT JOIN delivery_domains h ON h.domain = d.domain \
+                 WHERE ((d.state = 'pending' AND d.next_attempt_at <= $1) \
+                        OR (d.state = 'sending' AND d.claimed_until < $1)) \
+                   AND (h.unreachable IS NULL OR h.unreachable = FALSE OR h.next_probe_at <= $1)"
+            }
+            crate::config::Backend::Sqlite => {
+                "SELECT DISTINCT d.domain FROM deliveries d \
+                 LEFT JOIN delivery_domains h ON h.domain = d.domain \
+                 WHERE ((d.state = 'pending' AND d.next_attempt_at <= ?1) \
+                        OR (d.state = 'sending' AND d.claimed_until < ?1)) \
+                   AND (h.unreachable IS NULL OR h.unreachable = 0 OR h.next_probe_at <= ?1)"
+            }
+        };
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_sql_and_values(
+                self.db_backend(),
+                sql,
+                [now.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "domain").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Takes up to `limit` due deliveries of one domain for `worker`, as a lease.
+    /// An unreachable domain gives one delivery at a time, as a probe.
+    pub async fn claim(
+        &self,
+        domain: &str,
+        worker: &str,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>> {
+        let unreachable = delivery_domains::Entity::find_by_id(domain.to_owned())
+            .one(&self.db)
+            .await?
+            .is_some_and(|h| h.unreachable);
+        let limit = if unreachable { 1 } else { limit.max(1) };
+        let until = now + LEASE;
+        let sql = match self.backend {
+            crate::config::Backend::Postgres => {
+                "UPDATE deliveries SET state = 'sending', claimed_by = $1, claimed_until = $2, updated_at = $3 \
+                 WHERE id IN (SELECT id FROM deliveries WHERE domain = $4 \
+                   AND ((state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND claimed_until < $3)) \
+                   ORDER BY next_attempt_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+                 RETURNING *"
+            }
+            crate::config::Backend::Sqlite => {
+                "UPDATE deliveries SET state = 'sending', claimed_by = ?1, claimed_until = ?2, updated_at = ?3 \
+                 WHERE id IN (SELECT id FROM deliveries WHERE domain = ?4 \
+                   AND ((state = 'pending' AND next_attempt_at <= ?3) OR (state = 'sending' AND claimed_until < ?3)) \
+                   ORDER BY next_attempt_at, id LIMIT ?5) \
+                 RETURNING *"
+            }
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let statement = Statement::from_sql_and_values(
+            self.db_backend(),
+            sql,
+            [
+                worker.into(),
+                until.into(),
+                now.into(),
+                domain.into(),
+                limit.into(),
+            ],
+        );
+        let mut claimed: Vec<Delivery> = deliveries::Entity::find()
+            .from_raw_sql(statement)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(delivery)
+            .collect();
+        claimed.sort_by_key(|d| d.id);
+        Ok(claimed)
+    }
+
+    /// Records the outcome of an attempt by `worker`; a lease that passed to another worker is
+    /// left to that worker.
+    pub async fn finish(
+        &self,
+        id: i64,
+        worker: &str,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(model) = deliveries::Entity::find_by_id(id)
+            .filter(deliveries::Column::ClaimedBy.eq(worker))
+            .filter(deliveries::Column::State.eq("sending"))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(());
+        };
+        let domain = model.domain.clone();
+        let attempts = model.attempts + 1;
+        let mut am = model.into_active_model();
+        am.attempts = Set(attempts);
+        am.claimed_by = Set(None);
+        am.claimed_until = Set(None);
+        am.updated_at = Set(now);
+        match outcome {
+            Outcome::Delivered => {
+                am.state = Set("done".into());
+                am.last_error = Set(None);
+            }
+            Outcome::Retry(error) if attempts < MAX_ATTEMPTS => {
+                am.state = Set("pending".into());
+                am.next_attempt_at = Set(now + backoff(attempts));
+                am.last_error = Set(Some(error.clone()));
+            }
+            Outcome::Retry(error) | Outcome::Refused(error) => {
+                am.state = Set("failed".into());
+                am.last_error = Set(Some(error.clone()));
+            }
+        }
+        sea_orm::ActiveModelTrait::update(am, &self.db).await?;
+        self.record_domain_health(&domain, outcome, now).await
+    }
+
+    async fn record_domain_health(
+        &self,
+        domain: &str,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let current = delivery_domains::Entity::find_by_id(domain.to_owned())
+            .one(&self.db)
+            .await?;
+        let mut health = current.clone().unwrap_or(delivery_domains::Model {
+            domain: domain.to_owned(),
+            failing_since: None,
+            unreachable: false,
+            next_probe_at: None,
+            last_success_at: None,
+            last_failure_at: None,
+        });
+        match outcome {
+            // A refusal is an answer: the server is up.
+            Outcome::Delivered | Outcome::Refused(_) => {
+                health.failing_since = None;
+                health.unreachable = false;
+                health.next_probe_at = None;
+                if *outcome == Outcome::Delivered {
+                    health.last_success_at = Some(now);
+                }
+            }
+            Outcome::Retry(_) => {
+                let since = *health.failing_since.get_or_insert(now);
+                health.last_failure_at = Some(now);
+                if now - since >= UNREACHABLE_AFTER {
+                    health.unreachable = true;
+                    health.next_probe_at = Some(now + PROBE_EVERY);
+                }
+            }
+        }
+        let am = delivery_domains::ActiveModel {
+            domain: Set(health.domain.clone()),
+            failing_since: Set(health.failing_since),
+            unreachable: Set(health.unreachable),
+            next_probe_at: Set(health.next_probe_at),
+            last_success_at: Set(health.last_success_at),
+            last_failure_at: Set(health.last_failure_at),
+        };
+        if current.is_some() {
+            delivery_domains::Entity::update(am).exec(&self.db).await?;
+        } else {
+            delivery_domains::Entity::insert(am)
+                .on_conflict(
+                    OnConflict::column(delivery_domains::Column::Domain)
+                        .update_columns([
+                            delivery_domains::Column::FailingSince,
+                            delivery_domains::Column::Unreachable,
+                            delivery_domains::Column::NextProbeAt,
+                            delivery_domains::Column::LastSuccessAt,
+                            delivery_domains::Column::LastFailureAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The queue's state per destination domain, for administrators.
+    pub async fn queue_state(&self) -> Result<Vec<DomainQueueState>> {
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                self.db_backend(),
+                "SELECT domain, state, COUNT(*) AS n FROM deliveries GROUP BY domain, state ORDER BY domain",
+            ))
+            .await?;
+        let health = delivery_domains::Entity::find().all(&self.db).await?;
+        let mut states: Vec<DomainQueueState> = Vec::new();
+        for row in rows {
+            let domain: String = row.try_get("", "domain")?;
+            let state: String = row.try_get("", "state")?;
+            let n: i64 = row.try_get("", "n")?;
+            if states.last().is_none_or(|s| s.domain != domain) {
+                let h = health.iter().find(|h| h.domain == domain);
+                states.push(DomainQueueState {
+                    domain: domain.clone(),
+                    pending: 0,
+                    failed: 0,
+                    delivered: 0,
+                    unreachable: h.is_some_and(|h| h.unreachable),
+                    failing_since: h.and_then(|h| h.failing_since),
+                    last_success_at: h.and_then(|h| h.last_success_at),
+                });
+            }
+            if let Some(s) = states.last_mut() {
+                let n = u64::try_from(n).unwrap_or(0);
+                match state.as_str() {
+                    "done" => s.delivered += n,
+                    "failed" => s.failed += n,
+                    _ => s.pending += n,
+                }
+            }
+        }
+        Ok(states)
+    }
+
+    fn db_backend(&self) -> DbBackend {
+        match self.backend {
+            crate::config::Backend::Postgres => DbBackend::Postgres,
+            crate::config::Backend::Sqlite => DbBackend::Sqlite,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_six_hours() {
+        assert_eq!(backoff(1), Duration::minutes(1));
+        assert_eq!(backoff(2), Duration::minutes(2));
+        assert_eq!(backoff(5), Duration::minutes(16));
+        assert_eq!(backoff(12), Duration::hours(6));
+        assert_eq!(backoff(MAX_ATTEMPTS), Duration::hours(6));
+        let total: i64 = (1..MAX_ATTEMPTS).map(|a| backoff(a).num_hours()).sum();
+        assert!(
+            (2 * 24..7 * 24).contains(&total),
+            "a delivery is retried for days: {total} h"
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! The outgoing delivery queue on SQLite and PostgreSQL: stored first, claimed once,
+//! retried with backoff, resumed after a restart, shared by several processes.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::TestDb;
+use maillage::store::queue::{LEASE, MAX_ATTEMPTS, Outcome, UNREACHABLE_AFTER, backoff};
+use serde_json::json;
+use url::Url;
+
+fn inboxes(list: &[&str]) -> Vec<Url> {
+    list.iter().map(|u| Url::parse(u).expect("url")).collect()
+}
+
+#[tokio::test]
+async fn deliveries_are_stored_once_per_inbox_and_claimed_once() {
+    for db in TestDb::all().await {
+        let store = common::store(&db).await;
+        let now = Utc::now();
+        let body = json!({"type": "Create", "id": "https://a.example/activities/1"});
+        let targets = inboxes(&[
+            "https://one.example/inbox",
+            "https://one.example/users/x/inbox",
+            "https://two.example/inbox",
+            "https://one.example/inbox",
+        ]);
+        let added = store
+            .enqueue(
+                "https://a.example/activities/1",
+                "https://a.example/poles/p",
+                &body,
+                &targets,
+                now,
+            )
+            .await
+            .expect("enqueue");
+        assert_eq!(added, 3, "[{}] one delivery per distinct inbox", db.label);
+        let again = store
+            .enqueue(
+                "https://a.example/activities/1",
+                "https://a.example/poles/p",
+                &body,
+                &targets,
+                now,
+            )
+            .await
+            .expect("enqueue");
+        assert_eq!(
+            again, 0,
+            "[{}] the same activity is not queued twice",
+            db.label
+        );
+
+        let mut domains = store.due_domains(now).await.expect("domains");
+        domains.sort();
+        assert_eq!(domains, ["one.example", "two.example"]);
+
+        let first = store
+            .claim("one.example", "worker-a", 10, now)
+            .await
+            .expect("claim");
+        assert_eq!(first.len(), 2, "[{}]", db.label);
+        assert_eq!(first[0].body, body);
+        let second = store
+            .claim("one.example", "worker-b", 10, now)
+            .await
+            .expect("claim");
+        assert!(
+            second.is_empty(),
+            "[{}] a claimed delivery is not handed out again",
+            db.label
+        );
+
+        // A worker that died: its lease ends and another worker takes over.
+        let later = now + LEASE + Duration::seconds(1);
+        let taken_over = store
+            .claim("one.example", "worker-b", 10, later)
+            .await
+            .expect("claim");
+        assert_eq!(
+            taken_over.len(),
+            2,
+            "[{}] expired leases are claimable",
+            db.label
+        );
+        // The dead worker's late report does not overwrite the new lease.
+        store
+            .finish(first[0].id, "worker-a", &Outcome::Delivered, later)
+            .await
+            .expect("finish");
+        store
+            .finish(taken_over[0].id, "worker-b", &Outcome::Delivered, later)
+            .await
+            .expect("finish");
+        store
+            .finish(
+                taken_over[1].id,
+                "worker-b",
+                &Outcome::Refused("403 Forbidden".into()),
+                later,
+            )
+            .await
+            .expect("finish");
+        assert!(
+            store
+                .claim("one.example", "worker-c", 10, later + Duration::days(30))
+                .await
+                .expect("claim")
+                .is_empty(),
+            "[{}] delivered and refused are final",
+            db.label
+        );
+
+        let state = store.queue_state().await.expect("state");
+        let one = state
+            .iter()
+            .find(|s| s.domain == "one.example")
+            .expect("one");
+        assert_eq!(
+            (one.pending, one.delivered, one.failed),
+            (0, 1, 1),
+            "[{}] {state:?}",
+            db.label
+        );
+        let two = state
+            .iter()
+            .find(|s| s.domain == "two.example")
+            .expect("two");
+        assert_eq!(two.pending, 1);
+
+        store.close().await.ok();
+        db.drop_now().await;
+    }
+}
+
+#[tokio::test]
+async fn failures_are_retried_with_backoff_and_dead_domains_are_probed() {
+    for db in TestDb::all().await {
+        let store = common::store(&db).await;
+        let start = Utc::now();
+        let body = json!({"type": "Update"});
+        store
+            .enqueue(
+                "https://a.example/activities/2",
+                "https://a.example/poles/p",
+                &body,
+                &inboxes(&["https://down.example/inbox", "https://down.example/other"]),
+                start,
+            )
+            .await
+            .expect("enqueue");
+
+        let mut now = start;
+        let claimed = store
+            .claim("down.example", "w", 10, now)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 2);
+        for d in &claimed {
+            store
+                .finish(
+                    d.id,
+                    "w",
+                    &Outcome::Retry("503 Service Unavailable".into()),
+                    now,
+                )
+                .await
+                .expect("finish");
+        }
+        assert!(
+            store
+                .claim("down.example", "w", 10, now)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "[{}] not before the backoff",
+            db.label
+        );
+        now += backoff(1);
+        let retried = store
+            .claim("down.example", "w", 10, now)
+            .await
+            .expect("claim");
+        assert_eq!(retried.len(), 2, "[{}] retried after the backoff", db.label);
+        assert_eq!(retried[0].attempts, 1);
+
+        // Failing for longer than the limit: the domain is unreachable, probed one at a time.
+        for d in &retried {
+            store
+                .finish(
+                    d.id,
+                    "w",
+                    &Outcome::Retry("connection refused".into()),
+                    now + UNREACHABLE_AFTER,
+                )
+                .await
+                .expect("finish");
+        }
+        now += UNREACHABLE_AFTER;
+        let state = store.queue_state().await.expect("state");
+        assert!(state[0].unreachable, "[{}] {state:?}", db.label);
+        assert!(
+            store
+                .due_domains(now + Duration::hours(1))
+                .await
+                .expect("due")
+                .is_empty(),
+            "[{}] not contacted until the probe",
+            db.label
+        );
+        now += Duration::hours(7);
+        assert_eq!(store.due_domains(now).await.expect("due"), ["down.example"]);
+        let probe = store
+            .claim("down.example", "w", 10, now)
+            .await
+            .expect("claim");
+        assert_eq!(
+            probe.len(),
+            1,
+            "[{}] a probe is a single delivery",
+            db.label
+        );
+        store
+            .finish(probe[0].id, "w", &Outcome::Delivered, now)
+            .await
+            .expect("finish");
+        let state = store.queue_state().await.expect("state");
+        assert!(
+            !state[0].unreachable && state[0].failing_since.is_none(),
+            "[{}] back: {state:?}",
+            db.label
+        );
+        let rest = store
+            .claim("down.example", "w", 10, now + Duration::hours(7))
+            .await
+            .expect("claim");
+        assert_eq!(rest.len(), 1, "[{}] the rest flows again", db.label);
+
+        // After the last attempt, a delivery is given up.
+        store
+            .enqueue(
+                "https://a.example/activities/3",
+                "https://a.example/poles/p",
+                &body,
+                &inboxes(&["https://gone.example/inbox"]),
+                now,
+            )
+            .await
+            .expect("enqueue");
+        let mut t = now;
+        for attempt in 0..MAX_ATTEMPTS {
+            let claimed = store.claim("gone.example", "w", 1, t).await.expect("claim");
+            assert_eq!(claimed.len(), 1, "[{}] attempt {attempt}", db.label);
+            store
+                .finish(claimed[0].id, "w", &Outcome::Retry("timeout".into()), t)
+                .await
+                .expect("finish");
+            t += Duration::hours(7);
+        }
+        assert!(
+            store
+                .claim("gone.example", "w", 1, t + Duration::days(30))
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        let gone = store
+            .queue_state()
+            .await
+            .expect("state")
+            .into_iter()
+            .find(|s| s.domain == "gone.example")
+            .expect("gone");
+        assert_eq!(gone.failed, 1);
+
+        store.close().await.ok();
+        db.drop_now().await;
+    }
+}
+
+/// Two processes sharing one PostgreSQL database (two connection pools here) never get the
+/// same delivery, however they interleave.
+#[tokio::test]
+async fn concurrent_claimers_share_the_queue_without_overlap() {
+    for db in TestDb::all().await {
+        let a = common::store(&db).await;
+        let b = common::store(&db).await;
+        let now = Utc::now();
+        let body = json!({"type": "Create"});
+        let targets: Vec<Url> = (0..200)
+            .map(|i| Url::parse(&format!("https://shared.example/users/{i}/inbox")).expect("url"))
+            .collect();
+        a.enqueue(
+            "https://a.example/activities/4",
+            "https://a.example/poles/p",
+            &body,
+            &targets,
+            now,
+        )
+        .await
+        .expect("enqueue");
+
+        let run = |store: maillage::store::Store, worker: &'static str| async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim("shared.example", worker, 7, now)
+                    .await
+                    .expect("claim");
+                if batch.is_empty() {
+                    break;
+                }
+                for d in batch {
+                    store
+                        .finish(d.id, worker, &Outcome::Delivered, now)
+                        .await
+                        .expect("finish");
+                    mine.push(d.id);
+                }
+            }
+            mine
+        };
+        let (from_a, from_b) =
+            tokio::join!(run(a.clone(), "process-a"), run(b.clone(), "process-b"));
+        let mut all: Vec<i64> = from_a.iter().chain(from_b.iter()).copied().collect();
+        all.sort_unstable();
+        let total = all.len();
+        all.dedup();
+        assert_eq!(total, 200, "[{}] every delivery was sent", db.label);
+        assert_eq!(all.len(), 200, "[{}] no delivery was sent twice", db.label);
+
+        a.close().await.ok();
+        b.close().await.ok();
+        db.drop_now().await;
+    }
+}
