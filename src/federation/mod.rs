@@ -2,6 +2,7 @@
 
 pub mod actors;
 pub mod objects;
+pub mod signatures;
 pub mod url_check;
 
 use serde_json::{Value, json};
