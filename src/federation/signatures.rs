@@ -153,6 +153,53 @@ pub fn verify(
         .map_err(|_| SignatureError::Invalid(unverified.key_id().to_owned()))
 }
 
+/// The headers that sign a POST of `body` to `url` with the actor's key: `Host`, `Date`,
+/// `Digest` and a `Signature` covering them and the request target, as Mastodon expects.
+pub fn sign_post(
+    url: &url::Url,
+    body: &[u8],
+    key_id: &str,
+    private_key_pem: &str,
+    now: SystemTime,
+) -> Result<BTreeMap<String, String>, SignatureError> {
+    use rsa::pkcs8::DecodePrivateKey;
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem)
+        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let date = httpdate::fmt_http_date(now);
+    let digest = format!(
+        "SHA-256={}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
+    );
+    let signing_string =
+        format!("(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}");
+    let signature = key
+        .sign(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signing_string.as_bytes()),
+        )
+        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    let mut headers = BTreeMap::new();
+    headers.insert("host".to_owned(), host);
+    headers.insert("date".to_owned(), date);
+    headers.insert("digest".to_owned(), digest);
+    headers.insert(
+        "signature".to_owned(),
+        format!(
+            "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"{}\"",
+            base64::engine::general_purpose::STANDARD.encode(signature)
+        ),
+    );
+    Ok(headers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +376,48 @@ mod tests {
 
         assert!(matches!(
             verify(&ok, "not a key", now),
+            Err(SignatureError::BadKey(_))
+        ));
+    }
+
+    #[test]
+    fn what_we_sign_verifies() {
+        let pair = activitypub_federation::http_signatures::generate_actor_keypair().expect("keys");
+        let url = url::Url::parse("https://mastodon.example:8443/users/a/inbox?x=1").expect("url");
+        let body = br#"{"type":"Accept"}"#;
+        let now = SystemTime::now();
+        let headers = sign_post(
+            &url,
+            body,
+            "https://ptce.example/poles/p#main-key",
+            &pair.private_key,
+            now,
+        )
+        .expect("sign");
+        assert_eq!(headers["host"], "mastodon.example:8443");
+        let request = SignedRequest {
+            method: "POST",
+            path_and_query: "/users/a/inbox?x=1",
+            headers: headers.clone(),
+            body: Some(body),
+        };
+        assert_eq!(
+            key_id(&request).expect("key id"),
+            "https://ptce.example/poles/p#main-key"
+        );
+        assert_eq!(verify(&request, &pair.public_key, now), Ok(()));
+        let elsewhere = SignedRequest {
+            method: "POST",
+            path_and_query: "/inbox",
+            headers,
+            body: Some(body),
+        };
+        assert!(
+            verify(&elsewhere, &pair.public_key, now).is_err(),
+            "bound to its target"
+        );
+        assert!(matches!(
+            sign_post(&url, body, "k", "not a key", now),
             Err(SignatureError::BadKey(_))
         ));
     }
