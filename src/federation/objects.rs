@@ -115,6 +115,15 @@ pub struct Author<'a> {
     pub co_organisers: Vec<String>,
 }
 
+/// Actor ids of an event's co-organising poles, which are poles of this instance.
+pub fn organiser_ids(store: &crate::store::Store, event: &Event) -> Vec<String> {
+    event
+        .organiser_poles
+        .iter()
+        .map(|slug| store.url(&format!("/poles/{slug}")))
+        .collect()
+}
+
 /// `#AgricultureEtAlimentation`: the French label, accents and spaces removed.
 pub fn hashtag_name(theme: Theme) -> String {
     let words: String = fold(theme.label_fr())

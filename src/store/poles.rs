@@ -522,6 +522,28 @@ impl Store {
         })
     }
 
+    /// Number of local poles that are not deleted.
+    pub async fn count_poles(&self) -> Result<u64> {
+        Ok(poles::Entity::find()
+            .filter(poles::Column::Local.eq(true))
+            .filter(poles::Column::DeletedAt.is_null())
+            .count(&self.db)
+            .await?)
+    }
+
+    /// Every member of a pole, by name.
+    pub async fn all_members(&self, pole_id: i64) -> Result<Vec<MemberRecord>> {
+        members::Entity::find()
+            .filter(members::Column::PoleId.eq(pole_id))
+            .order_by_asc(members::Column::Name)
+            .order_by_asc(members::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(member_from_model)
+            .collect()
+    }
+
     pub async fn member_count(&self, pole_id: i64) -> Result<u64> {
         Ok(members::Entity::find()
             .filter(members::Column::PoleId.eq(pole_id))

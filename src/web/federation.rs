@@ -133,14 +133,7 @@ pub async fn nodeinfo_links(State(state): State<AppState>) -> Json<serde_json::V
 /// NodeInfo 2.1: what software this is and how much it holds.
 pub async fn nodeinfo(State(state): State<AppState>) -> ApiResult<Response> {
     let settings = state.store.ensure_instance("Maillage").await?;
-    let poles = state
-        .store
-        .list_poles(PageRequest {
-            page: 1,
-            per_page: 1,
-        })
-        .await?
-        .total;
+    let poles = state.store.count_poles().await?;
     let objects = state.store.count_local_objects().await?;
     let mut response = Json(json!({
         "version": "2.1",
@@ -195,26 +188,7 @@ pub async fn pole(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     if wants_activity_json(accept) {
         let keys = state.store.pole_keys(record.id).await?;
-        let mut members = Vec::new();
-        let mut page = 1;
-        loop {
-            let batch = state
-                .store
-                .list_members(
-                    record.id,
-                    PageRequest {
-                        page,
-                        per_page: 100,
-                    },
-                )
-                .await?;
-            let done = page * 100 >= batch.total;
-            members.extend(batch.items);
-            if done {
-                break;
-            }
-            page += 1;
-        }
+        let members = state.store.all_members(record.id).await?;
         let group = Group::new(&state.store, &record, &members, &keys).map_err(bad_url)?;
         return Ok(activity_json(&group));
     }
@@ -311,12 +285,7 @@ object_document!(call_document, call, "calls", |state, record, author| {
 });
 object_document!(event_document, event, "events", |state, record, author| {
     let author = crate::federation::objects::Author {
-        co_organisers: record
-            .data
-            .organiser_poles
-            .iter()
-            .map(|slug| state.store.url(&format!("/poles/{slug}")))
-            .collect(),
+        co_organisers: crate::federation::objects::organiser_ids(&state.store, &record.data),
         ..author
     };
     crate::federation::objects::event_object(&record, &author)
@@ -336,7 +305,9 @@ async fn activity_object(
     kind: &str,
     ap_id: &str,
 ) -> ApiResult<serde_json::Value> {
-    use crate::federation::objects::{Author, call_note, event_object, project_note};
+    use crate::federation::objects::{
+        Author, call_note, event_object, organiser_ids, project_note,
+    };
     let public_id = ap_id.rsplit('/').next().unwrap_or_default();
     let author = Author {
         ap_id: pole_ap_id,
@@ -349,12 +320,7 @@ async fn activity_object(
             }),
             "event" => state.store.event(public_id).await.map(|r| {
                 let author = Author {
-                    co_organisers: r
-                        .data
-                        .organiser_poles
-                        .iter()
-                        .map(|s| state.store.url(&format!("/poles/{s}")))
-                        .collect(),
+                    co_organisers: organiser_ids(&state.store, &r.data),
                     ..author
                 };
                 event_object(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())

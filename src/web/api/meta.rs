@@ -29,14 +29,7 @@ pub struct InstanceView {
 #[utoipa::path(get, path = "/api/v1/instance", tag = "instance", responses((status = 200, body = InstanceView)))]
 pub async fn instance(State(state): State<AppState>) -> ApiResult<Json<InstanceView>> {
     let settings = state.store.ensure_instance("Maillage").await?;
-    let poles = state
-        .store
-        .list_poles(crate::store::PageRequest {
-            page: 1,
-            per_page: 1,
-        })
-        .await?
-        .total;
+    let poles = state.store.count_poles().await?;
     Ok(Json(InstanceView {
         name: settings.name,
         summary: settings.summary,
