@@ -41,7 +41,7 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FederationConfig {
     /// Allow plain http and loopback or private addresses for remote servers. Only for tests
@@ -50,6 +50,25 @@ pub struct FederationConfig {
     pub development_mode: bool,
     /// Domains whose servers are never contacted and whose content is refused, with their subdomains.
     pub blocked_domains: Vec<String>,
+    /// The wait before the first retry of a failed delivery; each later retry waits twice
+    /// as long as the one before, up to six hours.
+    pub retry_base_seconds: u64,
+    /// Incoming activities accepted per minute from one domain (0: no limit).
+    pub inbox_requests_per_minute: u32,
+    /// Deliveries sent at the same time, across all destination domains.
+    pub delivery_concurrency: usize,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            development_mode: false,
+            blocked_domains: Vec::new(),
+            retry_base_seconds: 60,
+            inbox_requests_per_minute: 1200,
+            delivery_concurrency: 64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,6 +231,15 @@ impl Config {
                     .map(|d| d.trim().to_owned())
                     .filter(|d| !d.is_empty())
                     .collect()
+            }
+            "MAILLAGE_FEDERATION_RETRY_BASE_SECONDS" => {
+                self.federation.retry_base_seconds = parse_number(name, value)?
+            }
+            "MAILLAGE_FEDERATION_INBOX_REQUESTS_PER_MINUTE" => {
+                self.federation.inbox_requests_per_minute = parse_number(name, value)?
+            }
+            "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY" => {
+                self.federation.delivery_concurrency = parse_number(name, value)?
             }
             "MAILLAGE_LOG_FILTER" => self.log.filter = value.to_owned(),
             "MAILLAGE_LOG_FORMAT" => {

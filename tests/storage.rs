@@ -80,6 +80,7 @@ fn full_pole(slug: &str) -> Pole {
             charter_signed_year: Some(2014),
         },
         manually_approves_followers: true,
+        replies_need_approval: true,
     }
     .validate()
     .expect("the full pole is valid")

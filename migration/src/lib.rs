@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_actor_keys;
 mod m20261123_000003_delivery_queue;
+mod m20261123_000004_federation_state;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_actor_keys::Migration),
             Box::new(m20261123_000003_delivery_queue::Migration),
+            Box::new(m20261123_000004_federation_state::Migration),
         ]
     }
 }

@@ -49,6 +49,9 @@ pub struct PoleInput {
     /// Whether each new follower must be approved by the pole.
     #[serde(default)]
     pub manually_approves_followers: bool,
+    /// Whether replies from other servers wait for the pole's approval before being shown.
+    #[serde(default)]
+    pub replies_need_approval: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -92,6 +95,7 @@ pub struct Pole {
     pub shared_place: Option<Place>,
     pub recognitions: Recognitions,
     pub manually_approves_followers: bool,
+    pub replies_need_approval: bool,
 }
 
 impl PoleInput {
@@ -192,6 +196,7 @@ impl PoleInput {
                 charter_signed_year: charter_signed_year.flatten(),
             },
             manually_approves_followers: self.manually_approves_followers,
+            replies_need_approval: self.replies_need_approval,
         })
     }
 }
@@ -219,6 +224,7 @@ impl Pole {
                 charter_signed_year: self.recognitions.charter_signed_year,
             },
             manually_approves_followers: self.manually_approves_followers,
+            replies_need_approval: self.replies_need_approval,
         }
     }
 }
@@ -264,6 +270,7 @@ mod tests {
                 charter_signed_year: Some(2014),
             },
             manually_approves_followers: false,
+            replies_need_approval: false,
         }
     }
 

@@ -169,6 +169,17 @@ pub struct Group {
     pub legal_form: Option<LegalForm>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub siren: Option<String>,
+    /// The short plain-text summary and the description as written, for Maillage instances.
+    #[serde(rename = "abstract", default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<super::objects::Source>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telephone: Option<String>,
 }
 
 /// The instance as other servers see it (FEP-2677): it signs fetches and follows instances.
@@ -343,6 +354,11 @@ impl Group {
             founded_year: pole.founded_year,
             legal_form: pole.legal_form,
             siren: pole.siren.clone(),
+            excerpt: pole.summary.clone(),
+            source: super::objects::Source::from_rich_text(&pole.description),
+            website: pole.website.clone(),
+            email: pole.contact_email.clone(),
+            telephone: pole.contact_phone.clone(),
             id,
         })
     }

@@ -1,9 +1,15 @@
 //! ActivityPub: what goes on the wire, kept apart from stored rows and domain types.
 
 pub mod actors;
+pub mod client;
+pub mod inbox;
 pub mod objects;
+pub mod publish;
+pub mod remote;
+pub mod service;
 pub mod signatures;
 pub mod url_check;
+pub mod worker;
 
 use serde_json::{Value, json};
 
@@ -79,6 +85,10 @@ const TERMS: &[(&str, &str)] = &[
     ("eventStatus", "ptce:eventStatus"),
     ("registrationUrl", "ptce:registrationUrl"),
     ("maximumAttendeeCapacity", "schema:maximumAttendeeCapacity"),
+    ("abstract", "schema:abstract"),
+    ("website", "ptce:website"),
+    ("email", "schema:email"),
+    ("telephone", "schema:telephone"),
 ];
 
 /// Whether a request's `Accept` header asks for ActivityPub JSON rather than a page.

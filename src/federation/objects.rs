@@ -52,6 +52,33 @@ pub struct ObjectCommon {
     pub tag: Vec<Hashtag>,
     pub themes: Vec<Theme>,
     pub communes: Vec<String>,
+    /// The short plain-text summary, for Maillage instances (Mastodon would show a
+    /// `summary` as a content warning).
+    #[serde(rename = "abstract", default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+    /// The description as its author wrote it, for Maillage instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// ActivityStreams `source`: the text an object's HTML was rendered from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub content: String,
+    pub media_type: String,
+}
+
+impl Source {
+    pub fn from_rich_text(text: &Option<crate::domain::text::RichText>) -> Option<Source> {
+        text.as_ref().map(|t| Source {
+            content: t.source.clone(),
+            media_type: match t.format {
+                crate::domain::vocab::TextFormat::Markdown => "text/markdown".into(),
+                crate::domain::vocab::TextFormat::Html => "text/html".into(),
+            },
+        })
+    }
 }
 
 /// A project or a call for cooperation.
@@ -224,12 +251,19 @@ fn link(url: &str) -> String {
     format!("<a href=\"{u}\">{u}</a>", u = escape(url))
 }
 
+/// What every kind has: who, when, where it is shown, and its texts.
+struct Texts<'a> {
+    name: &'a str,
+    content: String,
+    summary: &'a Option<String>,
+    description: &'a Option<crate::domain::text::RichText>,
+}
+
 fn common<T>(
     record: &ObjectRecord<T>,
     author: &Author<'_>,
     kind: &str,
-    name: &str,
-    content: String,
+    texts: Texts<'_>,
     themes: &[Theme],
     communes: &[String],
 ) -> Result<ObjectCommon, url::ParseError> {
@@ -244,9 +278,11 @@ fn common<T>(
         published: record.published_at,
         updated: record.updated_at,
         url: id.clone(),
-        name: name.to_owned(),
-        content,
+        name: texts.name.to_owned(),
+        content: texts.content,
         media_type: "text/html".into(),
+        excerpt: texts.summary.clone(),
+        source: Source::from_rich_text(texts.description),
         tag: hashtags(&base, themes)?,
         themes: themes.to_vec(),
         communes: communes.to_vec(),
@@ -290,8 +326,12 @@ pub fn project_note(
             record,
             author,
             "Note",
-            &p.title,
-            content,
+            Texts {
+                name: &p.title,
+                content,
+                summary: &p.summary,
+                description: &p.description,
+            },
             &p.themes,
             &p.territory.communes,
         )?,
@@ -341,8 +381,12 @@ pub fn call_note(
             record,
             author,
             "Note",
-            &c.title,
-            content,
+            Texts {
+                name: &c.title,
+                content,
+                summary: &c.summary,
+                description: &c.description,
+            },
             &c.themes,
             &c.territory.communes,
         )?,
@@ -411,7 +455,19 @@ pub fn event_object(
     }
     let tz = e.tz();
     Ok(ApEvent {
-        common: common(record, author, "Event", &e.title, content, &[], &[])?,
+        common: common(
+            record,
+            author,
+            "Event",
+            Texts {
+                name: &e.title,
+                content,
+                summary: &e.summary,
+                description: &e.description,
+            },
+            &[],
+            &[],
+        )?,
         summary,
         start_time: e.starts_at.with_timezone(&tz).to_rfc3339(),
         end_time: e.ends_at.map(|t| t.with_timezone(&tz).to_rfc3339()),

@@ -153,6 +153,13 @@ pub fn verify(
         .map_err(|_| SignatureError::Invalid(unverified.key_id().to_owned()))
 }
 
+/// Reads an actor's private key once, to sign many requests with it.
+pub fn private_key(private_key_pem: &str) -> Result<rsa::RsaPrivateKey, SignatureError> {
+    use rsa::pkcs8::DecodePrivateKey;
+    rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem)
+        .map_err(|e| SignatureError::BadKey(e.to_string()))
+}
+
 /// The headers that sign a POST of `body` to `url` with the actor's key: `Host`, `Date`,
 /// `Digest` and a `Signature` covering them and the request target, as Mastodon expects.
 pub fn sign_post(
@@ -162,9 +169,18 @@ pub fn sign_post(
     private_key_pem: &str,
     now: SystemTime,
 ) -> Result<BTreeMap<String, String>, SignatureError> {
-    use rsa::pkcs8::DecodePrivateKey;
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem)
-        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    sign_request(url, Some(body), key_id, &private_key(private_key_pem)?, now)
+}
+
+/// The headers that sign a request to `url`: a POST when there is a body (with its
+/// `Digest`), a GET otherwise.
+pub fn sign_request(
+    url: &url::Url,
+    body: Option<&[u8]>,
+    key_id: &str,
+    key: &rsa::RsaPrivateKey,
+    now: SystemTime,
+) -> Result<BTreeMap<String, String>, SignatureError> {
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
@@ -174,26 +190,36 @@ pub fn sign_post(
         None => url.path().to_owned(),
     };
     let date = httpdate::fmt_http_date(now);
-    let digest = format!(
-        "SHA-256={}",
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
-    );
-    let signing_string =
-        format!("(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}");
+    let mut headers = BTreeMap::new();
+    let (signing_string, covered) = match body {
+        Some(body) => {
+            let digest = format!(
+                "SHA-256={}",
+                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
+            );
+            let signing_string = format!(
+                "(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}"
+            );
+            headers.insert("digest".to_owned(), digest);
+            (signing_string, "(request-target) host date digest")
+        }
+        None => (
+            format!("(request-target): get {target}\nhost: {host}\ndate: {date}"),
+            "(request-target) host date",
+        ),
+    };
     let signature = key
         .sign(
             Pkcs1v15Sign::new::<Sha256>(),
             &Sha256::digest(signing_string.as_bytes()),
         )
         .map_err(|e| SignatureError::BadKey(e.to_string()))?;
-    let mut headers = BTreeMap::new();
     headers.insert("host".to_owned(), host);
     headers.insert("date".to_owned(), date);
-    headers.insert("digest".to_owned(), digest);
     headers.insert(
         "signature".to_owned(),
         format!(
-            "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest\",signature=\"{}\"",
+            "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"{covered}\",signature=\"{}\"",
             base64::engine::general_purpose::STANDARD.encode(signature)
         ),
     );

@@ -6,6 +6,7 @@
 mod changes;
 mod convert;
 pub mod entities;
+mod federation;
 mod keys;
 mod objects;
 mod poles;
@@ -23,6 +24,10 @@ use crate::config::{Backend, Config};
 use crate::domain::ValidationErrors;
 
 pub use changes::{Action, ChangeRecord};
+pub use federation::{
+    FollowerRecord, FollowingRecord, LocalObject, NewRemoteActor, NewReply, PendingChange,
+    RemoteActor, ReplyRecord,
+};
 pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
@@ -100,6 +105,8 @@ pub struct Store {
     backend: Backend,
     base_url: Url,
     domain: String,
+    /// The wait before the first retry of a failed delivery.
+    retry_base: chrono::Duration,
 }
 
 impl Store {
@@ -138,6 +145,9 @@ impl Store {
             backend,
             base_url,
             domain,
+            retry_base: chrono::Duration::seconds(
+                i64::try_from(config.federation.retry_base_seconds.max(1)).unwrap_or(60),
+            ),
         })
     }
 

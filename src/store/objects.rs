@@ -206,7 +206,8 @@ fn set_call_columns(am: &mut calls::ActiveModel, c: &CallForCooperation) -> Resu
 macro_rules! object_methods {
     (
         $kind:expr, $entity:ident, $data:ty, $from:ident, $set:ident, $order:expr,
-        $create:ident, $update:ident, $delete:ident, $get:ident, $list:ident, $delete_of_pole:ident
+        $create:ident, $update:ident, $delete:ident, $get:ident, $list:ident, $delete_of_pole:ident,
+        $upsert_remote:ident, $delete_remote:ident, $get_by_ap_id:ident
     ) => {
         /// Marks every live object of a deleted pole deleted too, each with its history row.
         async fn $delete_of_pole(txn: &sea_orm::DatabaseTransaction, pole_id: i64) -> Result<()> {
@@ -349,6 +350,126 @@ macro_rules! object_methods {
                 Ok(())
             }
 
+            /// Stores an object received from the instance of the remote pole `pole_id`:
+            /// created the first time, updated after. A deleted object stays deleted.
+            pub async fn $upsert_remote(
+                &self,
+                pole_id: i64,
+                ap_id: &str,
+                data: &$data,
+                published: DateTime<Utc>,
+            ) -> Result<ObjectRecord<$data>> {
+                let txn = self.db.begin().await?;
+                let existing = $entity::Entity::find()
+                    .filter($entity::Column::ApId.eq(ap_id))
+                    .one(&txn)
+                    .await?;
+                let now = Utc::now();
+                let (model, action) = match existing {
+                    Some(m) if m.local || m.pole_id != pole_id => {
+                        return Err(StoreError::Conflict(format!(
+                            "`{ap_id}` belongs to another pole"
+                        )));
+                    }
+                    Some(m) if m.deleted_at.is_some() => {
+                        return Err(StoreError::Gone(format!("`{ap_id}`")));
+                    }
+                    Some(m) => {
+                        let version = m.version + 1;
+                        let mut am = m.into_active_model();
+                        $set(&mut am, data)?;
+                        am.version = Set(version);
+                        am.updated_at = Set(now);
+                        (am.update(&txn).await?, Action::Update)
+                    }
+                    None => {
+                        let mut am = $entity::ActiveModel {
+                            public_id: Set(uuid::Uuid::now_v7().to_string()),
+                            ap_id: Set(ap_id.to_owned()),
+                            local: Set(false),
+                            pole_id: Set(pole_id),
+                            version: Set(1),
+                            published_at: Set(published),
+                            created_at: Set(now),
+                            updated_at: Set(now),
+                            deleted_at: Set(None),
+                            ..Default::default()
+                        };
+                        $set(&mut am, data)?;
+                        (am.insert(&txn).await?, Action::Create)
+                    }
+                };
+                changes::record(
+                    &txn,
+                    Change {
+                        pole_id,
+                        kind: $kind.id(),
+                        object_id: model.id,
+                        ap_id: Some(ap_id),
+                        action,
+                        version: model.version,
+                        snapshot: Some(to_json(data)?),
+                    },
+                )
+                .await?;
+                txn.commit().await?;
+                $from(model)
+            }
+
+            /// Marks deleted an object of the remote pole `pole_id`; `false` if there was
+            /// none live.
+            pub async fn $delete_remote(&self, pole_id: i64, ap_id: &str) -> Result<bool> {
+                let txn = self.db.begin().await?;
+                let Some(model) = $entity::Entity::find()
+                    .filter($entity::Column::ApId.eq(ap_id))
+                    .filter($entity::Column::PoleId.eq(pole_id))
+                    .filter($entity::Column::Local.eq(false))
+                    .filter($entity::Column::DeletedAt.is_null())
+                    .one(&txn)
+                    .await?
+                else {
+                    return Ok(false);
+                };
+                let version = model.version + 1;
+                let id = model.id;
+                let mut am = model.into_active_model();
+                am.version = Set(version);
+                am.deleted_at = Set(Some(Utc::now()));
+                am.updated_at = Set(Utc::now());
+                am.update(&txn).await?;
+                changes::record(
+                    &txn,
+                    Change {
+                        pole_id,
+                        kind: $kind.id(),
+                        object_id: id,
+                        ap_id: Some(ap_id),
+                        action: Action::Delete,
+                        version,
+                        snapshot: None,
+                    },
+                )
+                .await?;
+                txn.commit().await?;
+                Ok(true)
+            }
+
+            /// An object by its ActivityPub id, local or remote, deleted or not.
+            pub async fn $get_by_ap_id(
+                &self,
+                ap_id: &str,
+            ) -> Result<Option<(ObjectRecord<$data>, bool)>> {
+                let Some(model) = $entity::Entity::find()
+                    .filter($entity::Column::ApId.eq(ap_id))
+                    .one(&self.db)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let deleted = model.deleted_at.is_some();
+                Ok(Some(($from(model)?, deleted)))
+            }
+
             pub async fn $get(&self, public_id: &str) -> Result<ObjectRecord<$data>> {
                 let model = live_model::<$entity::Entity>(
                     &self.db,
@@ -420,7 +541,10 @@ object_methods!(
     delete_project,
     project,
     list_projects,
-    delete_projects_of_pole
+    delete_projects_of_pole,
+    upsert_remote_project,
+    delete_remote_project,
+    project_by_ap_id
 );
 object_methods!(
     Kind::Event,
@@ -434,7 +558,10 @@ object_methods!(
     delete_event,
     event,
     list_events,
-    delete_events_of_pole
+    delete_events_of_pole,
+    upsert_remote_event,
+    delete_remote_event,
+    event_by_ap_id
 );
 object_methods!(
     Kind::Call,
@@ -448,7 +575,10 @@ object_methods!(
     delete_call,
     call,
     list_calls,
-    delete_calls_of_pole
+    delete_calls_of_pole,
+    upsert_remote_call,
+    delete_remote_call,
+    call_by_ap_id
 );
 
 /// What a deleted pole published is deleted with it, in the same transaction.

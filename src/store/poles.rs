@@ -92,6 +92,7 @@ fn pole_from_model(m: &poles::Model) -> Result<Pole> {
             charter_signed_year: m.charter_signed_year,
         },
         manually_approves_followers: m.manually_approves_followers,
+        replies_need_approval: m.replies_need_approval,
     })
 }
 
@@ -118,6 +119,7 @@ fn set_pole_columns(am: &mut poles::ActiveModel, pole: &Pole) -> Result<()> {
     am.national_calls = Set(to_json(&pole.recognitions.national_calls)?);
     am.charter_signed_year = Set(pole.recognitions.charter_signed_year);
     am.manually_approves_followers = Set(pole.manually_approves_followers);
+    am.replies_need_approval = Set(pole.replies_need_approval);
     Ok(())
 }
 
@@ -682,5 +684,186 @@ impl Store {
             .filter(|s| !known.contains(s))
             .cloned()
             .collect())
+    }
+}
+
+impl Store {
+    /// A pole by its actor id, local or remote, deleted or not.
+    pub async fn pole_by_ap_id(&self, ap_id: &str) -> Result<Option<PoleRecord>> {
+        let Some(model) = poles::Entity::find()
+            .filter(poles::Column::ApId.eq(ap_id))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.pole_record(&self.db, model).await?))
+    }
+
+    /// A pole of another instance by its handle's parts; deleted ones are `Gone`.
+    pub async fn remote_pole(&self, slug: &str, domain: &str) -> Result<PoleRecord> {
+        let model = poles::Entity::find()
+            .filter(poles::Column::Local.eq(false))
+            .filter(poles::Column::Slug.eq(slug))
+            .filter(poles::Column::Domain.eq(domain.to_ascii_lowercase()))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("pole `{slug}@{domain}`")))?;
+        if model.deleted_at.is_some() {
+            return Err(StoreError::Gone(format!("pole `{slug}@{domain}`")));
+        }
+        self.pole_record(&self.db, model).await
+    }
+
+    /// Stores the profile of a pole of another instance, with its members, as its actor
+    /// document describes it: created the first time, replaced after.
+    pub async fn upsert_remote_pole(
+        &self,
+        ap_id: &str,
+        domain: &str,
+        pole: &Pole,
+        members: &[Member],
+    ) -> Result<PoleRecord> {
+        let txn = self.db.begin().await?;
+        let domain = domain.to_ascii_lowercase();
+        let existing = poles::Entity::find()
+            .filter(poles::Column::ApId.eq(ap_id))
+            .one(&txn)
+            .await?;
+        let now = Utc::now();
+        let (model, action) = match existing {
+            Some(m) if m.local => {
+                return Err(StoreError::Conflict(format!("`{ap_id}` is a local pole")));
+            }
+            Some(m) => {
+                let version = m.version + 1;
+                let mut am = m.into_active_model();
+                set_pole_columns(&mut am, pole)?;
+                am.slug = Set(pole.slug.clone());
+                am.version = Set(version);
+                am.updated_at = Set(now);
+                am.deleted_at = Set(None);
+                (am.update(&txn).await?, Action::Update)
+            }
+            None => {
+                // A handle now pointing at another actor (the pole moved or was recreated):
+                // the old row gives up its slug.
+                if let Some(old) = poles::Entity::find()
+                    .filter(poles::Column::Domain.eq(&domain))
+                    .filter(poles::Column::Slug.eq(&pole.slug))
+                    .one(&txn)
+                    .await?
+                {
+                    if old.local {
+                        return Err(StoreError::Conflict(format!(
+                            "`{}@{domain}` is a local pole",
+                            pole.slug
+                        )));
+                    }
+                    let mut am = old.into_active_model();
+                    am.slug = Set(format!("{}~{}", pole.slug, uuid::Uuid::now_v7().simple()));
+                    am.deleted_at = Set(Some(now));
+                    am.update(&txn).await?;
+                }
+                let mut am = poles::ActiveModel {
+                    ap_id: Set(ap_id.to_owned()),
+                    local: Set(false),
+                    domain: Set(domain.clone()),
+                    slug: Set(pole.slug.clone()),
+                    logo_media_id: Set(None),
+                    banner_media_id: Set(None),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    deleted_at: Set(None),
+                    ..Default::default()
+                };
+                set_pole_columns(&mut am, pole)?;
+                (am.insert(&txn).await?, Action::Create)
+            }
+        };
+        members::Entity::delete_many()
+            .filter(members::Column::PoleId.eq(model.id))
+            .exec(&txn)
+            .await?;
+        for member in members {
+            let mut am = members::ActiveModel {
+                pole_id: Set(model.id),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            };
+            set_member_columns(&mut am, member);
+            am.insert(&txn).await?;
+        }
+        changes::record(
+            &txn,
+            Change {
+                pole_id: model.id,
+                kind: "pole",
+                object_id: model.id,
+                ap_id: Some(ap_id),
+                action,
+                version: model.version,
+                snapshot: Some(to_json(pole)?),
+            },
+        )
+        .await?;
+        let record = self.pole_record(&txn, model).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    /// Marks a pole of another instance deleted, with what it published; `false` if it was
+    /// not known or already deleted.
+    pub async fn delete_remote_pole(&self, ap_id: &str) -> Result<bool> {
+        let txn = self.db.begin().await?;
+        let Some(model) = poles::Entity::find()
+            .filter(poles::Column::ApId.eq(ap_id))
+            .filter(poles::Column::Local.eq(false))
+            .filter(poles::Column::DeletedAt.is_null())
+            .one(&txn)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let version = model.version + 1;
+        let id = model.id;
+        super::objects::delete_objects_of_pole(&txn, id).await?;
+        let now = Utc::now();
+        let mut am = model.into_active_model();
+        am.version = Set(version);
+        am.deleted_at = Set(Some(now));
+        am.updated_at = Set(now);
+        am.update(&txn).await?;
+        changes::record(
+            &txn,
+            Change {
+                pole_id: id,
+                kind: "pole",
+                object_id: id,
+                ap_id: Some(ap_id),
+                action: Action::Delete,
+                version,
+                snapshot: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// A pole by its handle: `slug` for a pole of this instance, `slug@domain` for a pole of
+    /// another instance known here.
+    pub async fn pole_by_handle(&self, handle: &str) -> Result<PoleRecord> {
+        match handle.trim_start_matches('@').rsplit_once('@') {
+            Some((slug, domain)) if !domain.eq_ignore_ascii_case(&self.domain) => {
+                self.remote_pole(slug, domain).await
+            }
+            Some((slug, _)) => self.pole(slug).await,
+            None => self.pole(handle).await,
+        }
     }
 }

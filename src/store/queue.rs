@@ -28,8 +28,13 @@ pub const PROBE_EVERY: Duration = Duration::hours(6);
 
 /// The wait before the next attempt: one minute, doubling, at most six hours.
 pub fn backoff(attempts: i32) -> Duration {
+    backoff_from(attempts, Duration::minutes(1))
+}
+
+/// The wait before the next attempt: `base`, doubling, at most six hours.
+pub fn backoff_from(attempts: i32, base: Duration) -> Duration {
     let exponent = attempts.saturating_sub(1).clamp(0, 16) as u32;
-    let seconds = 60i64.saturating_mul(1i64 << exponent);
+    let seconds = base.num_seconds().max(1).saturating_mul(1i64 << exponent);
     Duration::seconds(seconds.min(6 * 3600))
 }
 
@@ -257,7 +262,7 @@ impl Store {
             }
             Outcome::Retry(error) if attempts < MAX_ATTEMPTS => {
                 am.state = Set("pending".into());
-                am.next_attempt_at = Set(now + backoff(attempts));
+                am.next_attempt_at = Set(now + backoff_from(attempts, self.retry_base));
                 am.last_error = Set(Some(error.clone()));
             }
             Outcome::Retry(error) | Outcome::Refused(error) => {
@@ -332,6 +337,29 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Hands back the deliveries `worker` still holds (on shutdown), so that any process
+    /// may send them at once instead of waiting for the lease to end.
+    pub async fn release_claims(&self, worker: &str) -> Result<u64> {
+        let result = deliveries::Entity::update_many()
+            .col_expr(
+                deliveries::Column::State,
+                sea_orm::sea_query::Expr::value("pending"),
+            )
+            .col_expr(
+                deliveries::Column::ClaimedBy,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                deliveries::Column::ClaimedUntil,
+                sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(deliveries::Column::ClaimedBy.eq(worker))
+            .filter(deliveries::Column::State.eq("sending"))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
     }
 
     /// The queue's state per destination domain, for administrators.

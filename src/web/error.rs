@@ -28,6 +28,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("invalid data: {0}")]
     Invalid(ValidationErrors),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
+    BadGateway(String),
+    /// A federation request without a valid HTTP signature.
+    #[error("{0}")]
+    Unsigned(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -58,6 +65,9 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad_gateway"),
+            ApiError::Unsigned(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -75,6 +85,41 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::federation::url_check::UrlError> for ApiError {
+    fn from(e: crate::federation::url_check::UrlError) -> Self {
+        use crate::federation::url_check::UrlError;
+        match e {
+            UrlError::Blocked(_) => ApiError::Forbidden(e.to_string()),
+            e @ UrlError::Resolve(..) => ApiError::BadGateway(e.to_string()),
+            e => ApiError::BadRequest(format!("refused before any connection: {e}")),
+        }
+    }
+}
+
+impl From<crate::federation::service::FederationError> for ApiError {
+    fn from(e: crate::federation::service::FederationError) -> Self {
+        use crate::federation::client::FetchError;
+        use crate::federation::service::FederationError as F;
+        match e {
+            F::Invalid(m) => ApiError::BadRequest(m),
+            F::Unauthorized(m) => ApiError::Unsigned(m),
+            F::Forbidden(m) => ApiError::Forbidden(m),
+            F::NotFound(m) => ApiError::NotFound(m),
+            e @ F::RateLimited(_) => ApiError::TooManyRequests(e.to_string()),
+            F::Signature(e) => ApiError::Unsigned(e.to_string()),
+            F::Url(e) => e.into(),
+            F::Fetch(FetchError::Url(e)) => e.into(),
+            F::Fetch(e @ FetchError::Sign(_)) => ApiError::Internal(e.to_string()),
+            F::Fetch(e @ FetchError::Network(..)) => ApiError::BadGateway(e.to_string()),
+            F::Fetch(FetchError::Status(url, status)) if status >= 500 => {
+                ApiError::BadGateway(format!("`{url}` answered {status}"))
+            }
+            F::Fetch(e) => ApiError::BadRequest(e.to_string()),
+            F::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<ValidationErrors> for ApiError {
     fn from(e: ValidationErrors) -> Self {
         ApiError::Invalid(e)
@@ -84,6 +129,7 @@ impl From<ValidationErrors> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let unsigned = matches!(self, ApiError::Unsigned(_));
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
@@ -99,7 +145,18 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
+        if unsigned {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Signature"),
+            );
+        } else if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"maillage\""),

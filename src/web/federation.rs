@@ -431,3 +431,118 @@ pub async fn outbox(
     }
     Ok(activity_json(&document))
 }
+
+/// The shared inbox (and the instance actor's): activities for any actor of this instance.
+pub async fn shared_inbox(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    inbox(&state, &method, &uri, &headers, &body).await
+}
+
+/// A pole's own inbox.
+pub async fn pole_inbox(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    state.store.pole(&slug).await?;
+    inbox(&state, &method, &uri, &headers, &body).await
+}
+
+async fn inbox(
+    state: &AppState,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Response> {
+    use crate::federation::inbox::{Applied, InboxRequest, receive};
+    let request = InboxRequest {
+        method: method.as_str(),
+        path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
+        headers: crate::federation::signatures::header_map(headers),
+        body,
+    };
+    let applied = match receive(&state.fed, request).await {
+        Ok(applied) => applied,
+        Err(e) => {
+            tracing::info!(error = %e, "inbox refused an activity");
+            return Err(e.into());
+        }
+    };
+    match &applied {
+        Applied::Done(what) => tracing::debug!(what, "inbox applied an activity"),
+        Applied::Duplicate => tracing::debug!("inbox skipped an activity seen before"),
+        Applied::Ignored(why) => tracing::debug!(why, "inbox ignored an activity"),
+    }
+    state.fed.publish_wakeup.notify_one();
+    Ok(axum::http::StatusCode::ACCEPTED.into_response())
+}
+
+/// A collection given by its size only: who follows a pole is not published.
+fn counted_collection(id: &str, total: u64) -> Response {
+    activity_json(&json!({
+        "@context": crate::federation::context(),
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+    }))
+}
+
+pub async fn pole_followers(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<Response> {
+    let pole = state.store.pole(&slug).await?;
+    let total = state.store.count_followers(&pole.ap_id).await?;
+    Ok(counted_collection(
+        &format!("{}/followers", pole.ap_id),
+        total,
+    ))
+}
+
+pub async fn pole_following(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<Response> {
+    let pole = state.store.pole(&slug).await?;
+    Ok(counted_collection(&format!("{}/following", pole.ap_id), 0))
+}
+
+pub async fn instance_followers(State(state): State<AppState>) -> ApiResult<Response> {
+    let actor = state.fed.instance_actor_id();
+    let total = state.store.count_followers(&actor).await?;
+    Ok(counted_collection(&format!("{actor}/followers"), total))
+}
+
+/// Whom the instance follows is public: it is what this directory aggregates.
+pub async fn instance_following(State(state): State<AppState>) -> ApiResult<Response> {
+    let actor = state.fed.instance_actor_id();
+    let following: Vec<String> = state
+        .store
+        .list_following(&actor)
+        .await?
+        .into_iter()
+        .filter(|f| f.state == "accepted")
+        .map(|f| f.actor.ap_id)
+        .collect();
+    Ok(activity_json(&json!({
+        "@context": crate::federation::context(),
+        "id": format!("{actor}/following"),
+        "type": "OrderedCollection",
+        "totalItems": following.len(),
+        "orderedItems": following,
+    })))
+}
+
+pub async fn instance_outbox(State(state): State<AppState>) -> ApiResult<Response> {
+    let actor = state.fed.instance_actor_id();
+    Ok(counted_collection(&format!("{actor}/outbox"), 0))
+}

@@ -25,6 +25,41 @@ use error::ApiError;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    pub fed: Arc<crate::federation::service::Federation>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        let config = Arc::new(config);
+        AppState {
+            fed: crate::federation::service::Federation::new(store.clone(), config.clone()),
+            store,
+            config,
+        }
+    }
+}
+
+/// The federation workers of a running server, stopped with [`Background::stop`].
+pub struct Background {
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Background {
+    /// Starts publishing changes and sending deliveries.
+    pub fn start(state: &AppState) -> Background {
+        let (shutdown, receiver) = tokio::sync::watch::channel(false);
+        Background {
+            tasks: crate::federation::worker::spawn(state.fed.clone(), receiver),
+            shutdown,
+        }
+    }
+
+    /// Stops the workers; deliveries they hold go back to the queue.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -38,8 +73,28 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/nodeinfo", get(federation::nodeinfo_links))
         .route("/nodeinfo/2.1", get(federation::nodeinfo))
         .route("/actor", get(federation::instance_actor))
+        .route("/actor/outbox", get(federation::instance_outbox))
+        .route("/actor/followers", get(federation::instance_followers))
+        .route("/actor/following", get(federation::instance_following))
         .route("/poles/{slug}", get(federation::pole))
         .route("/poles/{slug}/outbox", get(federation::outbox))
+        .route("/poles/{slug}/followers", get(federation::pole_followers))
+        .route("/poles/{slug}/following", get(federation::pole_following))
+        .merge(
+            Router::new()
+                .route("/inbox", axum::routing::post(federation::shared_inbox))
+                .route(
+                    "/actor/inbox",
+                    axum::routing::post(federation::shared_inbox),
+                )
+                .route(
+                    "/poles/{slug}/inbox",
+                    axum::routing::post(federation::pole_inbox),
+                )
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::federation::client::MAX_BODY,
+                )),
+        )
         .route("/projects/{id}", get(federation::project_document))
         .route("/events/{id}", get(federation::event_document))
         .route("/calls/{id}", get(federation::call_document))
@@ -183,14 +238,14 @@ pub async fn serve(config: Config) -> Result<(), crate::Error> {
         .local_addr()
         .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
     tracing::info!(listen = %local, public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
-    let state = AppState {
-        store: store.clone(),
-        config: Arc::new(config),
-    };
-    axum::serve(listener, router(state))
+    let state = AppState::new(store.clone(), config);
+    let background = Background::start(&state);
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
+        .map_err(|e| crate::Error::Listen(addr.to_string(), e));
+    background.stop().await;
+    served?;
     tracing::info!("stopped");
     store.close().await?;
     Ok(())

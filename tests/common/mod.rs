@@ -126,10 +126,7 @@ impl TestServer {
             .await
             .expect("instance");
         let admin_token = issue_token(&store, "admin", Role::Admin).await;
-        let state = AppState {
-            store: store.clone(),
-            config: Arc::new(config),
-        };
+        let state = AppState::new(store.clone(), config);
         let app = router(state);
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");

@@ -21,6 +21,8 @@ pub struct Model {
     #[sea_orm(column_type = "Json", nullable)]
     pub snapshot: Option<Json>,
     pub created_at: DateTimeUtc,
+    /// When the change was handed to the delivery queue; `None` until then.
+    pub federated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

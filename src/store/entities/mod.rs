@@ -9,11 +9,17 @@ pub mod changes;
 pub mod deliveries;
 pub mod delivery_domains;
 pub mod events;
+pub mod followers;
+pub mod following;
+pub mod inbox_seen;
 pub mod instance;
 pub mod media;
 pub mod members;
 pub mod poles;
 pub mod projects;
+pub mod reactions;
+pub mod remote_actors;
+pub mod replies;
 pub mod user_poles;
 pub mod users;
 

@@ -53,6 +53,7 @@ pub struct Model {
     pub national_calls: Json,
     pub charter_signed_year: Option<i32>,
     pub manually_approves_followers: bool,
+    pub replies_need_approval: bool,
     pub logo_media_id: Option<i64>,
     pub banner_media_id: Option<i64>,
     pub version: i32,

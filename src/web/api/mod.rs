@@ -1,5 +1,6 @@
 //! The JSON API, version 1, and its OpenAPI description.
 
+pub mod federation;
 pub mod meta;
 pub mod objects;
 pub mod poles;
@@ -87,10 +88,15 @@ impl utoipa::Modify for TokenSecurity {
         objects::list_projects, objects::create_project, objects::get_project, objects::put_project, objects::patch_project, objects::delete_project,
         objects::list_events, objects::create_event, objects::get_event, objects::put_event, objects::patch_event, objects::delete_event,
         objects::list_calls, objects::create_call, objects::get_call, objects::put_call, objects::patch_call, objects::delete_call,
+        federation::list_follows, federation::create_follow, federation::delete_follow,
+        federation::list_followers, federation::accept_follower, federation::reject_follower,
+        federation::project_interactions, federation::event_interactions, federation::call_interactions,
+        federation::moderate_reply,
     ),
     tags(
         (name = "instance", description = "The instance and its reference data"),
         (name = "poles", description = "Poles and their profile"),
+        (name = "federation", description = "Follows, followers, and what other servers do with what poles publish"),
         (name = "members", description = "The organisations that are members of a pole"),
         (name = "projects", description = "Cooperative projects"),
         (name = "events", description = "Events"),
@@ -126,6 +132,42 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/communes", get(meta::communes))
         .route("/api/v1/me", get(meta::me))
         .route("/api/v1/admin/deliveries", get(meta::deliveries))
+        .route(
+            "/api/v1/admin/follows",
+            get(federation::list_follows).post(federation::create_follow),
+        )
+        .route(
+            "/api/v1/admin/follows/{id}",
+            axum::routing::delete(federation::delete_follow),
+        )
+        .route(
+            "/api/v1/poles/{slug}/followers",
+            get(federation::list_followers),
+        )
+        .route(
+            "/api/v1/poles/{slug}/followers/{id}/accept",
+            axum::routing::post(federation::accept_follower),
+        )
+        .route(
+            "/api/v1/poles/{slug}/followers/{id}/reject",
+            axum::routing::post(federation::reject_follower),
+        )
+        .route(
+            "/api/v1/projects/{id}/interactions",
+            get(federation::project_interactions),
+        )
+        .route(
+            "/api/v1/events/{id}/interactions",
+            get(federation::event_interactions),
+        )
+        .route(
+            "/api/v1/calls/{id}/interactions",
+            get(federation::call_interactions),
+        )
+        .route(
+            "/api/v1/replies/{id}/state",
+            axum::routing::put(federation::moderate_reply),
+        )
         .route("/api/v1/poles", get(poles::list).post(poles::create))
         .route(
             "/api/v1/poles/{slug}",
@@ -180,6 +222,27 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .layer(body_limit)
         .merge(images)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            wake_publisher,
+        ))
+}
+
+/// After a successful write, publishes the change at once rather than at the next poll.
+async fn wake_publisher(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if write && response.status().is_success() {
+        state.fed.publish_wakeup.notify_one();
+    }
+    response
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ macro_rules! object_handlers {
         #[utoipa::path(get, path = $collection, tag = $tag, params(("slug" = String, Path), PageParams),
             responses((status = 200, body = PageView<$view>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $h_list(State(state): State<AppState>, Path(slug): Path<String>, Paging(page): Paging) -> ApiResult<Json<PageView<$view>>> {
-            let pole = state.store.pole(&slug).await?;
+            let pole = state.store.pole_by_handle(&slug).await?;
             let page = state.store.$list(pole.id, page).await?;
             Ok(Json(page.map(|r| $view::new(r, &slug)).into()))
         }

@@ -62,7 +62,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> ApiResult<Json<PoleView>> {
-    let record = state.store.pole(&slug).await?;
+    let record = state.store.pole_by_handle(&slug).await?;
     Ok(Json(PoleView::new(&state.store, record)))
 }
 
@@ -214,7 +214,7 @@ pub async fn list_members(
     Path(slug): Path<String>,
     Paging(page): Paging,
 ) -> ApiResult<Json<PageView<MemberView>>> {
-    let pole = state.store.pole(&slug).await?;
+    let pole = state.store.pole_by_handle(&slug).await?;
     let page = state.store.list_members(pole.id, page).await?;
     Ok(Json(page.map(MemberView::from).into()))
 }
@@ -243,7 +243,7 @@ pub async fn get_member(
     State(state): State<AppState>,
     Path((slug, id)): Path<(String, i64)>,
 ) -> ApiResult<Json<MemberView>> {
-    let pole = state.store.pole(&slug).await?;
+    let pole = state.store.pole_by_handle(&slug).await?;
     Ok(Json(state.store.member(pole.id, id).await?.into()))
 }
 

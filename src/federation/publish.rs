@@ -1,0 +1,249 @@
+//! Activities out: what a pole's changes become for its followers, and the answers to
+//! follows. Everything goes through the delivery queue.
+
+use serde_json::{Value, json};
+
+use super::actors::Group;
+use super::objects::{Author, PUBLIC, call_note, event_object, organiser_ids, project_note};
+use super::service::{Federation, FederationError, Result};
+use crate::store::{FollowerRecord, PendingChange, PoleRecord, RemoteActor, StoreError};
+
+/// The context of activities: ActivityStreams with Maillage's terms.
+fn context() -> Value {
+    super::context()
+}
+
+fn bad_url(e: url::ParseError) -> FederationError {
+    FederationError::Invalid(format!("a stored URL is invalid: {e}"))
+}
+
+/// The document of one of a pole's objects as it is now, or `None` if it is deleted.
+pub async fn object_document(
+    fed: &Federation,
+    pole_ap_id: &str,
+    kind: &str,
+    ap_id: &str,
+) -> Result<Option<Value>> {
+    let store = &fed.store;
+    let public_id = ap_id.rsplit('/').next().unwrap_or_default();
+    let author = Author {
+        ap_id: pole_ap_id,
+        co_organisers: Vec::new(),
+    };
+    let document = match kind {
+        "project" => store.project(public_id).await.map(|r| {
+            project_note(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
+        }),
+        "event" => store.event(public_id).await.map(|r| {
+            let author = Author {
+                co_organisers: organiser_ids(store, &r.data),
+                ..author
+            };
+            event_object(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
+        }),
+        "call" => store
+            .call(public_id)
+            .await
+            .map(|r| call_note(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())),
+        other => {
+            return Err(FederationError::Invalid(format!(
+                "`{other}` is not a kind of object"
+            )));
+        }
+    };
+    match document {
+        Ok(doc) => Ok(Some(doc.map_err(bad_url)?)),
+        Err(StoreError::Gone(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `Group` document of a local pole.
+pub async fn pole_document(fed: &Federation, pole: &PoleRecord) -> Result<Value> {
+    let keys = fed.store.pole_keys(pole.id).await?;
+    let members = fed.store.all_members(pole.id).await?;
+    let group = Group::new(&fed.store, pole, &members, &keys).map_err(bad_url)?;
+    Ok(serde_json::to_value(group).unwrap_or_default())
+}
+
+/// The activity a change of a local pole becomes, if any.
+pub async fn change_activity(
+    fed: &Federation,
+    pole: &PoleRecord,
+    change: &PendingChange,
+) -> Result<Option<Value>> {
+    let followers = format!("{}/followers", pole.ap_id);
+    let envelope = |id: String, kind: &str, object: Value| {
+        json!({
+            "@context": context(),
+            "id": id,
+            "type": kind,
+            "actor": pole.ap_id,
+            "published": change.created_at,
+            "to": [PUBLIC],
+            "cc": [followers],
+            "object": object,
+        })
+    };
+    match (change.kind.as_str(), change.action.as_str()) {
+        ("project" | "event" | "call", action) => {
+            let Some(ap_id) = &change.ap_id else {
+                return Ok(None);
+            };
+            let id = format!("{ap_id}#{action}-{}", change.version);
+            if action == "delete" {
+                return Ok(Some(envelope(
+                    id,
+                    "Delete",
+                    json!({"id": ap_id, "type": "Tombstone"}),
+                )));
+            }
+            // An object deleted since: its own Delete follows.
+            let Some(mut object) = object_document(fed, &pole.ap_id, &change.kind, ap_id).await?
+            else {
+                return Ok(None);
+            };
+            if let Some(map) = object.as_object_mut() {
+                map.remove("@context");
+            }
+            let kind = if action == "create" {
+                "Create"
+            } else {
+                "Update"
+            };
+            Ok(Some(envelope(id, kind, object)))
+        }
+        ("pole", "delete") => Ok(Some(envelope(
+            format!("{}#delete", pole.ap_id),
+            "Delete",
+            json!(pole.ap_id),
+        ))),
+        ("pole", "update") | ("member", _) => {
+            if !pole.local || pole_is_deleted(fed, pole).await? {
+                return Ok(None);
+            }
+            let mut document = pole_document(fed, pole).await?;
+            if let Some(map) = document.as_object_mut() {
+                map.remove("@context");
+            }
+            Ok(Some(envelope(
+                format!("{}#update-{}", pole.ap_id, change.id),
+                "Update",
+                document,
+            )))
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn pole_is_deleted(fed: &Federation, pole: &PoleRecord) -> Result<bool> {
+    match fed.store.pole(&pole.pole.slug).await {
+        Ok(_) => Ok(false),
+        Err(StoreError::Gone(_)) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Hands one change to the delivery queue, addressed to the pole's followers.
+pub async fn publish_change(fed: &Federation, change: &PendingChange) -> Result<usize> {
+    let pole = fed.store.pole_by_id(change.pole_id).await?;
+    let inboxes = fed.store.follower_inboxes(&pole.ap_id).await?;
+    let mut sent = 0;
+    if !inboxes.is_empty()
+        && let Some(activity) = change_activity(fed, &pole, change).await?
+    {
+        sent = fed.send(&activity, &pole.ap_id, &inboxes).await?;
+    }
+    fed.store.mark_federated(change.id).await?;
+    Ok(sent)
+}
+
+/// Publishes every change not yet published, oldest first; returns how many.
+pub async fn publish_pending(fed: &Federation) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        let changes = fed.store.unfederated_changes(100).await?;
+        if changes.is_empty() {
+            return Ok(done);
+        }
+        for change in &changes {
+            if let Err(e) = publish_change(fed, change).await {
+                tracing::error!(change = change.id, error = %e, "cannot publish a change; it will be tried again");
+                return Err(e);
+            }
+            done += 1;
+        }
+    }
+}
+
+/// The `Follow` as we received it, reduced to what an answer embeds.
+fn follow_object(follow_id: &str, follower: &str, followed: &str) -> Value {
+    json!({
+        "id": follow_id,
+        "type": "Follow",
+        "actor": follower,
+        "object": followed,
+    })
+}
+
+/// Answers a follow with `Accept` or `Reject`, sent to the follower's inbox.
+pub async fn answer_follow(
+    fed: &Federation,
+    follower: &FollowerRecord,
+    accept: bool,
+) -> Result<()> {
+    let kind = if accept { "Accept" } else { "Reject" };
+    let activity = json!({
+        "@context": context(),
+        "id": fed.new_activity_id(),
+        "type": kind,
+        "actor": follower.local_actor,
+        "to": [follower.actor.ap_id],
+        "object": follow_object(&follower.follow_activity_id, &follower.actor.ap_id, &follower.local_actor),
+    });
+    fed.send(
+        &activity,
+        &follower.local_actor,
+        &[follower.actor.inbox.clone()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sends a `Follow` of `target` from one of our actors; returns the follow's id.
+pub async fn follow(fed: &Federation, local_actor: &str, target: &RemoteActor) -> Result<String> {
+    let id = fed.new_activity_id();
+    let activity = json!({
+        "@context": context(),
+        "id": id,
+        "type": "Follow",
+        "actor": local_actor,
+        "to": [target.ap_id],
+        "object": target.ap_id,
+    });
+    fed.store.add_following(local_actor, target.id, &id).await?;
+    fed.send(&activity, local_actor, &[target.inbox.clone()])
+        .await?;
+    Ok(id)
+}
+
+/// Withdraws a follow with `Undo(Follow)`.
+pub async fn unfollow(fed: &Federation, following_id: i64) -> Result<()> {
+    let following = fed.store.following(following_id).await?;
+    let activity = json!({
+        "@context": context(),
+        "id": fed.new_activity_id(),
+        "type": "Undo",
+        "actor": following.local_actor,
+        "to": [following.actor.ap_id],
+        "object": follow_object(&following.follow_activity_id, &following.local_actor, &following.actor.ap_id),
+    });
+    fed.send(
+        &activity,
+        &following.local_actor,
+        &[following.actor.inbox.clone()],
+    )
+    .await?;
+    fed.store.delete_following(following_id).await?;
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The federation service: the store, the HTTP client and the signing keys together, with
+//! what inboxes, publishing and delivery share.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+use url::Url;
+
+use super::client::{Client, FetchBudget, FetchError, Signer};
+use super::remote::{parse_actor, type_of};
+use super::signatures::SignatureError;
+use super::url_check::UrlError;
+use crate::config::Config;
+use crate::store::{RemoteActor, Store, StoreError};
+
+/// Why an incoming activity or a federation action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("too many activities from `{0}`; slow down")]
+    RateLimited(String),
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T, E = FederationError> = std::result::Result<T, E>;
+
+/// How long a fetched actor is trusted before a key mismatch makes us fetch it again.
+const ACTOR_REFRESH: chrono::Duration = chrono::Duration::minutes(1);
+
+/// A fixed-window counter per domain, for inbox rate limits.
+#[derive(Default)]
+pub struct RateLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request from `domain`; `false` when it is over its limit.
+    pub fn allow(&self, domain: &str) -> bool {
+        if self.per_minute == 0 {
+            return true;
+        }
+        let Ok(mut windows) = self.windows.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        if windows.len() > 10_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start).as_secs() < 60);
+        }
+        let entry = windows.entry(domain.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0).as_secs() >= 60 {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.per_minute
+    }
+}
+
+pub struct Federation {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub client: Client,
+    /// Woken when a change is written, so that it is published at once.
+    pub publish_wakeup: Notify,
+    /// Woken when deliveries are queued.
+    pub deliver_wakeup: Notify,
+    /// Names this process in delivery leases.
+    pub worker_id: String,
+    pub limiter: RateLimiter,
+}
+
+impl Federation {
+    pub fn new(store: Store, config: Arc<Config>) -> Arc<Federation> {
+        let client = Client::new(
+            config.network_mode(),
+            config.domain_blocks(),
+            &config.public_url,
+        );
+        let limiter = RateLimiter::new(config.federation.inbox_requests_per_minute);
+        Arc::new(Federation {
+            store,
+            client,
+            limiter,
+            publish_wakeup: Notify::new(),
+            deliver_wakeup: Notify::new(),
+            worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            config,
+        })
+    }
+
+    pub fn instance_actor_id(&self) -> String {
+        self.store.url("/actor")
+    }
+
+    /// A fresh activity id on this instance.
+    pub fn new_activity_id(&self) -> String {
+        self.store
+            .url(&format!("/activities/{}", uuid::Uuid::now_v7()))
+    }
+
+    /// The signer of one of our actors: the instance, or a pole by its actor id.
+    pub async fn signer_for(&self, actor: &str) -> Result<Signer> {
+        if actor == self.instance_actor_id() {
+            let keys = self.store.instance_keys().await?;
+            return Ok(self.client.signer(
+                actor,
+                &format!("{actor}#main-key"),
+                &keys.private_key,
+            )?);
+        }
+        let pole = self
+            .store
+            .pole_by_ap_id(actor)
+            .await?
+            .filter(|p| p.local)
+            .ok_or_else(|| FederationError::NotFound(format!("no local actor `{actor}`")))?;
+        let keys = self.store.pole_keys(pole.id).await?;
+        Ok(self
+            .client
+            .signer(actor, &format!("{actor}#main-key"), &keys.private_key)?)
+    }
+
+    /// Fetches a document, signed by the instance actor.
+    pub async fn fetch(&self, url: &Url, budget: &mut FetchBudget) -> Result<Value> {
+        let signer = self.signer_for(&self.instance_actor_id()).await?;
+        Ok(self.client.fetch(url, &signer, budget).await?)
+    }
+
+    /// Fetches an actor and stores it.
+    pub async fn refresh_actor(&self, id: &str, budget: &mut FetchBudget) -> Result<RemoteActor> {
+        let url =
+            Url::parse(id).map_err(|_| FederationError::Invalid(format!("`{id}` is not a URL")))?;
+        let document = self.fetch(&url, budget).await?;
+        if document.get("id").and_then(Value::as_str) != Some(url.as_str()) {
+            return Err(FederationError::Invalid(format!(
+                "`{id}` answered with another document"
+            )));
+        }
+        let actor = parse_actor(&document).map_err(FederationError::Invalid)?;
+        Ok(self.store.upsert_remote_actor(&actor).await?)
+    }
+
+    /// A remote actor, from the store or else fetched.
+    pub async fn actor(&self, id: &str, budget: &mut FetchBudget) -> Result<RemoteActor> {
+        match self.store.remote_actor(id).await? {
+            Some(actor) if !actor.deleted => Ok(actor),
+            _ => self.refresh_actor(id, budget).await,
+        }
+    }
+
+    /// The actor owning a signing key: known, or fetched through the key's URL (an actor
+    /// document, or a key document naming its owner). With `refresh`, fetched again even if
+    /// known, for keys that changed.
+    pub async fn key_owner(
+        &self,
+        key_id: &str,
+        refresh: bool,
+        budget: &mut FetchBudget,
+    ) -> Result<RemoteActor> {
+        if !refresh
+            && let Some(actor) = self.store.remote_actor_by_key(key_id).await?
+            && !actor.deleted
+        {
+            return Ok(actor);
+        }
+        if refresh
+            && let Some(actor) = self.store.remote_actor_by_key(key_id).await?
+            && chrono::Utc::now() - actor.fetched_at < ACTOR_REFRESH
+        {
+            return Ok(actor);
+        }
+        let mut url = Url::parse(key_id)
+            .map_err(|_| FederationError::Invalid(format!("the keyId `{key_id}` is not a URL")))?;
+        url.set_fragment(None);
+        let document = self.fetch(&url, budget).await?;
+        let actor = if matches!(type_of(&document), "Key" | "CryptographicKey") {
+            let owner = document
+                .get("owner")
+                .and_then(Value::as_str)
+                .ok_or_else(|| FederationError::Invalid("the key names no owner".into()))?;
+            let owner_url = Url::parse(owner)
+                .map_err(|_| FederationError::Invalid("the key's owner is not a URL".into()))?;
+            if owner_url.origin() != url.origin() {
+                return Err(FederationError::Unauthorized(format!(
+                    "the key `{key_id}` claims an owner on another server"
+                )));
+            }
+            let document = self.fetch(&owner_url, budget).await?;
+            parse_actor(&document).map_err(FederationError::Invalid)?
+        } else {
+            parse_actor(&document).map_err(FederationError::Invalid)?
+        };
+        if actor.key_id.as_deref() != Some(key_id) {
+            return Err(FederationError::Unauthorized(format!(
+                "`{}` does not publish the key `{key_id}`",
+                actor.ap_id
+            )));
+        }
+        Ok(self.store.upsert_remote_actor(&actor).await?)
+    }
+
+    /// Queues an activity of `actor` for the given inboxes and wakes the senders.
+    pub async fn send(&self, activity: &Value, actor: &str, inboxes: &[String]) -> Result<usize> {
+        let id = activity
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| FederationError::Invalid("an activity without id".into()))?;
+        let urls: Vec<Url> = inboxes
+            .iter()
+            .filter_map(|i| match Url::parse(i) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    tracing::warn!(inbox = %i, error = %e, "skipping an inbox that is not a URL");
+                    None
+                }
+            })
+            .collect();
+        let added = self
+            .store
+            .enqueue(id, actor, activity, &urls, chrono::Utc::now())
+            .await?;
+        if added > 0 {
+            self.deliver_wakeup.notify_one();
+        }
+        Ok(added)
+    }
+}

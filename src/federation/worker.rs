@@ -1,0 +1,192 @@
+//! The background work of federation: publishing new changes, and sending the delivery
+//! queue with one worker per destination domain, so that a slow or dead server never delays
+//! the others.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::publish::publish_pending;
+use super::service::Federation;
+use crate::store::queue::{Delivery, Outcome};
+
+/// How often the queue is looked at when nothing wakes the workers (other processes may
+/// have queued work, and retries fall due).
+const POLL: Duration = Duration::from_secs(1);
+/// Deliveries a domain worker claims at once.
+const BATCH: u64 = 16;
+/// How long activity ids are remembered against duplicates.
+const SEEN_FOR: chrono::Duration = chrono::Duration::days(7);
+
+/// Starts the publisher and the delivery workers; they stop when `shutdown` turns true, the
+/// deliveries they hold handed back to the queue.
+pub fn spawn(fed: Arc<Federation>, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(publisher(fed.clone(), shutdown.clone()));
+    tasks.spawn(deliverer(fed.clone(), shutdown.clone()));
+    tasks.spawn(housekeeping(fed, shutdown));
+    tasks
+}
+
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+async fn publisher(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = publish_pending(&fed).await {
+            tracing::warn!(error = %e, "publishing changes failed; retrying shortly");
+        }
+        tokio::select! {
+            () = fed.publish_wakeup.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+            () = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn housekeeping(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match fed.store.prune_seen(chrono::Utc::now() - SEEN_FOR).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "forgot old activity ids"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune activity ids"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    let active: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(HashSet::new()));
+    let permits = Arc::new(Semaphore::new(
+        fed.config.federation.delivery_concurrency.max(1),
+    ));
+    let mut workers = JoinSet::new();
+    loop {
+        match fed.store.due_domains(chrono::Utc::now()).await {
+            Ok(domains) => {
+                for domain in domains {
+                    let fresh = active
+                        .lock()
+                        .map(|mut a| a.insert(domain.clone()))
+                        .unwrap_or(false);
+                    if fresh {
+                        workers.spawn(domain_worker(
+                            fed.clone(),
+                            domain,
+                            active.clone(),
+                            permits.clone(),
+                            shutdown.clone(),
+                        ));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the delivery queue"),
+        }
+        while workers.try_join_next().is_some() {}
+        tokio::select! {
+            () = fed.deliver_wakeup.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+            () = stopped(&mut shutdown) => break,
+        }
+    }
+    // Let the deliveries in flight finish, then hand back what is still claimed.
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    match fed.store.release_claims(&fed.worker_id).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(released = n, "handed deliveries back to the queue"),
+        Err(e) => tracing::warn!(error = %e, "cannot hand deliveries back; their leases will end"),
+    }
+}
+
+/// Sends the due deliveries of one domain, a batch at a time, until none is due.
+async fn domain_worker(
+    fed: Arc<Federation>,
+    domain: String,
+    active: Arc<Mutex<HashSet<String>>>,
+    permits: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+) {
+    'batches: while !*shutdown.borrow() {
+        let batch = match fed
+            .store
+            .claim(&domain, &fed.worker_id, BATCH, chrono::Utc::now())
+            .await
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(%domain, error = %e, "cannot claim deliveries");
+                break;
+            }
+        };
+        if batch.is_empty() {
+            break;
+        }
+        let mut failure: Option<Outcome> = None;
+        for delivery in batch {
+            let outcome = match &failure {
+                // The server is down: what was claimed with this delivery waits as it does.
+                Some(failed) => failed.clone(),
+                None => {
+                    let Ok(_permit) = permits.acquire().await else {
+                        break 'batches;
+                    };
+                    attempt(&fed, &delivery).await
+                }
+            };
+            match &outcome {
+                Outcome::Delivered => {
+                    tracing::debug!(inbox = %delivery.inbox, activity = %delivery.activity_id, "delivered")
+                }
+                Outcome::Retry(e) => {
+                    tracing::info!(inbox = %delivery.inbox, error = %e, "delivery failed; will retry")
+                }
+                Outcome::Refused(e) => {
+                    tracing::info!(inbox = %delivery.inbox, error = %e, "delivery refused; giving up")
+                }
+            }
+            if let Err(e) = fed
+                .store
+                .finish(delivery.id, &fed.worker_id, &outcome, chrono::Utc::now())
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record a delivery's outcome");
+            }
+            if failure.is_none() && matches!(outcome, Outcome::Retry(_)) {
+                failure = Some(outcome);
+            }
+        }
+        // A failing domain is left alone until its next attempt falls due.
+        if failure.is_some() {
+            break;
+        }
+    }
+    if let Ok(mut a) = active.lock() {
+        a.remove(&domain);
+    }
+}
+
+async fn attempt(fed: &Federation, delivery: &Delivery) -> Outcome {
+    let signer = match fed.signer_for(&delivery.signer).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Refused(format!("cannot sign as `{}`: {e}", delivery.signer)),
+    };
+    let body = match serde_json::to_vec(&delivery.body) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Refused(format!("the stored activity is not JSON: {e}")),
+    };
+    fed.client.deliver(&delivery.inbox, &body, &signer).await
+}

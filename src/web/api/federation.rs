@@ -1,0 +1,338 @@
+//! Federation through the API: whom the instance follows, who follows a pole (and the
+//! approval of followers), and the replies, likes and boosts of what a pole publishes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::poles::editable_pole;
+use super::views::PageView;
+use crate::federation::client::FetchBudget;
+use crate::federation::publish::{answer_follow, follow, unfollow};
+use crate::federation::remote::{is_maillage_pole, parse_pole};
+use crate::store::{FollowerRecord, FollowingRecord, Kind, ReplyRecord};
+use crate::web::AppState;
+use crate::web::error::{ApiError, ApiResult, ErrorBody};
+use crate::web::extract::{ApiJson, Auth, PageParams, Paging};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowInput {
+    /// The actor to follow: its URL, or a handle such as `pole@instance.example`.
+    pub actor: String,
+}
+
+/// Finds an actor's URL from a handle with WebFinger, or takes the URL as given.
+async fn resolve_actor(
+    state: &AppState,
+    given: &str,
+    budget: &mut FetchBudget,
+) -> ApiResult<String> {
+    let given = given.trim();
+    if given.starts_with("https://") || given.starts_with("http://") {
+        return Url::parse(given).map(|u| u.to_string()).map_err(|_| {
+            ApiError::Invalid(crate::domain::ValidationErrors::single(
+                "actor",
+                "is not a URL",
+            ))
+        });
+    }
+    let handle = given.trim_start_matches('@');
+    let Some((_, host)) = handle
+        .rsplit_once('@')
+        .filter(|(u, h)| !u.is_empty() && !h.is_empty())
+    else {
+        return Err(ApiError::Invalid(crate::domain::ValidationErrors::single(
+            "actor",
+            "must be an actor URL or a handle such as `pole@instance.example`",
+        )));
+    };
+    let scheme = match state.fed.client.mode() {
+        crate::federation::url_check::NetworkMode::Development => "http",
+        crate::federation::url_check::NetworkMode::Production => "https",
+    };
+    let mut url =
+        Url::parse(&format!("{scheme}://{host}/.well-known/webfinger")).map_err(|_| {
+            ApiError::Invalid(crate::domain::ValidationErrors::single(
+                "actor",
+                "names no valid host",
+            ))
+        })?;
+    url.query_pairs_mut()
+        .append_pair("resource", &format!("acct:{handle}"));
+    let document = state
+        .fed
+        .client
+        .fetch_json_unsigned(&url, budget)
+        .await
+        .map_err(crate::federation::service::FederationError::from)?;
+    document
+        .get("links")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|links| {
+            links.iter().find(|l| {
+                l.get("rel").and_then(serde_json::Value::as_str) == Some("self")
+                    && l.get("type")
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(|t| t.contains("activity+json") || t.contains("ld+json"))
+            })
+        })
+        .and_then(|l| l.get("href"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::NotFound(format!("an ActivityPub actor for `{handle}`")))
+}
+
+/// List whom this instance follows (administrators only).
+#[utoipa::path(get, path = "/api/v1/admin/follows", tag = "federation", security(("token" = [])),
+    responses((status = 200, body = Vec<FollowingRecord>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_follows(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<FollowingRecord>>> {
+    auth.require_admin()?;
+    let actor = state.fed.instance_actor_id();
+    Ok(Json(state.store.list_following(&actor).await?))
+}
+
+/// Follow an actor (a pole of another instance, or any ActivityPub actor) from this
+/// instance; the follow is `pending` until the actor accepts it.
+#[utoipa::path(post, path = "/api/v1/admin/follows", tag = "federation", request_body = FollowInput,
+    security(("token" = [])),
+    responses((status = 202, body = FollowingRecord), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn create_follow(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<FollowInput>,
+) -> ApiResult<(StatusCode, Json<FollowingRecord>)> {
+    auth.require_admin()?;
+    let mut budget = FetchBudget::default();
+    let actor_url = resolve_actor(&state, &input.actor, &mut budget).await?;
+    let url = Url::parse(&actor_url)
+        .map_err(|_| ApiError::BadRequest(format!("`{actor_url}` is not a URL")))?;
+    let document = state.fed.fetch(&url, &mut budget).await?;
+    let actor = crate::federation::remote::parse_actor(&document).map_err(ApiError::BadRequest)?;
+    let actor = state.store.upsert_remote_actor(&actor).await?;
+    if is_maillage_pole(&document) {
+        let (pole, members) = parse_pole(&document).map_err(ApiError::BadRequest)?;
+        state
+            .store
+            .upsert_remote_pole(&actor.ap_id, &actor.domain, &pole, &members)
+            .await?;
+    }
+    let local = state.fed.instance_actor_id();
+    follow(&state.fed, &local, &actor).await?;
+    let record = state
+        .store
+        .list_following(&local)
+        .await?
+        .into_iter()
+        .find(|f| f.actor.id == actor.id)
+        .ok_or_else(|| ApiError::Internal("the follow was not stored".into()))?;
+    tracing::info!(actor = %actor.ap_id, user = %auth.user.username, "following");
+    Ok((StatusCode::ACCEPTED, Json(record)))
+}
+
+/// Stop following an actor.
+#[utoipa::path(delete, path = "/api/v1/admin/follows/{id}", tag = "federation", params(("id" = i64, Path)),
+    security(("token" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_follow(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    auth.require_admin()?;
+    let following = state.store.following(id).await?;
+    if following.local_actor != state.fed.instance_actor_id() {
+        return Err(ApiError::NotFound(format!("follow {id}")));
+    }
+    unfollow(&state.fed, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// List who follows a pole, pending requests included (the pole's editors).
+#[utoipa::path(get, path = "/api/v1/poles/{slug}/followers", tag = "federation",
+    params(("slug" = String, Path), PageParams), security(("token" = [])),
+    responses((status = 200, body = PageView<FollowerRecord>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+    Paging(page): Paging,
+) -> ApiResult<Json<PageView<FollowerRecord>>> {
+    let pole = editable_pole(&state, &auth, &slug).await?;
+    Ok(Json(
+        state.store.list_followers(&pole.ap_id, page).await?.into(),
+    ))
+}
+
+async fn pole_follower(
+    state: &AppState,
+    auth: &Auth,
+    slug: &str,
+    id: i64,
+) -> ApiResult<FollowerRecord> {
+    let pole = editable_pole(state, auth, slug).await?;
+    let follower = state.store.follower(id).await?;
+    if follower.pole_id != Some(pole.id) {
+        return Err(ApiError::NotFound(format!("follower {id} of `{slug}`")));
+    }
+    Ok(follower)
+}
+
+/// Accept a pending follower: it receives an `Accept`, then what the pole publishes.
+#[utoipa::path(post, path = "/api/v1/poles/{slug}/followers/{id}/accept", tag = "federation",
+    params(("slug" = String, Path), ("id" = i64, Path)), security(("token" = [])),
+    responses((status = 200, body = FollowerRecord), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn accept_follower(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, id)): Path<(String, i64)>,
+) -> ApiResult<Json<FollowerRecord>> {
+    pole_follower(&state, &auth, &slug, id).await?;
+    let follower = state.store.set_follower_state(id, "accepted").await?;
+    answer_follow(&state.fed, &follower, true).await?;
+    Ok(Json(follower))
+}
+
+/// Refuse a follower, pending or not: it receives a `Reject` and nothing more.
+#[utoipa::path(post, path = "/api/v1/poles/{slug}/followers/{id}/reject", tag = "federation",
+    params(("slug" = String, Path), ("id" = i64, Path)), security(("token" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reject_follower(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, id)): Path<(String, i64)>,
+) -> ApiResult<StatusCode> {
+    let follower = pole_follower(&state, &auth, &slug, id).await?;
+    answer_follow(&state.fed, &follower, false).await?;
+    state.store.delete_follower(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct InteractionsQuery {
+    /// Include replies awaiting approval or rejected (the pole's editors only).
+    #[serde(default)]
+    pub all: Option<bool>,
+}
+
+/// What other servers did with an object.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InteractionsView {
+    pub likes: u64,
+    /// Boosts (`Announce`).
+    pub shares: u64,
+    pub replies: Vec<ReplyRecord>,
+}
+
+async fn interactions(
+    state: &AppState,
+    auth: Option<&Auth>,
+    kind: Kind,
+    public_id: &str,
+    all: bool,
+) -> ApiResult<InteractionsView> {
+    let (id, pole_id) = match kind {
+        Kind::Project => state
+            .store
+            .project(public_id)
+            .await
+            .map(|r| (r.id, r.pole_id))?,
+        Kind::Event => state
+            .store
+            .event(public_id)
+            .await
+            .map(|r| (r.id, r.pole_id))?,
+        Kind::Call => state
+            .store
+            .call(public_id)
+            .await
+            .map(|r| (r.id, r.pole_id))?,
+    };
+    if all {
+        let auth = auth.ok_or_else(|| {
+            ApiError::Unauthorized(
+                "replies awaiting approval are shown to the pole's editors".into(),
+            )
+        })?;
+        auth.require_pole(pole_id)?;
+    }
+    let (likes, shares) = state.store.reaction_counts(kind, id).await?;
+    let replies = state.store.list_replies(kind, id, all).await?;
+    Ok(InteractionsView {
+        likes,
+        shares,
+        replies,
+    })
+}
+
+macro_rules! interactions_handler {
+    ($name:ident, $kind:expr, $path:literal, $tag:literal) => {
+        #[doc = concat!("Replies, likes and boosts from other servers of one of the ", $tag, ".")]
+        #[utoipa::path(get, path = $path, tag = "federation", params(("id" = String, Path), InteractionsQuery),
+            responses((status = 200, body = InteractionsView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            auth: Option<Auth>,
+            Path(id): Path<String>,
+            query: Result<Query<InteractionsQuery>, axum::extract::rejection::QueryRejection>,
+        ) -> ApiResult<Json<InteractionsView>> {
+            let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            Ok(Json(
+                interactions(&state, auth.as_ref(), $kind, &id, query.all.unwrap_or(false)).await?,
+            ))
+        }
+    };
+}
+
+interactions_handler!(
+    project_interactions,
+    Kind::Project,
+    "/api/v1/projects/{id}/interactions",
+    "projects"
+);
+interactions_handler!(
+    event_interactions,
+    Kind::Event,
+    "/api/v1/events/{id}/interactions",
+    "events"
+);
+interactions_handler!(
+    call_interactions,
+    Kind::Call,
+    "/api/v1/calls/{id}/interactions",
+    "calls"
+);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyModeration {
+    /// `visible` to show the reply, `rejected` to hide it.
+    pub state: String,
+}
+
+/// Show or hide a reply (the pole's editors).
+#[utoipa::path(put, path = "/api/v1/replies/{id}/state", tag = "federation", params(("id" = i64, Path)),
+    request_body = ReplyModeration, security(("token" = [])),
+    responses((status = 200, body = ReplyRecord), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn moderate_reply(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<ReplyModeration>,
+) -> ApiResult<Json<ReplyRecord>> {
+    if !matches!(input.state.as_str(), "visible" | "rejected") {
+        return Err(ApiError::Invalid(crate::domain::ValidationErrors::single(
+            "state",
+            "must be `visible` or `rejected`",
+        )));
+    }
+    let reply = state.store.reply(id).await?;
+    auth.require_pole(reply.pole_id)?;
+    Ok(Json(state.store.set_reply_state(id, &input.state).await?))
+}
