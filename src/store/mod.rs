@@ -187,6 +187,20 @@ impl Store {
         format!("{base}{path}")
     }
 
+    /// A transaction that writes: on SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so that it waits for other writers instead of failing when it upgrades
+    /// from reading to writing after another connection wrote.
+    pub(crate) async fn write_txn(&self) -> Result<sea_orm::DatabaseTransaction> {
+        use sea_orm::TransactionTrait;
+        Ok(self
+            .db
+            .begin_with_options(sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?)
+    }
+
     pub async fn ping(&self) -> Result<()> {
         self.db
             .execute_unprepared("SELECT 1")

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -244,7 +244,7 @@ macro_rules! object_methods {
 
         impl Store {
             pub async fn $create(&self, pole_id: i64, data: &$data) -> Result<ObjectRecord<$data>> {
-                let txn = self.db.begin().await?;
+                let txn = self.write_txn().await?;
                 let now = Utc::now();
                 let public_id = uuid::Uuid::now_v7().to_string();
                 let ap_id = self.url(&format!("/{}/{public_id}", $kind.path()));
@@ -284,7 +284,7 @@ macro_rules! object_methods {
                 public_id: &str,
                 data: &$data,
             ) -> Result<ObjectRecord<$data>> {
-                let txn = self.db.begin().await?;
+                let txn = self.write_txn().await?;
                 let model = live_model::<$entity::Entity>(
                     &txn,
                     $kind,
@@ -318,7 +318,7 @@ macro_rules! object_methods {
 
             /// Marks the object deleted: it answers as a tombstone from now on.
             pub async fn $delete(&self, public_id: &str) -> Result<()> {
-                let txn = self.db.begin().await?;
+                let txn = self.write_txn().await?;
                 let model = live_model::<$entity::Entity>(
                     &txn,
                     $kind,
@@ -359,7 +359,7 @@ macro_rules! object_methods {
                 data: &$data,
                 published: DateTime<Utc>,
             ) -> Result<ObjectRecord<$data>> {
-                let txn = self.db.begin().await?;
+                let txn = self.write_txn().await?;
                 let existing = $entity::Entity::find()
                     .filter($entity::Column::ApId.eq(ap_id))
                     .one(&txn)
@@ -419,7 +419,7 @@ macro_rules! object_methods {
             /// Marks deleted an object of the remote pole `pole_id`; `false` if there was
             /// none live.
             pub async fn $delete_remote(&self, pole_id: i64, ap_id: &str) -> Result<bool> {
-                let txn = self.db.begin().await?;
+                let txn = self.write_txn().await?;
                 let Some(model) = $entity::Entity::find()
                     .filter($entity::Column::ApId.eq(ap_id))
                     .filter($entity::Column::PoleId.eq(pole_id))

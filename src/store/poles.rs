@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -237,7 +237,7 @@ impl Store {
     }
 
     pub async fn create_pole(&self, pole: &Pole) -> Result<PoleRecord> {
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn().await?;
         let taken = poles::Entity::find()
             .filter(poles::Column::Domain.eq(&self.domain))
             .filter(poles::Column::Slug.eq(&pole.slug))
@@ -309,7 +309,7 @@ impl Store {
             )
             .into());
         }
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn().await?;
         let model = self.pole_model(&txn, slug).await?;
         let version = model.version + 1;
         let mut am = model.into_active_model();
@@ -337,7 +337,7 @@ impl Store {
 
     /// Marks the pole deleted; its row stays so that its identifier is never reused.
     pub async fn delete_pole(&self, slug: &str) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn().await?;
         let model = self.pole_model(&txn, slug).await?;
         let version = model.version + 1;
         let (id, ap_id) = (model.id, model.ap_id.clone());
@@ -469,7 +469,7 @@ impl Store {
         slot: ImageSlot,
         media_id: Option<i64>,
     ) -> Result<PoleRecord> {
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn().await?;
         let model = self.pole_model(&txn, slug).await?;
         let version = model.version + 1;
         let mut am = model.into_active_model();
@@ -577,7 +577,7 @@ impl Store {
         id: Option<i64>,
         member: Option<&Member>,
     ) -> Result<Option<MemberRecord>> {
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn().await?;
         let now = Utc::now();
         let (action, model) = match (id, member) {
             (None, Some(member)) => {
@@ -724,7 +724,7 @@ impl Store {
         pole: &Pole,
         members: &[Member],
     ) -> Result<PoleRecord> {
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn().await?;
         let domain = domain.to_ascii_lowercase();
         let existing = poles::Entity::find()
             .filter(poles::Column::ApId.eq(ap_id))
@@ -817,7 +817,7 @@ impl Store {
     /// Marks a pole of another instance deleted, with what it published; `false` if it was
     /// not known or already deleted.
     pub async fn delete_remote_pole(&self, ap_id: &str) -> Result<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn().await?;
         let Some(model) = poles::Entity::find()
             .filter(poles::Column::ApId.eq(ap_id))
             .filter(poles::Column::Local.eq(false))

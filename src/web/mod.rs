@@ -55,6 +55,12 @@ impl Background {
         }
     }
 
+    /// Stops the workers at once, as a crash would: deliveries they hold stay claimed until
+    /// their lease ends.
+    pub fn abort(mut self) {
+        self.tasks.abort_all();
+    }
+
     /// Stops the workers; deliveries they hold go back to the queue.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);

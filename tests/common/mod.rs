@@ -1,7 +1,6 @@
 //! Test support: fresh databases on SQLite and, when configured, PostgreSQL; servers on loopback.
 #![allow(dead_code)]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use maillage::config::Config;
@@ -100,18 +99,26 @@ pub async fn store(db: &TestDb) -> Store {
     store
 }
 
-/// A server on a loopback port, with an administrator's token.
+/// A server on a loopback port, with an administrator's token and its federation workers.
+/// Federation runs in development mode (loopback peers over http) with one-second retries.
 pub struct TestServer {
     pub base: String,
+    pub port: u16,
     pub store: Store,
     pub admin_token: String,
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
+    background: Option<maillage::web::Background>,
 }
 
 impl TestServer {
     pub async fn start(db: &TestDb) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(db, 0, |_| {}).await
+    }
+
+    /// Starts on `port` (0: any free port), with the configuration adjusted by `adjust`.
+    pub async fn start_on(db: &TestDb, port: u16, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind");
         let port = listener.local_addr().expect("address").port();
@@ -119,24 +126,40 @@ impl TestServer {
         config.public_url = format!("http://127.0.0.1:{port}");
         config.listen = format!("127.0.0.1:{port}");
         config.uploads.max_bytes = 64 * 1024;
+        config.federation.development_mode = true;
+        config.federation.retry_base_seconds = 1;
+        adjust(&mut config);
         let store = Store::connect(&config).await.expect("connect");
         store.migrate().await.expect("migrate");
         store
             .ensure_instance("Maillage test")
             .await
             .expect("instance");
-        let admin_token = issue_token(&store, "admin", Role::Admin).await;
+        let admin_token = match store.user_by_username("admin").await.expect("users") {
+            Some(user) => {
+                let token = maillage::auth::new_token();
+                store
+                    .create_token(user.id, "tests", &token.prefix, &token.hash)
+                    .await
+                    .expect("token");
+                token.token
+            }
+            None => issue_token(&store, "admin", Role::Admin).await,
+        };
         let state = AppState::new(store.clone(), config);
+        let background = maillage::web::Background::start(&state);
         let app = router(state);
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
         TestServer {
             base: format!("http://127.0.0.1:{port}"),
+            port,
             store,
             admin_token,
             client: reqwest::Client::new(),
             task,
+            background: Some(background),
         }
     }
 
@@ -144,9 +167,23 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
-    pub async fn stop(self) {
+    /// Stops cleanly: deliveries in flight are handed back to the queue.
+    pub async fn stop(mut self) {
+        if let Some(background) = self.background.take() {
+            background.stop().await;
+        }
         self.task.abort();
         let _ = self.task.await;
+        let _ = self.store.close().await;
+    }
+
+    /// Stops at once, as a crash would: nothing is handed back.
+    pub async fn kill(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        if let Some(background) = self.background.take() {
+            background.abort();
+        }
         let _ = self.store.close().await;
     }
 }
@@ -163,4 +200,14 @@ pub async fn issue_token(store: &Store, username: &str, role: Role) -> String {
         .await
         .expect("token");
     token.token
+}
+
+/// Shows the servers' logs in test output when `RUST_LOG` is set (e.g. `RUST_LOG=maillage=debug`).
+pub fn init_logs() {
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
 }

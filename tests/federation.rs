@@ -1,0 +1,533 @@
+//! Federation between real instances on loopback: follows, publishing of every kind of object,
+//! unfollows, approval of followers, replies, and deliveries that survive stopped receivers
+//! and a crashed sender.
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use common::{TestDb, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn call(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = server
+        .client
+        .request(method, server.url(path))
+        .bearer_auth(&server.admin_token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn ok(server: &TestServer, method: Method, path: &str, body: Option<Value>) -> Value {
+    let (status, value) = call(server, method.clone(), path, body).await;
+    assert!(status.is_success(), "{method} {path}: {status} {value}");
+    value
+}
+
+/// Waits until `check` holds, up to 30 seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn pole(slug: &str, approval: bool) -> Value {
+    json!({
+        "slug": slug,
+        "name": format!("Pôle {slug}"),
+        "summary": "Coopérer sur le territoire",
+        "description": "Un **pôle** de coopération.",
+        "website": "https://ptce.example.org",
+        "territory": {"communes": ["35236"], "kind": "rural", "label": "Pays de Redon"},
+        "themes": ["renewable-energy"],
+        "pooling": ["premises"],
+        "shared_place": {"name": "La Maison", "street": "1 rue de la Gare", "postal_code": "35600", "commune": "35236", "latitude": 47.65, "longitude": -2.08},
+        "manually_approves_followers": approval
+    })
+}
+
+/// Every kind of object, with its collection and a title to find it by.
+fn objects(tag: &str) -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        (
+            "projects",
+            "projects",
+            json!({
+                "title": format!("Projet {tag}"), "summary": "Une légumerie partagée",
+                "description": "Des *légumes* pour les cantines.", "status": "in-progress",
+                "themes": ["agriculture-food"], "territory": {"communes": ["35236"]},
+                "start_date": "2026-01-15"
+            }),
+        ),
+        (
+            "events",
+            "events",
+            json!({
+                "title": format!("Événement {tag}"), "summary": "Portes ouvertes",
+                "starts_at": "2027-12-05T14:00", "ends_at": "2027-12-05T18:00",
+                "place": {"name": "La Maison", "commune": "35236"}
+            }),
+        ),
+        (
+            "calls",
+            "calls",
+            json!({
+                "title": format!("Appel {tag}"), "summary": "Cherche partenaires",
+                "direction": "offering", "subjects": ["premises"], "deadline": "2027-03-01",
+                "how_to_answer": "Écrire à contact@ptce.example.org"
+            }),
+        ),
+    ]
+}
+
+/// The titles of a pole's objects of one kind, as an instance lists them.
+async fn titles(server: &TestServer, handle: &str, collection: &str) -> Vec<String> {
+    let (status, page) = call(
+        server,
+        Method::GET,
+        &format!("/api/v1/poles/{handle}/{collection}?per_page=100"),
+        None,
+    )
+    .await;
+    if status != StatusCode::OK {
+        return Vec::new();
+    }
+    page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["title"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn item(server: &TestServer, handle: &str, collection: &str, title: &str) -> Option<Value> {
+    let (_, page) = call(
+        server,
+        Method::GET,
+        &format!("/api/v1/poles/{handle}/{collection}?per_page=100"),
+        None,
+    )
+    .await;
+    page["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["title"] == title)
+        .cloned()
+}
+
+async fn follow(from: &TestServer, actor: &str) -> i64 {
+    let record = ok(
+        from,
+        Method::POST,
+        "/api/v1/admin/follows",
+        Some(json!({"actor": actor})),
+    )
+    .await;
+    record["id"].as_i64().expect("a follow id")
+}
+
+async fn follow_state(from: &TestServer, actor: &str) -> Option<String> {
+    let (_, list) = call(from, Method::GET, "/api/v1/admin/follows", None).await;
+    list.as_array()?
+        .iter()
+        .find(|f| f["actor"]["ap_id"] == actor)
+        .and_then(|f| f["state"].as_str().map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances() {
+    common::init_logs();
+    let db_a = match TestDb::postgres().await {
+        Some(pg) => pg,
+        None => TestDb::sqlite(),
+    };
+    let (db_b, db_c) = (TestDb::sqlite(), TestDb::sqlite());
+    let a = TestServer::start(&db_a).await;
+    let b = TestServer::start(&db_b).await;
+    let c = TestServer::start(&db_c).await;
+
+    ok(
+        &a,
+        Method::POST,
+        "/api/v1/poles",
+        Some(pole("redon", false)),
+    )
+    .await;
+    let actor = a.url("/poles/redon");
+    let handle = format!("redon@127.0.0.1:{}", a.port);
+
+    // B follows by handle (WebFinger), C by actor URL; both are accepted at once.
+    follow(&b, &format!("@{handle}")).await;
+    let c_follow = follow(&c, &actor).await;
+    for server in [&b, &c] {
+        eventually("the follow to be accepted", || async {
+            follow_state(server, &actor).await.as_deref() == Some("accepted")
+        })
+        .await;
+    }
+    let followers = ok(&a, Method::GET, "/api/v1/poles/redon/followers", None).await;
+    assert_eq!(followers["total"], 2, "{followers}");
+    // The pole's profile came with the follow.
+    let profile = ok(&b, Method::GET, &format!("/api/v1/poles/{handle}"), None).await;
+    assert_eq!(profile["name"], "Pôle redon");
+    assert_eq!(profile["summary"], "Coopérer sur le territoire");
+
+    // Create, update and delete of each kind reach both followers with their content.
+    let mut ids = Vec::new();
+    for (collection, item_path, body) in objects("un") {
+        let created = ok(
+            &a,
+            Method::POST,
+            &format!("/api/v1/poles/redon/{collection}"),
+            Some(body),
+        )
+        .await;
+        ids.push((
+            collection,
+            item_path,
+            created["id"].as_str().expect("id").to_owned(),
+            created["title"].as_str().expect("title").to_owned(),
+        ));
+    }
+    for server in [&b, &c] {
+        for (collection, _, _, title) in &ids {
+            eventually(&format!("{title} on a follower"), || async {
+                titles(server, &handle, collection).await.contains(title)
+            })
+            .await;
+        }
+        let project = item(server, &handle, "projects", "Projet un")
+            .await
+            .expect("project");
+        assert_eq!(project["summary"], "Une légumerie partagée");
+        assert_eq!(project["status"], "in-progress");
+        assert_eq!(project["start_date"], "2026-01-15");
+        assert_eq!(project["description"], "Des *légumes* pour les cantines.");
+        let event = item(server, &handle, "events", "Événement un")
+            .await
+            .expect("event");
+        assert_eq!(event["starts_at"], "2027-12-05T14:00:00+01:00");
+        assert_eq!(event["ends_at"], "2027-12-05T18:00:00+01:00");
+        assert_eq!(event["place"]["name"], "La Maison");
+        let call_item = item(server, &handle, "calls", "Appel un")
+            .await
+            .expect("call");
+        assert_eq!(call_item["deadline"], "2027-03-01");
+        assert_eq!(call_item["direction"], "offering");
+    }
+    for (_, item_path, id, title) in &ids {
+        ok(
+            &a,
+            Method::PATCH,
+            &format!("/api/v1/{item_path}/{id}"),
+            Some(json!({"title": format!("{title} (modifié)")})),
+        )
+        .await;
+    }
+    for server in [&b, &c] {
+        for (collection, _, _, title) in &ids {
+            let changed = format!("{title} (modifié)");
+            eventually(&format!("{changed} on a follower"), || async {
+                let list = titles(server, &handle, collection).await;
+                list.contains(&changed) && !list.contains(title)
+            })
+            .await;
+        }
+    }
+    for (_, item_path, id, _) in &ids {
+        let (status, body) = call(
+            &a,
+            Method::DELETE,
+            &format!("/api/v1/{item_path}/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    for server in [&b, &c] {
+        for (collection, _, _, _) in &ids {
+            eventually("deletes on a follower", || async {
+                titles(server, &handle, collection).await.is_empty()
+            })
+            .await;
+        }
+    }
+
+    // A reply from C, signed by one of C's poles, appears on A's object.
+    ok(
+        &c,
+        Method::POST,
+        "/api/v1/poles",
+        Some(pole("voisin", false)),
+    )
+    .await;
+    let project = ok(
+        &a,
+        Method::POST,
+        "/api/v1/poles/redon/projects",
+        Some(objects("réponse")[0].2.clone()),
+    )
+    .await;
+    let project_id = project["id"].as_str().expect("id");
+    let object_ap_id = a.url(&format!("/projects/{project_id}"));
+    let replier = c.store.pole("voisin").await.expect("pole");
+    let keys = c.store.pole_keys(replier.id).await.expect("keys");
+    let reply_id = c.url("/poles/voisin/replies/1");
+    let reply = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{reply_id}/activity"),
+        "type": "Create",
+        "actor": replier.ap_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": reply_id, "type": "Note", "attributedTo": replier.ap_id,
+            "inReplyTo": object_ap_id,
+            "content": "<p>Nous avons une chambre froide à partager.<script>alert(1)</script></p>",
+            "published": "2026-11-23T10:00:00Z"
+        }
+    });
+    let status = post_signed(
+        &a,
+        "/inbox",
+        &reply,
+        &format!("{}#main-key", replier.ap_id),
+        &keys.private_key,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let interactions = ok(
+        &a,
+        Method::GET,
+        &format!("/api/v1/projects/{project_id}/interactions"),
+        None,
+    )
+    .await;
+    let replies = interactions["replies"].as_array().expect("replies");
+    assert_eq!(replies.len(), 1, "{interactions}");
+    assert_eq!(
+        replies[0]["content_html"],
+        "<p>Nous avons une chambre froide à partager.</p>"
+    );
+    assert_eq!(replies[0]["author"]["ap_id"], replier.ap_id);
+    // The same activity again is applied once.
+    let status = post_signed(
+        &a,
+        "/inbox",
+        &reply,
+        &format!("{}#main-key", replier.ap_id),
+        &keys.private_key,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let interactions = ok(
+        &a,
+        Method::GET,
+        &format!("/api/v1/projects/{project_id}/interactions"),
+        None,
+    )
+    .await;
+    assert_eq!(interactions["replies"].as_array().map(Vec::len), Some(1));
+
+    // The approval path: B's follow waits until the pole accepts it.
+    ok(
+        &a,
+        Method::POST,
+        "/api/v1/poles",
+        Some(pole("prudent", true)),
+    )
+    .await;
+    let prudent = a.url("/poles/prudent");
+    follow(&b, &prudent).await;
+    eventually("the pending follower on A", || async {
+        let (_, list) = call(&a, Method::GET, "/api/v1/poles/prudent/followers", None).await;
+        list["items"][0]["state"] == "pending"
+    })
+    .await;
+    assert_eq!(follow_state(&b, &prudent).await.as_deref(), Some("pending"));
+    let list = ok(&a, Method::GET, "/api/v1/poles/prudent/followers", None).await;
+    let follower_id = list["items"][0]["id"].as_i64().expect("id");
+    ok(
+        &a,
+        Method::POST,
+        &format!("/api/v1/poles/prudent/followers/{follower_id}/accept"),
+        None,
+    )
+    .await;
+    eventually("the approved follow on B", || async {
+        follow_state(&b, &prudent).await.as_deref() == Some("accepted")
+    })
+    .await;
+
+    // C unfollows: what A publishes next reaches B only.
+    let (status, _) = call(
+        &c,
+        Method::DELETE,
+        &format!("/api/v1/admin/follows/{c_follow}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    eventually("C gone from A's followers", || async {
+        ok(&a, Method::GET, "/api/v1/poles/redon/followers", None).await["total"] == 1
+    })
+    .await;
+    ok(
+        &a,
+        Method::POST,
+        "/api/v1/poles/redon/projects",
+        Some(json!({"title": "Après le départ de C"})),
+    )
+    .await;
+    eventually("the project on B", || async {
+        titles(&b, &handle, "projects")
+            .await
+            .contains(&"Après le départ de C".to_owned())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !titles(&c, &handle, "projects")
+            .await
+            .contains(&"Après le départ de C".to_owned())
+    );
+
+    // B is stopped during a fan-out and gets everything once it is back.
+    let b_port = b.port;
+    b.stop().await;
+    ok(
+        &a,
+        Method::POST,
+        "/api/v1/poles/redon/projects",
+        Some(json!({"title": "Pendant la panne"})),
+    )
+    .await;
+    eventually("a failed attempt to B", || async {
+        let queue = ok(&a, Method::GET, "/api/v1/admin/deliveries", None).await;
+        queue.as_array().into_iter().flatten().any(|d| {
+            d["domain"] == format!("127.0.0.1:{b_port}") && d["pending"].as_u64() > Some(0)
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let b = TestServer::start_on(&db_b, b_port, |_| {}).await;
+    eventually("the project on B after its restart", || async {
+        titles(&b, &handle, "projects")
+            .await
+            .contains(&"Pendant la panne".to_owned())
+    })
+    .await;
+
+    // A crashes with deliveries queued; restarted, it delivers all of them, each applied once.
+    b.stop().await;
+    let a_port = a.port;
+    let queued = ["File un", "File deux", "File trois"];
+    for title in queued {
+        ok(
+            &a,
+            Method::POST,
+            "/api/v1/poles/redon/projects",
+            Some(json!({"title": title})),
+        )
+        .await;
+    }
+    eventually("three deliveries waiting for B", || async {
+        let queue = ok(&a, Method::GET, "/api/v1/admin/deliveries", None).await;
+        queue.as_array().into_iter().flatten().any(|d| {
+            d["domain"] == format!("127.0.0.1:{b_port}") && d["pending"].as_u64() >= Some(3)
+        })
+    })
+    .await;
+    a.kill().await;
+    let b = TestServer::start_on(&db_b, b_port, |_| {}).await;
+    let a = TestServer::start_on(&db_a, a_port, |_| {}).await;
+    for title in queued {
+        eventually(&format!("{title} on B"), || async {
+            titles(&b, &handle, "projects")
+                .await
+                .contains(&title.to_owned())
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for title in queued {
+        let project = item(&b, &handle, "projects", title).await.expect("project");
+        assert_eq!(project["version"], 1, "{title} applied once: {project}");
+    }
+    let page = ok(
+        &b,
+        Method::GET,
+        &format!("/api/v1/poles/{handle}/projects?per_page=100"),
+        None,
+    )
+    .await;
+    let count = |t: &str| {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["title"] == t)
+            .count()
+    };
+    for title in queued {
+        assert_eq!(count(title), 1);
+    }
+
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
+    db_a.drop_now().await;
+}
+
+/// POSTs an activity signed with `private_key_pem`, as another server would.
+async fn post_signed(
+    server: &TestServer,
+    path: &str,
+    activity: &Value,
+    key_id: &str,
+    private_key_pem: &str,
+) -> StatusCode {
+    let body = serde_json::to_vec(activity).expect("json");
+    let url = url::Url::parse(&server.url(path)).expect("url");
+    let headers = maillage::federation::signatures::sign_post(
+        &url,
+        &body,
+        key_id,
+        private_key_pem,
+        std::time::SystemTime::now(),
+    )
+    .expect("sign");
+    let mut request = server
+        .client
+        .post(url)
+        .header("content-type", "application/activity+json")
+        .body(body);
+    for (name, value) in headers {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    request.send().await.expect("post").status()
+}
