@@ -129,6 +129,7 @@ fn free_port() -> u16 {
 }
 
 fn http_client() -> reqwest::Client {
+    common::install_tls_provider();
     // Only loopback is reachable: never go through a proxy from the environment.
     reqwest::Client::builder()
         .no_proxy()
@@ -217,7 +218,7 @@ async fn migrate_then_report_the_status() {
         let out = setup.ok(&["migrate", "--status"]);
         assert_eq!(
             out.trim(),
-            "3 migrations applied, 0 pending",
+            "4 migrations applied, 0 pending",
             "[{}]",
             db.label
         );
@@ -226,7 +227,7 @@ async fn migrate_then_report_the_status() {
         let out = setup.ok(&["migrate", "--status"]);
         assert_eq!(
             out.trim(),
-            "3 migrations applied, 0 pending",
+            "4 migrations applied, 0 pending",
             "[{}]",
             db.label
         );

@@ -211,3 +211,8 @@ pub fn init_logs() {
             .try_init();
     }
 }
+
+/// The TLS provider HTTP clients need (the project's uses ring); idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
