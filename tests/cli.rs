@@ -657,3 +657,128 @@ async fn sqlite_database_in_a_new_directory() {
     assert!(out.success(), "{}", out.describe());
     assert!(path.exists(), "{} was created", path.display());
 }
+
+/// Counts what a stand-in receiving server gets: POSTs by activity id.
+#[derive(Default)]
+struct Received {
+    posts: std::sync::Mutex<Vec<String>>,
+}
+
+/// A receiving server on loopback that answers every POST 202, a little slowly.
+async fn receiver(received: std::sync::Arc<Received>) -> u16 {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/inbox",
+        post(move |body: axum::body::Bytes| {
+            let received = received.clone();
+            async move {
+                // Slow enough that one process alone could not take all the work.
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                let activity: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                if let Ok(mut posts) = received.posts.lock() {
+                    posts.push(activity["id"].as_str().unwrap_or_default().to_owned());
+                }
+                axum::http::StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    port
+}
+
+/// Two `maillage` processes on one PostgreSQL database share the delivery queue: every
+/// delivery is sent once, by one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_the_delivery_queue() {
+    let Some(db) = TestDb::postgres().await else {
+        eprintln!("{}: PostgreSQL part skipped", common::POSTGRES_ENV);
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (port_1, port_2) = (free_port(), free_port());
+    let setup = Setup::new(&db, port_1, dir.path());
+    setup.ok(&["migrate"]);
+
+    let received = std::sync::Arc::new(Received::default());
+    let receivers = [
+        receiver(received.clone()).await,
+        receiver(received.clone()).await,
+        receiver(received.clone()).await,
+    ];
+    let mut config = db.config();
+    config.public_url = setup.public_url.clone();
+    let store = maillage::store::Store::connect(&config)
+        .await
+        .expect("connect");
+    // The instance's keys exist before either process needs them.
+    store.instance_keys().await.expect("keys");
+    let actor = format!("{}/actor", setup.public_url);
+    let total = 150;
+    for n in 0..total {
+        let id = format!("{}/activities/{n}", setup.public_url);
+        let inbox =
+            url::Url::parse(&format!("http://127.0.0.1:{}/inbox", receivers[n % 3])).expect("url");
+        let body = serde_json::json!({"id": id, "type": "Create", "actor": actor, "object": {"id": format!("{id}/object"), "type": "Note"}});
+        store
+            .enqueue(&id, &actor, &body, &[inbox], chrono::Utc::now())
+            .await
+            .expect("enqueue");
+    }
+
+    let client = http_client();
+    let mut shared = Setup::new(&db, port_1, dir.path());
+    shared.public_url = setup.public_url.clone();
+    let start = |port: u16| {
+        let log = dir.path().join(format!("serve-{port}.log"));
+        let child = shared
+            .command()
+            .env("MAILLAGE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true")
+            .env("MAILLAGE_LOG_FILTER", "maillage=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start maillage");
+        Server {
+            child,
+            log,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    };
+    let mut first = start(port_1);
+    let mut second = start(port_2);
+    first.wait_until_healthy(&client).await;
+    second.wait_until_healthy(&client).await;
+
+    for _ in 0..300 {
+        if received.posts.lock().map(|p| p.len()).unwrap_or(0) >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Time for a duplicate to arrive, if any were to.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let posts = received.posts.lock().expect("posts").clone();
+    let mut distinct = posts.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), total, "every delivery arrived");
+    assert_eq!(posts.len(), total, "no delivery was sent twice");
+    let delivered_by = |server: &Server| server.log().matches("delivered").count();
+    let (by_first, by_second) = (delivered_by(&first), delivered_by(&second));
+    assert_eq!(by_first + by_second, total, "each delivery logged once");
+    assert!(
+        by_first > 0 && by_second > 0,
+        "both processes took part: {by_first} and {by_second}"
+    );
+    drop(first);
+    drop(second);
+    store.close().await.ok();
+    db.drop_now().await;
+}
