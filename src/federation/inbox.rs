@@ -466,7 +466,7 @@ async fn store_remote_object(
 ) -> Result<Applied> {
     let Some(kind) = maillage_kind(object) else {
         return Ok(Applied::Ignored(format!(
-            "a `{}` that is neither a reply nor a Maillage object",
+            "an object of type `{}` that is neither a reply nor a Maillage object",
             type_of(object)
         )));
     };

@@ -121,6 +121,8 @@ pub struct ApEvent {
     #[serde(flatten)]
     pub common: ObjectCommon,
     pub summary: String,
+    /// `event`: what this object is for Maillage instances.
+    pub ptce_kind: String,
     pub start_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
@@ -469,6 +471,7 @@ pub fn event_object(
             &[],
         )?,
         summary,
+        ptce_kind: "event".into(),
         start_time: e.starts_at.with_timezone(&tz).to_rfc3339(),
         end_time: e.ends_at.map(|t| t.with_timezone(&tz).to_rfc3339()),
         timezone: e.timezone.clone(),

@@ -204,7 +204,7 @@ pub async fn answer_follow(
     fed.send(
         &activity,
         &follower.local_actor,
-        &[follower.actor.inbox.clone()],
+        std::slice::from_ref(&follower.actor.inbox),
     )
     .await?;
     Ok(())
@@ -222,7 +222,7 @@ pub async fn follow(fed: &Federation, local_actor: &str, target: &RemoteActor) -
         "object": target.ap_id,
     });
     fed.store.add_following(local_actor, target.id, &id).await?;
-    fed.send(&activity, local_actor, &[target.inbox.clone()])
+    fed.send(&activity, local_actor, std::slice::from_ref(&target.inbox))
         .await?;
     Ok(id)
 }
@@ -241,7 +241,7 @@ pub async fn unfollow(fed: &Federation, following_id: i64) -> Result<()> {
     fed.send(
         &activity,
         &following.local_actor,
-        &[following.actor.inbox.clone()],
+        std::slice::from_ref(&following.actor.inbox),
     )
     .await?;
     fed.store.delete_following(following_id).await?;

@@ -64,13 +64,23 @@ pub fn type_of(doc: &Value) -> &str {
     }
 }
 
+/// A name or user name as plain text: markup removed, entities decoded, at most
+/// [`MAX_NAME`] characters; `None` when nothing is left.
 fn plain(text: Option<&Value>) -> Option<String> {
-    let text = text?.as_str()?.trim();
-    if text.is_empty() {
+    let cleaned = ammonia::Builder::empty().clean(text?.as_str()?).to_string();
+    // ammonia gives HTML back: the text of it has these few entities decoded, `&amp;` last.
+    let decoded = cleaned
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    let trimmed = decoded.trim();
+    if trimmed.is_empty() {
         return None;
     }
-    let without_tags = ammonia::Builder::empty().clean(text).to_string();
-    Some(without_tags.chars().take(MAX_NAME).collect())
+    Some(trimmed.chars().take(MAX_NAME).collect())
 }
 
 fn url_field(doc: &Value, field: &str) -> Result<Option<Url>, String> {
@@ -283,7 +293,7 @@ pub fn maillage_kind(doc: &Value) -> Option<crate::store::Kind> {
     match (type_of(doc), doc.get("ptceKind").and_then(Value::as_str)) {
         ("Note", Some("project")) => Some(Kind::Project),
         ("Note", Some("call")) => Some(Kind::Call),
-        ("Event", _) if doc.get("startTime").is_some() => Some(Kind::Event),
+        ("Event", Some("event")) => Some(Kind::Event),
         _ => None,
     }
 }
@@ -446,5 +456,20 @@ mod tests {
         let actor = parse_actor(&doc).expect("an actor");
         assert_eq!(actor.name.as_deref(), Some("Xavier B"));
         assert_eq!(actor.domain, "a.example");
+    }
+
+    #[test]
+    fn names_are_text_not_html() {
+        let name = |n: &str| plain(Some(&json!(n)));
+        assert_eq!(
+            name("Tom & Jerry \"quoted\" <3 l'été").as_deref(),
+            Some("Tom & Jerry \"quoted\" <3 l'été")
+        );
+        assert_eq!(name("<script>x</script>"), None);
+        assert_eq!(name("  "), None);
+        assert_eq!(
+            name(&"é".repeat(300)).map(|n| n.chars().count()),
+            Some(MAX_NAME)
+        );
     }
 }

@@ -1,0 +1,554 @@
+//! `maillage-bench`: federation throughput and memory of the `maillage` binary on loopback.
+//!
+//! It measures, in one run:
+//! - the machine's raw RSA-2048 signing rate, on one core and on all of them;
+//! - deliveries per second when one object fans out to followers on 100 and on 1,000
+//!   receiving instances (each a loopback port), and the server's CPU time per delivery;
+//! - signed inbox activities (`Like`) verified and stored per second;
+//! - the server's resident memory when idle and at its peak.
+//!
+//! The server is the real binary, started on a fresh SQLite database in a temporary
+//! directory; nothing leaves 127.0.0.1. Run it with `cargo run --release --bin maillage-bench`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use maillage::config::Config;
+use maillage::domain::{PoleInput, ProjectInput};
+use maillage::federation::signatures::{private_key, sign_request};
+use maillage::store::{NewRemoteActor, Role, Store};
+use rsa::Pkcs1v15Sign;
+use sha2::{Digest, Sha256};
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Inbox activities sent in the inbox part, and how many at once.
+const INBOX_ACTIVITIES: usize = 6_000;
+const INBOX_CONCURRENCY: usize = 32;
+/// Remote actors signing those activities.
+const SENDERS: usize = 20;
+/// The title of the project whose deliveries are counted.
+const MARK: &str = "Une légumerie partagée";
+
+fn main() -> BenchResult<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> BenchResult<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "maillage-bench {} on {cores} cores",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("{}", machine());
+    println!();
+
+    let (one_core, all_cores) = raw_signing_rate(cores)?;
+    println!("Raw RSA-2048 signing (PKCS#1 v1.5, SHA-256), this machine:");
+    println!(
+        "  one core:        {one_core:>8.0} signatures/s ({:.3} ms each)",
+        1000.0 / one_core
+    );
+    println!("  all {cores} cores:     {all_cores:>8.0} signatures/s");
+    println!();
+
+    let binary = server_binary()?;
+    let mut report = Vec::new();
+    for followers in [100, 1_000] {
+        let run = fan_out_run(&binary, followers, followers == 1_000).await?;
+        report.push(run);
+    }
+    println!("Fan-out: one new project delivered to followers on distinct instances");
+    for run in &report {
+        println!(
+            "  {:>5} instances: {:>7.0} deliveries/s ({:.2} s), server CPU {:.3} ms per delivery",
+            run.followers, run.deliveries_per_second, run.seconds, run.cpu_ms_per_delivery
+        );
+    }
+    println!(
+        "  signing alone costs {:.3} ms per delivery; half the raw rate of all cores is {:.0}/s",
+        1000.0 / one_core,
+        all_cores / 2.0
+    );
+    println!();
+    if let Some(inbox) = report.iter().find_map(|r| r.inbox) {
+        println!(
+            "Inbox: {INBOX_ACTIVITIES} signed Like activities from {SENDERS} actors, {INBOX_CONCURRENCY} at a time, on SQLite"
+        );
+        println!("  {inbox:>7.0} activities/s verified and stored");
+        println!();
+    }
+    println!("Server resident memory (the maillage process):");
+    for run in &report {
+        println!(
+            "  {:>5} followers: idle {:>5.1} MiB, peak {:>5.1} MiB",
+            run.followers, run.idle_mib, run.peak_mib
+        );
+    }
+    println!();
+    let best = report
+        .iter()
+        .map(|r| r.deliveries_per_second)
+        .fold(0.0, f64::max);
+    let idle = report.iter().map(|r| r.idle_mib).fold(0.0, f64::max);
+    println!("Targets:");
+    let mark = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!(
+        "  fan-out >= half the raw signing rate of all cores: {best:.0} vs {:.0} — {}",
+        all_cores / 2.0,
+        mark(
+            report
+                .iter()
+                .all(|r| r.deliveries_per_second >= all_cores / 2.0)
+        )
+    );
+    if let Some(inbox) = report.iter().find_map(|r| r.inbox) {
+        println!(
+            "  inbox >= 2,000 activities/s on SQLite: {inbox:.0} — {}",
+            mark(inbox >= 2000.0)
+        );
+    }
+    println!(
+        "  idle memory < 30 MiB: {idle:.1} MiB — {}",
+        mark(idle < 30.0)
+    );
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or_else(String::new, |kb| {
+            format!(", {:.0} GiB", kb / 1024.0 / 1024.0)
+        });
+    format!("{cpu}{memory}")
+}
+
+/// Signatures per second on one core, and on `cores` threads together.
+fn raw_signing_rate(cores: usize) -> BenchResult<(f64, f64)> {
+    let pair = activitypub_federation::http_signatures::generate_actor_keypair()?;
+    let key = Arc::new(private_key(&pair.private_key)?);
+    let measure = |threads: usize| -> BenchResult<f64> {
+        let window = Duration::from_secs(2);
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let key = key.clone();
+                std::thread::spawn(move || {
+                    let start = Instant::now();
+                    let mut n = 0u64;
+                    while start.elapsed() < window {
+                        let text = format!(
+                            "(request-target): post /inbox\nhost: instance-{t}.example\ndate: {n}\ndigest: SHA-256=x"
+                        );
+                        let hashed = Sha256::digest(text.as_bytes());
+                        if key.sign(Pkcs1v15Sign::new::<Sha256>(), &hashed).is_ok() {
+                            n += 1;
+                        }
+                    }
+                    n as f64 / start.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        let mut total = 0.0;
+        for h in handles {
+            total += h.join().map_err(|_| "a signing thread panicked")?;
+        }
+        Ok(total)
+    };
+    Ok((measure(1)?, measure(cores)?))
+}
+
+/// The `maillage` binary built next to this one.
+fn server_binary() -> BenchResult<PathBuf> {
+    let me = std::env::current_exe()?;
+    let binary = me
+        .parent()
+        .ok_or("no directory for the benchmark binary")?
+        .join(format!("maillage{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        return Err(format!(
+            "{} is missing: build it first with `cargo build --release`",
+            binary.display()
+        )
+        .into());
+    }
+    Ok(binary)
+}
+
+struct RunReport {
+    followers: usize,
+    seconds: f64,
+    deliveries_per_second: f64,
+    cpu_ms_per_delivery: f64,
+    idle_mib: f64,
+    peak_mib: f64,
+    inbox: Option<f64>,
+}
+
+/// Stand-in instances: each a loopback port whose shared inbox counts what it receives.
+async fn receivers(count: usize, received: Arc<AtomicUsize>) -> BenchResult<Vec<u16>> {
+    let mut ports = Vec::with_capacity(count);
+    for _ in 0..count {
+        let received = received.clone();
+        let app = axum::Router::new().route(
+            "/inbox",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let received = received.clone();
+                async move {
+                    if body.windows(MARK.len()).any(|w| w == MARK.as_bytes()) {
+                        received.fetch_add(1, Ordering::SeqCst);
+                    }
+                    axum::http::StatusCode::ACCEPTED
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        ports.push(listener.local_addr()?.port());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+    }
+    Ok(ports)
+}
+
+/// The running server, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `VmRSS` or `VmHWM` (the peak) of the process, in MiB.
+    fn memory_mib(&self, field: &str) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(field))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// User and system CPU time of the process so far, in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let ticks = 100.0; // USER_HZ on Linux
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .ok()
+            .and_then(|stat| {
+                let after = stat.rsplit_once(')')?.1.to_owned();
+                let fields: Vec<&str> = after.split_whitespace().collect();
+                let utime: f64 = fields.get(11)?.parse().ok()?;
+                let stime: f64 = fields.get(12)?.parse().ok()?;
+                Some((utime + stime) / ticks)
+            })
+            .unwrap_or(0.0)
+    }
+}
+
+async fn start_server(
+    binary: &Path,
+    dir: &Path,
+    database_url: &str,
+    port: u16,
+) -> BenchResult<Server> {
+    let log = std::fs::File::create(dir.join("server.log"))?;
+    let child = Command::new(binary)
+        .current_dir(dir)
+        .env("MAILLAGE_DATABASE_URL", database_url)
+        .env("MAILLAGE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("MAILLAGE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true")
+        .env("MAILLAGE_FEDERATION_INBOX_REQUESTS_PER_MINUTE", "0")
+        .env("MAILLAGE_LOG_FILTER", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
+            && r.status().is_success()
+        {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    Err(format!("the server did not start:\n{log}").into())
+}
+
+fn free_port() -> BenchResult<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A signed `Like` ready to post.
+struct SignedPost {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> BenchResult<RunReport> {
+    let dir = tempfile::tempdir()?;
+    let port = free_port()?;
+    let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let base = format!("http://127.0.0.1:{port}");
+    let mut config = Config::default();
+    config.database.url = database_url.clone();
+    config.public_url = base.clone();
+
+    let received = Arc::new(AtomicUsize::new(0));
+    let ports = receivers(followers, received.clone()).await?;
+
+    // The instance as it would be after followers came: a pole, its keys, its followers.
+    let store = Store::connect(&config).await?;
+    store.migrate().await?;
+    store.ensure_instance("Maillage bench").await?;
+    let pole = store
+        .create_pole(
+            &PoleInput {
+                slug: "banc".into(),
+                name: "Pôle banc d'essai".into(),
+                ..Default::default()
+            }
+            .validate()?,
+        )
+        .await?;
+    store.pole_keys(pole.id).await?;
+    store.instance_keys().await?;
+    for (n, port) in ports.iter().enumerate() {
+        let actor = store
+            .upsert_remote_actor(&NewRemoteActor {
+                ap_id: format!("http://127.0.0.1:{port}/users/f{n}"),
+                kind: "Person".into(),
+                username: Some(format!("f{n}")),
+                name: None,
+                domain: format!("127.0.0.1:{port}"),
+                inbox: format!("http://127.0.0.1:{port}/users/f{n}/inbox"),
+                shared_inbox: Some(format!("http://127.0.0.1:{port}/inbox")),
+                key_id: None,
+                public_key_pem: None,
+                url: None,
+            })
+            .await?;
+        store
+            .add_follower(
+                &pole.ap_id,
+                Some(pole.id),
+                actor.id,
+                &format!("http://127.0.0.1:{port}/follows/{n}"),
+                "accepted",
+            )
+            .await?;
+    }
+    let user = store.create_user("bench", None, None, Role::Admin).await?;
+    let token = maillage::auth::new_token();
+    store
+        .create_token(user.id, "bench", &token.prefix, &token.hash)
+        .await?;
+    let target = store
+        .create_project(
+            pole.id,
+            &ProjectInput {
+                title: "À aimer".into(),
+                ..Default::default()
+            }
+            .validate()?,
+        )
+        .await?;
+    let senders = if with_inbox {
+        senders(&store).await?
+    } else {
+        Vec::new()
+    };
+    store.close().await?;
+
+    let server = start_server(binary, dir.path(), &database_url, port).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_mib = server.memory_mib("VmRSS:");
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let cpu_before = server.cpu_seconds();
+    let start = Instant::now();
+    let response = client
+        .post(format!("{base}/api/v1/poles/banc/projects"))
+        .bearer_auth(&token.token)
+        .json(&serde_json::json!({"title": MARK, "summary": "Pour les cantines du territoire"}))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        return Err(format!("creating the project failed: {}", response.status()).into());
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while received.load(Ordering::SeqCst) < followers {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "only {} of {followers} deliveries arrived in time",
+                received.load(Ordering::SeqCst)
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu = server.cpu_seconds() - cpu_before;
+
+    let inbox = if with_inbox {
+        let ap_id = format!("{base}/projects/{}", target.public_id);
+        Some(inbox_run(&client, &base, &ap_id, &senders).await?)
+    } else {
+        None
+    };
+    let peak_mib = server.memory_mib("VmHWM:");
+    drop(server);
+    Ok(RunReport {
+        followers,
+        seconds,
+        deliveries_per_second: followers as f64 / seconds,
+        cpu_ms_per_delivery: cpu * 1000.0 / followers as f64,
+        idle_mib,
+        peak_mib,
+        inbox,
+    })
+}
+
+/// Remote actors known to the instance, with the private keys they sign with.
+async fn senders(store: &Store) -> BenchResult<Vec<(String, rsa::RsaPrivateKey)>> {
+    let mut senders = Vec::with_capacity(SENDERS);
+    for n in 0..SENDERS {
+        let pair = activitypub_federation::http_signatures::generate_actor_keypair()?;
+        let ap_id = format!("http://127.0.0.{}:9/users/s{n}", 2 + n % 200);
+        store
+            .upsert_remote_actor(&NewRemoteActor {
+                ap_id: ap_id.clone(),
+                kind: "Person".into(),
+                username: Some(format!("s{n}")),
+                name: None,
+                domain: format!("127.0.0.{}:9", 2 + n % 200),
+                inbox: format!("{ap_id}/inbox"),
+                shared_inbox: None,
+                key_id: Some(format!("{ap_id}#main-key")),
+                public_key_pem: Some(pair.public_key),
+                url: None,
+            })
+            .await?;
+        senders.push((ap_id, private_key(&pair.private_key)?));
+    }
+    Ok(senders)
+}
+
+/// Posts signed `Like`s (signed beforehand, so that only the server's work is timed).
+async fn inbox_run(
+    client: &reqwest::Client,
+    base: &str,
+    object: &str,
+    senders: &[(String, rsa::RsaPrivateKey)],
+) -> BenchResult<f64> {
+    let url = url::Url::parse(&format!("{base}/inbox"))?;
+    let mut posts = Vec::with_capacity(INBOX_ACTIVITIES);
+    for n in 0..INBOX_ACTIVITIES {
+        let (actor, key) = &senders[n % senders.len()];
+        let body = serde_json::to_vec(&serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}/likes/{n}"),
+            "type": "Like",
+            "actor": actor,
+            "object": object,
+        }))?;
+        let headers = sign_request(
+            &url,
+            Some(&body),
+            &format!("{actor}#main-key"),
+            key,
+            SystemTime::now(),
+        )?;
+        posts.push(SignedPost {
+            headers: headers.into_iter().filter(|(k, _)| k != "host").collect(),
+            body,
+        });
+    }
+    let posts = Arc::new(posts);
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..INBOX_CONCURRENCY {
+        let (posts, next, accepted, client, url) = (
+            posts.clone(),
+            next.clone(),
+            accepted.clone(),
+            client.clone(),
+            url.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                let Some(post) = posts.get(n) else { break };
+                let mut request = client
+                    .post(url.clone())
+                    .header("content-type", "application/activity+json")
+                    .body(post.body.clone());
+                for (name, value) in &post.headers {
+                    request = request.header(name, value);
+                }
+                if let Ok(r) = request.send().await
+                    && r.status() == reqwest::StatusCode::ACCEPTED
+                {
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let seconds = start.elapsed().as_secs_f64();
+    let accepted = accepted.load(Ordering::SeqCst);
+    if accepted != INBOX_ACTIVITIES {
+        return Err(
+            format!("only {accepted} of {INBOX_ACTIVITIES} activities were accepted").into(),
+        );
+    }
+    Ok(accepted as f64 / seconds)
+}

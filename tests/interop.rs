@@ -1,0 +1,862 @@
+//! Interoperability with an independent ActivityPub implementation: the Fedify peer of
+//! `tests/peers/fedify` (Node 20, `@fedify/fedify` 1.5.9) follows a pole, receives what the
+//! pole publishes (each delivery checked by Fedify and again by Misskey's signature library),
+//! looks up Maillage's documents with Fedify's own parser, and unfollows.
+//!
+//! Runs only when `MAILLAGE_TEST_INTEROP=1` (it needs `node` and, the first time, `npm ci`).
+//! With `MAILLAGE_UPDATE_FIXTURES=1` it also saves the `Follow` Fedify sent to
+//! `tests/fixtures/fedify/follow.json`, and the peer's actor (the keys that verify it) to
+//! `tests/fixtures/fedify/follow_actor.json`.
+
+mod common;
+
+use std::fs::{self, File, OpenOptions};
+use std::future::Future;
+use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{TestDb, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Set to `1` to run the interop test.
+const INTEROP_ENV: &str = "MAILLAGE_TEST_INTEROP";
+/// Set to `1` to (re)write the fixtures this test captures.
+const UPDATE_FIXTURES_ENV: &str = "MAILLAGE_UPDATE_FIXTURES";
+/// How long to wait for something to reach the peer or Maillage.
+const WAIT: Duration = Duration::from_secs(30);
+
+fn peer_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/fedify")
+}
+
+fn env_is_one(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v.trim() == "1")
+}
+
+// ---------------------------------------------------------------------------
+// Preparing the peer: node present, node_modules installed from package-lock.json.
+
+/// Runs `program --version`; panics with a clear message if the program is missing.
+fn tool_version(program: &str, why: &str) -> String {
+    match Command::new(program).arg("--version").output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        Ok(out) => panic!(
+            "`{program} --version` failed ({}): {}; {why}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            panic!("`{program}` was not found in PATH; {why}")
+        }
+        Err(e) => panic!("cannot run `{program}`: {e}; {why}"),
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// `node_modules` was installed by npm (its hidden lockfile exists) from the current
+/// `package-lock.json` (not older than it), and holds Fedify.
+fn node_modules_fresh(dir: &Path) -> bool {
+    let installed = modified(&dir.join("node_modules/.package-lock.json"));
+    let wanted = modified(&dir.join("package-lock.json"));
+    let fedify = dir
+        .join("node_modules/@fedify/fedify/package.json")
+        .is_file();
+    matches!((installed, wanted), (Some(i), Some(w)) if i >= w) && fedify
+}
+
+/// A lock file created exclusively, so that concurrent test processes don't run `npm ci`
+/// in the same directory at once; removed on drop.
+struct InstallLock(PathBuf);
+
+impl InstallLock {
+    fn acquire(path: PathBuf) -> InstallLock {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return InstallLock(path),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    // A lock left by a process that died long ago is stale.
+                    let stale = modified(&path)
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|age| age > Duration::from_secs(900));
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "timed out waiting for the lock {} (remove it if no test is running)",
+                        path.display()
+                    );
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(e) => panic!("cannot create the lock {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
+impl Drop for InstallLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// Checks that `node` (>= 20) is there, and runs `npm ci` when `node_modules` is missing or
+/// older than `package-lock.json`.
+fn prepare_peer() {
+    let why = format!(
+        "the Fedify interop test ({INTEROP_ENV}=1) needs Node.js 20 or later (node and npm)"
+    );
+    let version = tool_version("node", &why);
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(major >= 20, "node {version} is too old; {why}");
+
+    let dir = peer_dir();
+    if node_modules_fresh(&dir) {
+        return;
+    }
+    let _lock = InstallLock::acquire(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("fedify-peer-npm-ci.lock"),
+    );
+    // Another test process may have installed it while we waited for the lock.
+    if node_modules_fresh(&dir) {
+        return;
+    }
+    let npm = tool_version("npm", &why);
+    eprintln!("interop: running `npm ci` (npm {npm}) in {}", dir.display());
+    let started = Instant::now();
+    let mut child = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `npm ci`: {e}; {why}"));
+    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_string(&mut text);
+        }
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_string(&mut text);
+        }
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for npm ci") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`npm ci` in {} took more than 10 minutes", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    assert!(
+        status.success(),
+        "`npm ci --no-audit --no-fund` in {} failed ({status}):\n{out}\n{err}",
+        dir.display()
+    );
+    assert!(
+        node_modules_fresh(&dir),
+        "`npm ci` succeeded but {}/node_modules is still missing or stale",
+        dir.display()
+    );
+    eprintln!("interop: npm ci done in {:.1?}", started.elapsed());
+}
+
+// ---------------------------------------------------------------------------
+// The peer process.
+
+/// The running `node peer.mjs`; killed on drop, panics included. Its stderr goes to a file
+/// that is printed when the test fails.
+struct Peer {
+    child: Child,
+    base: String,
+    actor: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Peer {
+    fn start() -> Peer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let log = dir.path().join("peer.log");
+        let stderr = File::create(&log).expect("peer log file");
+        let mut child = Command::new("node")
+            .arg("peer.mjs")
+            .current_dir(peer_dir())
+            .env("PORT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `node peer.mjs`: {e}"));
+        let stdout = child.stdout.take().expect("peer stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            drop(tx);
+            // The ready line is the only one expected; show anything else.
+            for line in lines.map_while(Result::ok) {
+                eprintln!("interop: unexpected line on the peer's stdout: {line}");
+            }
+        });
+        let mut peer = Peer {
+            child,
+            base: String::new(),
+            actor: String::new(),
+            log,
+            _dir: dir,
+        };
+        let line = match rx.recv_timeout(WAIT) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the Fedify peer printed no ready line within {WAIT:?}")
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = peer.child.try_wait().ok().flatten();
+                panic!("the Fedify peer exited before being ready ({status:?})")
+            }
+        };
+        let ready: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("bad ready line from the peer ({e}): {line}"));
+        let port = ready["port"].as_u64().expect("a port in the ready line");
+        assert_eq!(ready["ready"], true, "{line}");
+        peer.base = format!("http://127.0.0.1:{port}");
+        peer.actor = ready["actor"].as_str().expect("actor").to_owned();
+        assert_eq!(peer.actor, format!("{}/users/peer", peer.base));
+        peer
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
+            eprintln!("---- Fedify peer stderr (last {} lines) ----", tail.len());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+            eprintln!("---- end of Fedify peer stderr ----");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP helpers.
+
+async fn request(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = client.request(method.clone(), url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// A call to Maillage's API as its administrator; must succeed.
+async fn api(server: &TestServer, method: Method, path: &str, body: Option<Value>) -> Value {
+    let (status, value) = request(
+        &server.client,
+        method.clone(),
+        &server.url(path),
+        Some(&server.admin_token),
+        body,
+    )
+    .await;
+    assert!(status.is_success(), "{method} {path}: {status} {value}");
+    value
+}
+
+/// A call to the peer's control API.
+async fn control(
+    client: &reqwest::Client,
+    peer: &Peer,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    request(client, method, &peer.url(path), None, body).await
+}
+
+async fn control_list(client: &reqwest::Client, peer: &Peer, path: &str) -> Vec<Value> {
+    let (status, value) = control(client, peer, Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::OK, "GET {path}: {value}");
+    value.as_array().cloned().unwrap_or_default()
+}
+
+/// Polls `check` until it gives a value, up to [`WAIT`]; `explain` says what was seen.
+async fn wait_for<T, F, Fut, E, EFut>(what: &str, mut check: F, explain: E) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+    E: FnOnce() -> EFut,
+    EFut: Future<Output = String>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out after {WAIT:?} waiting for {what}\n{}",
+                explain().await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What the peer recorded and what reached its inboxes, summarised for failure messages.
+async fn peer_state(client: &reqwest::Client, peer: &Peer) -> String {
+    let summary = |records: Vec<Value>| {
+        records
+            .iter()
+            .map(|r| {
+                format!(
+                    "  {} {} object={} misskeyVerified={} {}{}",
+                    r["type"],
+                    r["id"].as_str().or(r["activityId"].as_str()).unwrap_or("?"),
+                    object_id(r.get("raw").unwrap_or(&Value::Null)).unwrap_or("?"),
+                    r["misskeyVerified"],
+                    r["misskeyError"].as_str().unwrap_or(""),
+                    r["status"]
+                        .as_u64()
+                        .map(|s| format!(" status={s} {}", r["response"]))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let received = control_list(client, peer, "/control/received").await;
+    let deliveries = control_list(client, peer, "/control/deliveries").await;
+    format!(
+        "peer received (verified by Fedify):\n{}\npeer inbox deliveries:\n{}",
+        summary(received),
+        summary(deliveries)
+    )
+}
+
+/// The id of an activity's object, whether embedded or a bare URL.
+fn object_id(activity: &Value) -> Option<&str> {
+    let object = activity.get("object")?;
+    object.as_str().or_else(|| object["id"].as_str())
+}
+
+/// Waits until the peer has recorded an activity of type `kind` from `actor` about `object`.
+async fn received(
+    client: &reqwest::Client,
+    peer: &Peer,
+    kind: &str,
+    actor: &str,
+    object: &str,
+) -> Value {
+    wait_for(
+        &format!("the peer to receive {kind} of {object}"),
+        || async {
+            control_list(client, peer, "/control/received")
+                .await
+                .into_iter()
+                .find(|r| {
+                    r["type"] == kind
+                        && r["actor"] == actor
+                        && (object_id(&r["raw"]) == Some(object)
+                            || r["parsed"]["object"]["id"] == object)
+                })
+        },
+        || peer_state(client, peer),
+    )
+    .await
+}
+
+fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("not an RFC 3339 date-time ({e}): {text}"))
+        .to_utc()
+}
+
+/// A JSON date-time (RFC 3339, any offset) as an instant.
+fn instant_of(value: &Value) -> chrono::DateTime<chrono::Utc> {
+    instant(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not a date-time: {value}")),
+    )
+}
+
+/// The peer's follower record on Maillage, if any.
+async fn follower(server: &TestServer, slug: &str, actor: &str) -> Option<Value> {
+    let list = api(
+        server,
+        Method::GET,
+        &format!("/api/v1/poles/{slug}/followers?per_page=100"),
+        None,
+    )
+    .await;
+    list["items"]
+        .as_array()?
+        .iter()
+        .find(|f| f["actor"]["ap_id"] == actor)
+        .cloned()
+}
+
+fn assert_verified(record: &Value) {
+    assert_eq!(
+        record["misskeyVerified"], true,
+        "Misskey's verifier refused {} {}: {}",
+        record["type"], record["id"], record["misskeyError"]
+    );
+}
+
+/// Writes `tests/fixtures/fedify/{name}`, pretty-printed (keys in the order received).
+fn save_fixture(name: &str, value: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fedify")
+        .join(name);
+    let mut text = serde_json::to_string_pretty(value).expect("json");
+    text.push('\n');
+    fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    eprintln!("interop: wrote {}", path.display());
+}
+
+// ---------------------------------------------------------------------------
+// Objects.
+
+/// One object of each kind: (API collection, ActivityPub path segment, body, Fedify class).
+fn objects(tag: &str) -> Vec<(&'static str, &'static str, Value, &'static str)> {
+    vec![
+        (
+            "projects",
+            "projects",
+            json!({
+                "title": format!("Projet {tag}"), "summary": "Une légumerie partagée",
+                "description": "Des *légumes* pour les cantines.", "status": "in-progress",
+                "themes": ["agriculture-food"], "territory": {"communes": ["35236"]},
+                "start_date": "2026-01-15"
+            }),
+            "Note",
+        ),
+        (
+            "events",
+            "events",
+            json!({
+                "title": format!("Événement {tag}"), "summary": "Portes ouvertes",
+                "starts_at": "2027-12-05T14:00", "ends_at": "2027-12-05T18:00",
+                "place": {"name": "La Maison", "commune": "35236"}
+            }),
+            "Event",
+        ),
+        (
+            "calls",
+            "calls",
+            json!({
+                "title": format!("Appel {tag}"), "summary": "Cherche partenaires",
+                "direction": "offering", "subjects": ["premises"], "deadline": "2027-03-01",
+                "how_to_answer": "Écrire à contact@ptce.example.org"
+            }),
+            "Note",
+        ),
+    ]
+}
+
+struct Created {
+    path: &'static str,
+    id: String,
+    ap_id: String,
+    title: String,
+    class: &'static str,
+}
+
+async fn create_objects(server: &TestServer, slug: &str, tag: &str) -> Vec<Created> {
+    let mut created = Vec::new();
+    for (collection, path, body, class) in objects(tag) {
+        let value = api(
+            server,
+            Method::POST,
+            &format!("/api/v1/poles/{slug}/{collection}"),
+            Some(body),
+        )
+        .await;
+        let id = value["id"].as_str().expect("an id").to_owned();
+        created.push(Created {
+            path,
+            ap_id: server.url(&format!("/{path}/{id}")),
+            title: value["title"].as_str().expect("a title").to_owned(),
+            id,
+            class,
+        });
+    }
+    created
+}
+
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fedify_peer() {
+    if !env_is_one(INTEROP_ENV) {
+        eprintln!("{INTEROP_ENV} is not set to 1: interop part (Fedify peer) skipped");
+        return;
+    }
+    common::init_logs();
+    common::install_tls_provider();
+    let started = Instant::now();
+    let mut phase = Instant::now();
+    let mut lap = |name: &str| {
+        eprintln!("interop: {name}: {:.1?}", phase.elapsed());
+        phase = Instant::now();
+    };
+
+    tokio::task::spawn_blocking(prepare_peer)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    lap("peer prepared");
+
+    let db = match TestDb::postgres().await {
+        Some(pg) => pg,
+        None => {
+            eprintln!(
+                "{} is not set: interop runs on SQLite",
+                common::POSTGRES_ENV
+            );
+            TestDb::sqlite()
+        }
+    };
+    let label = db.label;
+    eprintln!("interop: Maillage on {label}");
+    // Node's start-up and the peer's key generation overlap with Maillage's.
+    let (server, peer) = tokio::join!(
+        TestServer::start(&db),
+        tokio::task::spawn_blocking(Peer::start)
+    );
+    let peer = peer.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let client = reqwest::Client::builder()
+        .timeout(WAIT)
+        .no_proxy()
+        .build()
+        .expect("HTTP client");
+    lap("Maillage and peer started");
+
+    // --- The peer follows a pole; Maillage accepts it.
+    let slug = "interop";
+    api(
+        &server,
+        Method::POST,
+        "/api/v1/poles",
+        Some(json!({
+            "slug": slug,
+            "name": "Pôle interop",
+            "summary": "Coopérer avec Fedify",
+            "territory": {"communes": ["35236"], "kind": "rural", "label": "Pays de Redon"},
+            "themes": ["renewable-energy"],
+            "manually_approves_followers": false
+        })),
+    )
+    .await;
+    let pole = server.url(&format!("/poles/{slug}"));
+    let instance = server.url("/actor");
+
+    let (status, follow) = control(
+        &client,
+        &peer,
+        Method::POST,
+        "/control/follow",
+        Some(json!({"target": pole})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the peer's follow failed: {follow}");
+    let follow_id = follow["followId"].as_str().expect("followId").to_owned();
+
+    // The Follow as Fedify signed and sent it, and Maillage's answer to it.
+    let sent = control_list(&client, &peer, "/control/sent").await;
+    let sent_follow = sent
+        .iter()
+        .find(|s| s["body"]["type"] == "Follow" && s["body"]["id"] == follow_id.as_str())
+        .unwrap_or_else(|| panic!("no Follow {follow_id} in the peer's sent log: {sent:?}"))
+        .clone();
+    let follow_body = &sent_follow["body"];
+    assert_eq!(
+        sent_follow["status"], 202,
+        "Maillage's answer to Fedify's Follow: {sent_follow}"
+    );
+    assert_eq!(follow_body["actor"], peer.actor.as_str());
+    assert_eq!(follow_body["object"], pole.as_str());
+    let (has_proof, has_ld) = (
+        follow_body.get("proof").is_some(),
+        follow_body.get("signature").is_some(),
+    );
+    assert!(
+        has_proof || has_ld,
+        "Fedify's Follow carries neither `proof` nor `signature`: {follow_body}"
+    );
+    eprintln!(
+        "interop: Fedify's Follow carried proof={has_proof} signature={has_ld}, Maillage answered {}",
+        sent_follow["status"]
+    );
+
+    let accept = received(&client, &peer, "Accept", &pole, &follow_id).await;
+    assert_verified(&accept);
+    assert_eq!(accept["parsed"]["class"], "Accept", "{accept}");
+    assert_eq!(accept["parsed"]["object"]["class"], "Follow", "{accept}");
+    assert_eq!(
+        accept["parsed"]["object"]["id"],
+        follow_id.as_str(),
+        "{accept}"
+    );
+    let record = wait_for(
+        "Maillage to list the peer as an accepted follower",
+        || async {
+            follower(&server, slug, &peer.actor)
+                .await
+                .filter(|f| f["state"] == "accepted")
+        },
+        || async { format!("{:?}", follower(&server, slug, &peer.actor).await) },
+    )
+    .await;
+    assert_eq!(record["follow_activity_id"], follow_id.as_str(), "{record}");
+    lap("follow accepted");
+
+    if env_is_one(UPDATE_FIXTURES_ENV) {
+        // The Follow as Fedify signed it, and the peer's actor with the keys that verify its
+        // `signature` (#main-key, RSA) and `proof` (#key-2, Ed25519).
+        let response = client
+            .get(&peer.actor)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .expect("GET the peer's actor");
+        assert_eq!(response.status(), StatusCode::OK, "GET {}", peer.actor);
+        let actor_doc: Value = response.json().await.expect("the peer's actor");
+        save_fixture("follow.json", follow_body);
+        save_fixture("follow_actor.json", &actor_doc);
+    }
+
+    // --- Create, Update and Delete of each kind reach the peer, signed.
+    let objects = create_objects(&server, slug, "fédéré").await;
+    for object in &objects {
+        let create = received(&client, &peer, "Create", &pole, &object.ap_id).await;
+        assert_verified(&create);
+        // As Maillage sent it, and as Fedify's classes parsed it.
+        let sent = &create["raw"]["object"];
+        let parsed = &create["parsed"]["object"];
+        assert_eq!(create["parsed"]["class"], "Create", "{create}");
+        assert_eq!(sent["type"], object.class, "{create}");
+        assert_eq!(sent["name"], object.title.as_str(), "{create}");
+        assert_eq!(parsed["class"], object.class, "Fedify's view: {create}");
+        assert_eq!(
+            parsed["id"],
+            object.ap_id.as_str(),
+            "Fedify's view: {create}"
+        );
+        assert_eq!(
+            parsed["name"],
+            object.title.as_str(),
+            "Fedify's view: {create}"
+        );
+        assert_eq!(
+            parsed["attributedTo"],
+            pole.as_str(),
+            "Fedify's view: {create}"
+        );
+        if object.class == "Event" {
+            // 14:00 in Paris, in winter.
+            let expected = instant("2027-12-05T13:00:00Z");
+            assert_eq!(instant_of(&sent["startTime"]), expected, "{create}");
+            assert_eq!(instant_of(&parsed["startTime"]), expected, "{create}");
+            assert_eq!(
+                instant_of(&parsed["endTime"]),
+                instant("2027-12-05T17:00:00Z"),
+                "{create}"
+            );
+        }
+    }
+    lap("creates received");
+    for object in &objects {
+        api(
+            &server,
+            Method::PATCH,
+            &format!("/api/v1/{}/{}", object.path, object.id),
+            Some(json!({"title": format!("{} (modifié)", object.title)})),
+        )
+        .await;
+    }
+    for object in &objects {
+        let update = received(&client, &peer, "Update", &pole, &object.ap_id).await;
+        assert_verified(&update);
+        let changed = format!("{} (modifié)", object.title);
+        assert_eq!(update["parsed"]["class"], "Update", "{update}");
+        assert_eq!(
+            update["raw"]["object"]["name"],
+            changed.as_str(),
+            "{update}"
+        );
+        let parsed = &update["parsed"]["object"];
+        assert_eq!(parsed["class"], object.class, "Fedify's view: {update}");
+        assert_eq!(parsed["name"], changed.as_str(), "Fedify's view: {update}");
+    }
+    lap("updates received");
+    for object in &objects {
+        let (status, body) = request(
+            &server.client,
+            Method::DELETE,
+            &server.url(&format!("/api/v1/{}/{}", object.path, object.id)),
+            Some(&server.admin_token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    for object in &objects {
+        let delete = received(&client, &peer, "Delete", &pole, &object.ap_id).await;
+        assert_verified(&delete);
+        assert_eq!(delete["parsed"]["class"], "Delete", "{delete}");
+        assert_eq!(object_id(&delete["raw"]), Some(object.ap_id.as_str()));
+        assert_eq!(
+            delete["parsed"]["object"]["id"],
+            object.ap_id.as_str(),
+            "Fedify's view: {delete}"
+        );
+    }
+    lap("deletes received");
+
+    // Every POST to the peer's inboxes was accepted by Fedify and by Misskey's verifier.
+    let deliveries = control_list(&client, &peer, "/control/deliveries").await;
+    assert!(deliveries.len() >= 10, "{deliveries:?}");
+    for delivery in &deliveries {
+        let status = delivery["status"].as_u64().unwrap_or(0);
+        assert!(
+            (200..300).contains(&status),
+            "Fedify refused a delivery: {delivery}"
+        );
+        assert_eq!(delivery["misskeyVerified"], true, "{delivery}");
+    }
+
+    // --- Fedify's lookupObject() understands Maillage's documents.
+    let kept = create_objects(&server, slug, "consulté").await;
+    let mut lookups = vec![
+        (pole.clone(), "Group", Some("Pôle interop".to_owned())),
+        (instance.clone(), "Application", None),
+    ];
+    lookups.extend(
+        kept.iter()
+            .map(|o| (o.ap_id.clone(), o.class, Some(o.title.clone()))),
+    );
+    for (url, class, name) in lookups {
+        let (status, found) = control(
+            &client,
+            &peer,
+            Method::POST,
+            "/control/lookup",
+            Some(json!({"url": url})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert_eq!(found["ok"], true, "Fedify's lookup of {url}: {found}");
+        assert_eq!(found["type"], class, "Fedify's lookup of {url}: {found}");
+        assert_eq!(found["id"], url.as_str(), "{found}");
+        if let Some(name) = name {
+            assert_eq!(found["name"], name.as_str(), "{found}");
+        }
+        if class == "Event" {
+            assert_eq!(
+                instant_of(&found["parsed"]["startTime"]),
+                instant("2027-12-05T13:00:00Z"),
+                "{found}"
+            );
+        }
+        if matches!(class, "Note" | "Event") {
+            assert_eq!(found["parsed"]["attributedTo"], pole.as_str(), "{found}");
+        }
+    }
+    lap("lookups");
+
+    // --- The peer unfollows; Maillage forgets it.
+    let (status, undo) = control(
+        &client,
+        &peer,
+        Method::POST,
+        "/control/unfollow",
+        Some(json!({"target": pole})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the peer's unfollow failed: {undo}");
+    let undo_id = undo["undoId"].as_str().expect("undoId");
+    let sent = control_list(&client, &peer, "/control/sent").await;
+    let sent_undo = sent
+        .iter()
+        .find(|s| s["body"]["id"] == undo_id)
+        .unwrap_or_else(|| panic!("no Undo {undo_id} in the peer's sent log"));
+    assert_eq!(sent_undo["status"], 202, "{sent_undo}");
+    wait_for(
+        "Maillage to drop the peer from the pole's followers",
+        || async {
+            follower(&server, slug, &peer.actor)
+                .await
+                .is_none()
+                .then_some(())
+        },
+        || async { format!("{:?}", follower(&server, slug, &peer.actor).await) },
+    )
+    .await;
+    lap("unfollowed");
+
+    drop(peer);
+    server.stop().await;
+    db.drop_now().await;
+    eprintln!(
+        "interop: Fedify peer passed on {label} in {:.1?}",
+        started.elapsed()
+    );
+}
