@@ -92,7 +92,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 #[derive(Clone)]
 pub struct Signer {
     pub key_id: String,
-    pub key: Arc<rsa::RsaPrivateKey>,
+    pub key: Arc<super::signatures::SigningKey>,
 }
 
 impl Signer {
@@ -155,6 +155,11 @@ impl Client {
     /// Checks a URL before any connection: scheme, blocked domain, literal private address.
     pub fn check(&self, url: &Url) -> Result<(), UrlError> {
         check_url(url, self.mode, &self.blocks)
+    }
+
+    /// The signer of an actor whose key was parsed before.
+    pub fn cached_signer(&self, actor: &str) -> Option<Signer> {
+        self.keys.lock().ok()?.get(actor).cloned()
     }
 
     /// The signer of an actor, its key parsed once.

@@ -124,6 +124,9 @@ impl Federation {
 
     /// The signer of one of our actors: the instance, or a pole by its actor id.
     pub async fn signer_for(&self, actor: &str) -> Result<Signer> {
+        if let Some(signer) = self.client.cached_signer(actor) {
+            return Ok(signer);
+        }
         if actor == self.instance_actor_id() {
             let keys = self.store.instance_keys().await?;
             return Ok(self.client.signer(

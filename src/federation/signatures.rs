@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use http_signature_normalization::Config;
 use http_signature_normalization::verify::Algorithm;
+use rsa::RsaPublicKey;
 use rsa::pkcs8::DecodePublicKey;
-use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
 /// How far a request's `Date` may be from now, either way.
@@ -148,15 +148,51 @@ pub fn verify(
     let signature = base64::engine::general_purpose::STANDARD
         .decode(unverified.signature())
         .map_err(|_| SignatureError::Malformed("the signature is not base64".into()))?;
-    let hashed = Sha256::digest(unverified.signing_string().as_bytes());
-    key.verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, &signature)
-        .map_err(|_| SignatureError::Invalid(unverified.key_id().to_owned()))
+    let der = rsa::pkcs1::EncodeRsaPublicKey::to_pkcs1_der(&key)
+        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        der.as_bytes(),
+    )
+    .verify(unverified.signing_string().as_bytes(), &signature)
+    .map_err(|_| SignatureError::Invalid(unverified.key_id().to_owned()))
 }
 
-/// Reads an actor's private key once, to sign many requests with it.
-pub fn private_key(private_key_pem: &str) -> Result<rsa::RsaPrivateKey, SignatureError> {
-    use rsa::pkcs8::DecodePrivateKey;
-    rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem)
+/// An actor's private key, read once to sign many requests.
+pub struct SigningKey(ring::signature::RsaKeyPair);
+
+impl SigningKey {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 of `message`.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignatureError> {
+        let mut signature = vec![0; self.0.public().modulus_len()];
+        self.0
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                message,
+                &mut signature,
+            )
+            .map_err(|_| SignatureError::BadKey("signing failed".into()))?;
+        Ok(signature)
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(…)")
+    }
+}
+
+/// Reads an actor's private key (PKCS#8 PEM) once, to sign many requests with it.
+pub fn private_key(private_key_pem: &str) -> Result<SigningKey, SignatureError> {
+    use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem)
+        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
+        .map(SigningKey)
         .map_err(|e| SignatureError::BadKey(e.to_string()))
 }
 
@@ -178,7 +214,7 @@ pub fn sign_request(
     url: &url::Url,
     body: Option<&[u8]>,
     key_id: &str,
-    key: &rsa::RsaPrivateKey,
+    key: &SigningKey,
     now: SystemTime,
 ) -> Result<BTreeMap<String, String>, SignatureError> {
     let host = match url.port() {
@@ -208,12 +244,7 @@ pub fn sign_request(
             "(request-target) host date",
         ),
     };
-    let signature = key
-        .sign(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(signing_string.as_bytes()),
-        )
-        .map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    let signature = key.sign(signing_string.as_bytes())?;
     headers.insert("host".to_owned(), host);
     headers.insert("date".to_owned(), date);
     headers.insert(
@@ -279,7 +310,7 @@ mod tests {
         let hashed = Sha256::digest(lines.join("\n").as_bytes());
         let signature = keys
             .private
-            .sign(Pkcs1v15Sign::new::<Sha256>(), &hashed)
+            .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &hashed)
             .expect("sign");
         headers.insert(
             "signature".to_owned(),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::publish::publish_pending;
@@ -68,9 +68,8 @@ async fn housekeeping(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>)
 
 async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     let active: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(HashSet::new()));
-    let permits = Arc::new(Semaphore::new(
-        fed.config.federation.delivery_concurrency.max(1),
-    ));
+    // At most this many domains are worked on at once; a worker that ends makes room.
+    let limit = fed.config.federation.delivery_concurrency.max(1);
     let mut workers = JoinSet::new();
     loop {
         match fed.store.due_domains(chrono::Utc::now()).await {
@@ -78,14 +77,13 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
                 for domain in domains {
                     let fresh = active
                         .lock()
-                        .map(|mut a| a.insert(domain.clone()))
+                        .map(|mut a| a.len() < limit && a.insert(domain.clone()))
                         .unwrap_or(false);
                     if fresh {
                         workers.spawn(domain_worker(
                             fed.clone(),
                             domain,
                             active.clone(),
-                            permits.clone(),
                             shutdown.clone(),
                         ));
                     }
@@ -117,10 +115,9 @@ async fn domain_worker(
     fed: Arc<Federation>,
     domain: String,
     active: Arc<Mutex<HashSet<String>>>,
-    permits: Arc<Semaphore>,
     shutdown: watch::Receiver<bool>,
 ) {
-    'batches: while !*shutdown.borrow() {
+    while !*shutdown.borrow() {
         let batch = match fed
             .store
             .claim(&domain, &fed.worker_id, BATCH, chrono::Utc::now())
@@ -135,17 +132,14 @@ async fn domain_worker(
         if batch.is_empty() {
             break;
         }
+        // A short batch was all that was due: no need to ask again.
+        let last = (batch.len() as u64) < BATCH;
         let mut failure: Option<Outcome> = None;
         for delivery in batch {
             let outcome = match &failure {
                 // The server is down: what was claimed with this delivery waits as it does.
                 Some(failed) => failed.clone(),
-                None => {
-                    let Ok(_permit) = permits.acquire().await else {
-                        break 'batches;
-                    };
-                    attempt(&fed, &delivery).await
-                }
+                None => attempt(&fed, &delivery).await,
             };
             match &outcome {
                 Outcome::Delivered => {
@@ -170,13 +164,15 @@ async fn domain_worker(
             }
         }
         // A failing domain is left alone until its next attempt falls due.
-        if failure.is_some() {
+        if failure.is_some() || last {
             break;
         }
     }
     if let Ok(mut a) = active.lock() {
         a.remove(&domain);
     }
+    // Room for another domain.
+    fed.deliver_wakeup.notify_one();
 }
 
 async fn attempt(fed: &Federation, delivery: &Delivery) -> Outcome {

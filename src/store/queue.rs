@@ -128,9 +128,14 @@ impl Store {
                 ..Default::default()
             });
         }
+        // One transaction, many rows per statement: a fan-out to thousands of inboxes is
+        // queued in a few statements.
+        let txn = self.write_txn().await?;
         let mut added = 0;
-        for row in rows {
-            let result = deliveries::Entity::insert(row)
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<deliveries::ActiveModel> = rows.by_ref().take(500).collect();
+            let result = deliveries::Entity::insert_many(chunk)
                 .on_conflict(
                     OnConflict::columns([
                         deliveries::Column::ActivityId,
@@ -139,10 +144,11 @@ impl Store {
                     .do_nothing()
                     .to_owned(),
                 )
-                .exec_without_returning(&self.db)
+                .exec_without_returning(&txn)
                 .await?;
             added += usize::try_from(result).unwrap_or(0);
         }
+        txn.commit().await?;
         Ok(added)
     }
 
@@ -240,6 +246,34 @@ impl Store {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        if *outcome == Outcome::Delivered {
+            // The common case in one statement, then the domain's health in another.
+            let sql = match self.backend {
+                crate::config::Backend::Postgres => {
+                    "UPDATE deliveries SET state = 'done', attempts = attempts + 1, claimed_by = NULL, \
+                     claimed_until = NULL, last_error = NULL, updated_at = $1 \
+                     WHERE id = $2 AND claimed_by = $3 AND state = 'sending' RETURNING domain"
+                }
+                crate::config::Backend::Sqlite => {
+                    "UPDATE deliveries SET state = 'done', attempts = attempts + 1, claimed_by = NULL, \
+                     claimed_until = NULL, last_error = NULL, updated_at = ?1 \
+                     WHERE id = ?2 AND claimed_by = ?3 AND state = 'sending' RETURNING domain"
+                }
+            };
+            let row = self
+                .db
+                .query_one_raw(Statement::from_sql_and_values(
+                    self.db_backend(),
+                    sql,
+                    [now.into(), id.into(), worker.into()],
+                ))
+                .await?;
+            if let Some(row) = row {
+                let domain: String = row.try_get("", "domain")?;
+                self.record_domain_health(&domain, outcome, now).await?;
+            }
+            return Ok(());
+        }
         let Some(model) = deliveries::Entity::find_by_id(id)
             .filter(deliveries::Column::ClaimedBy.eq(worker))
             .filter(deliveries::Column::State.eq("sending"))
@@ -256,10 +290,6 @@ impl Store {
         am.claimed_until = Set(None);
         am.updated_at = Set(now);
         match outcome {
-            Outcome::Delivered => {
-                am.state = Set("done".into());
-                am.last_error = Set(None);
-            }
             Outcome::Retry(error) if attempts < MAX_ATTEMPTS => {
                 am.state = Set("pending".into());
                 am.next_attempt_at = Set(now + backoff_from(attempts, self.retry_base));
@@ -269,6 +299,7 @@ impl Store {
                 am.state = Set("failed".into());
                 am.last_error = Set(Some(error.clone()));
             }
+            Outcome::Delivered => {}
         }
         sea_orm::ActiveModelTrait::update(am, &self.db).await?;
         self.record_domain_health(&domain, outcome, now).await
@@ -280,6 +311,31 @@ impl Store {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        if *outcome == Outcome::Delivered {
+            // A success resets the domain's health whatever it was: no need to read it.
+            let am = delivery_domains::ActiveModel {
+                domain: Set(domain.to_owned()),
+                failing_since: Set(None),
+                unreachable: Set(false),
+                next_probe_at: Set(None),
+                last_success_at: Set(Some(now)),
+                last_failure_at: sea_orm::ActiveValue::NotSet,
+            };
+            delivery_domains::Entity::insert(am)
+                .on_conflict(
+                    OnConflict::column(delivery_domains::Column::Domain)
+                        .update_columns([
+                            delivery_domains::Column::FailingSince,
+                            delivery_domains::Column::Unreachable,
+                            delivery_domains::Column::NextProbeAt,
+                            delivery_domains::Column::LastSuccessAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.db)
+                .await?;
+            return Ok(());
+        }
         let current = delivery_domains::Entity::find_by_id(domain.to_owned())
             .one(&self.db)
             .await?;
