@@ -129,9 +129,26 @@ pub async fn apply(
             "the activity `{id}` is not on its actor's server"
         )));
     }
-    if fed.store.seen_activity(id).await? {
+    // Claimed before it is applied, so that the same activity delivered twice at once is
+    // applied once; handed back if applying it fails, so that nothing of it stays.
+    if !fed.store.mark_seen(id, &actor.ap_id).await? {
         return Ok(Applied::Duplicate);
     }
+    match dispatch(fed, activity, actor, budget).await {
+        Ok(applied) => Ok(applied),
+        Err(e) => {
+            fed.store.unmark_seen(id).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn dispatch(
+    fed: &Federation,
+    activity: &Value,
+    actor: &RemoteActor,
+    budget: &mut FetchBudget,
+) -> Result<Applied> {
     let applied = match type_of(activity) {
         "Follow" => on_follow(fed, activity, actor).await?,
         "Undo" => on_undo(fed, activity, actor).await?,
@@ -144,7 +161,6 @@ pub async fn apply(
         "Announce" => on_reaction(fed, activity, actor, "announce").await?,
         other => Applied::Ignored(format!("`{other}` activities are not used here")),
     };
-    fed.store.mark_seen(id, &actor.ap_id).await?;
     Ok(applied)
 }
 

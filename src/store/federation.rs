@@ -561,6 +561,14 @@ impl Store {
         Ok(inserted > 0)
     }
 
+    /// Forgets one activity id, when applying the activity failed.
+    pub async fn unmark_seen(&self, activity_id: &str) -> Result<()> {
+        inbox_seen::Entity::delete_by_id(activity_id.to_owned())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Forgets activity ids older than `before`: senders do not retry for that long.
     pub async fn prune_seen(&self, before: DateTime<Utc>) -> Result<u64> {
         Ok(inbox_seen::Entity::delete_many()

@@ -482,7 +482,6 @@ async fn inbox(
         Applied::Duplicate => tracing::debug!("inbox skipped an activity seen before"),
         Applied::Ignored(why) => tracing::debug!(why, "inbox ignored an activity"),
     }
-    state.fed.publish_wakeup.notify_one();
     Ok(axum::http::StatusCode::ACCEPTED.into_response())
 }
 
