@@ -264,6 +264,7 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
 
 #[tokio::test]
 async fn outbox_is_a_paged_ordered_collection_of_the_history() {
+    common::init_logs();
     for db in TestDb::all().await {
         let server = TestServer::start(&db).await;
         let store = &server.store;
@@ -330,8 +331,10 @@ async fn outbox_is_a_paged_ordered_collection_of_the_history() {
             .collect();
         assert_eq!(ids.len(), 20, "activity ids are distinct");
 
-        let (_, second, _) = fetch(&server, &format!("{outbox_id}?page=2"), AP).await;
-        let items = second["orderedItems"].as_array().expect("items");
+        let (status, second, _) = fetch(&server, &format!("{outbox_id}?page=2"), AP).await;
+        let items = second["orderedItems"]
+            .as_array()
+            .unwrap_or_else(|| panic!("[{}] {status} {second}", db.label));
         assert_eq!(items.len(), 4);
         assert_eq!(second["prev"], format!("{outbox_id}?page=1"));
         assert!(second.get("next").is_none());

@@ -349,7 +349,11 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Changes::Table)
-                    .add_column(ColumnDef::new(Changes::FederatedAt).timestamp().null())
+                    .add_column(
+                        ColumnDef::new(Changes::FederatedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;
