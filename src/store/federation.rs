@@ -537,14 +537,7 @@ impl Store {
 
     // --- activities already applied --------------------------------------------------------
 
-    pub async fn seen_activity(&self, activity_id: &str) -> Result<bool> {
-        Ok(inbox_seen::Entity::find_by_id(activity_id.to_owned())
-            .one(&self.db)
-            .await?
-            .is_some())
-    }
-
-    /// Remembers an applied activity; `false` if it was already there.
+    /// Claims an activity id before the activity is applied; `false` if it was already there.
     pub async fn mark_seen(&self, activity_id: &str, actor: &str) -> Result<bool> {
         let inserted = inbox_seen::Entity::insert(inbox_seen::ActiveModel {
             activity_id: Set(activity_id.to_owned()),

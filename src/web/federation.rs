@@ -298,44 +298,6 @@ pub struct OutboxQuery {
 
 const OUTBOX_PAGE: u64 = 20;
 
-/// The document an activity of the history carries: the object as it is now, or a tombstone.
-async fn activity_object(
-    state: &AppState,
-    pole_ap_id: &str,
-    kind: &str,
-    ap_id: &str,
-) -> ApiResult<serde_json::Value> {
-    use crate::federation::objects::{
-        Author, call_note, event_object, organiser_ids, project_note,
-    };
-    let public_id = ap_id.rsplit('/').next().unwrap_or_default();
-    let author = Author {
-        ap_id: pole_ap_id,
-        co_organisers: Vec::new(),
-    };
-    let document =
-        match kind {
-            "project" => state.store.project(public_id).await.map(|r| {
-                project_note(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
-            }),
-            "event" => state.store.event(public_id).await.map(|r| {
-                let author = Author {
-                    co_organisers: organiser_ids(&state.store, &r.data),
-                    ..author
-                };
-                event_object(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
-            }),
-            _ => state.store.call(public_id).await.map(|r| {
-                call_note(&r, &author).map(|d| serde_json::to_value(d).unwrap_or_default())
-            }),
-        };
-    match document {
-        Ok(doc) => doc.map_err(bad_url),
-        Err(crate::store::StoreError::Gone(_)) => Ok(json!({"id": ap_id, "type": "Tombstone"})),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// A pole's outbox: the `Create`, `Update` and `Delete` of its projects, events and calls,
 /// newest first, as a paged `OrderedCollection`.
 pub async fn outbox(
@@ -403,7 +365,14 @@ pub async fn outbox(
         let object = if kind == "Delete" {
             json!({"id": ap_id, "type": "Tombstone"})
         } else {
-            activity_object(&state, &pole.ap_id, &change.kind, ap_id).await?
+            crate::federation::publish::object_document(
+                &state.fed,
+                &pole.ap_id,
+                &change.kind,
+                ap_id,
+            )
+            .await?
+            .unwrap_or_else(|| json!({"id": ap_id, "type": "Tombstone"}))
         };
         items.push(json!({
             "id": format!("{ap_id}#{}-{}", change.action, change.version),
