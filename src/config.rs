@@ -57,6 +57,9 @@ pub struct FederationConfig {
     pub inbox_requests_per_minute: u32,
     /// Deliveries sent at the same time, across all destination domains.
     pub delivery_concurrency: usize,
+    /// Whether another instance following this one waits for an administrator's approval
+    /// (otherwise it is accepted at once).
+    pub approve_instance_followers: bool,
 }
 
 impl Default for FederationConfig {
@@ -67,6 +70,7 @@ impl Default for FederationConfig {
             retry_base_seconds: 60,
             inbox_requests_per_minute: 1200,
             delivery_concurrency: 64,
+            approve_instance_followers: false,
         }
     }
 }
@@ -237,6 +241,18 @@ impl Config {
             }
             "MAILLAGE_FEDERATION_INBOX_REQUESTS_PER_MINUTE" => {
                 self.federation.inbox_requests_per_minute = parse_number(name, value)?
+            }
+            "MAILLAGE_FEDERATION_APPROVE_INSTANCE_FOLLOWERS" => {
+                self.federation.approve_instance_followers = match value.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" | "" => false,
+                    other => {
+                        return Err(invalid(
+                            name,
+                            format!("expected `true` or `false`, got `{other}`"),
+                        ));
+                    }
+                }
             }
             "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY" => {
                 self.federation.delivery_concurrency = parse_number(name, value)?

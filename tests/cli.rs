@@ -216,18 +216,20 @@ async fn migrate_then_report_the_status() {
             db.label
         );
         let out = setup.ok(&["migrate", "--status"]);
+        let all = <migration::Migrator as migration::MigratorTrait>::migrations().len();
         assert_eq!(
             out.trim(),
-            "4 migrations applied, 0 pending",
+            format!("{all} migrations applied, 0 pending"),
             "[{}]",
             db.label
         );
         // Running it again changes nothing.
         setup.ok(&["migrate"]);
         let out = setup.ok(&["migrate", "--status"]);
+        let all = <migration::Migrator as migration::MigratorTrait>::migrations().len();
         assert_eq!(
             out.trim(),
-            "4 migrations applied, 0 pending",
+            format!("{all} migrations applied, 0 pending"),
             "[{}]",
             db.label
         );

@@ -4,52 +4,11 @@
 
 mod common;
 
-use std::future::Future;
 use std::time::Duration;
 
-use common::{TestDb, TestServer};
+use common::{TestDb, TestServer, call, eventually, ok};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-async fn call(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = server
-        .client
-        .request(method, server.url(path))
-        .bearer_auth(&server.admin_token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn ok(server: &TestServer, method: Method, path: &str, body: Option<Value>) -> Value {
-    let (status, value) = call(server, method.clone(), path, body).await;
-    assert!(status.is_success(), "{method} {path}: {status} {value}");
-    value
-}
-
-/// Waits until `check` holds, up to 30 seconds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 fn pole(slug: &str, approval: bool) -> Value {
     json!({

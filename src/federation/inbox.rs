@@ -8,7 +8,6 @@ use serde_json::Value;
 use url::Url;
 
 use super::client::{FetchBudget, FetchError};
-use super::publish::answer_follow;
 use super::remote::{
     all_ids, first_id, is_maillage_pole, maillage_kind, parse_actor, parse_call, parse_event,
     parse_pole, parse_project, type_of,
@@ -158,7 +157,7 @@ async fn dispatch(
         "Update" => on_update(fed, activity, actor).await?,
         "Delete" => on_delete(fed, activity, actor).await?,
         "Like" => on_reaction(fed, activity, actor, "like").await?,
-        "Announce" => on_reaction(fed, activity, actor, "announce").await?,
+        "Announce" => on_announce(fed, activity, actor, budget).await?,
         other => Applied::Ignored(format!("`{other}` activities are not used here")),
     };
     Ok(applied)
@@ -230,9 +229,10 @@ async fn on_follow(fed: &Federation, activity: &Value, actor: &RemoteActor) -> R
         .get("id")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let approval = pole
-        .as_ref()
-        .is_some_and(|p| p.pole.manually_approves_followers);
+    let approval = match &pole {
+        Some(p) => p.pole.manually_approves_followers,
+        None => fed.config.federation.approve_instance_followers,
+    };
     let state = if approval { "pending" } else { "accepted" };
     let record = fed
         .store
@@ -245,7 +245,7 @@ async fn on_follow(fed: &Federation, activity: &Value, actor: &RemoteActor) -> R
         )
         .await?;
     if record.state == "accepted" {
-        answer_follow(fed, &record, true).await?;
+        super::relay::welcome(fed, &record).await?;
         Ok(Applied::Done("follow accepted"))
     } else {
         Ok(Applied::Done("follow awaiting approval"))
@@ -480,16 +480,31 @@ async fn store_remote_object(
     object: &Value,
     actor: &RemoteActor,
 ) -> Result<Applied> {
-    let Some(kind) = maillage_kind(object) else {
+    if maillage_kind(object).is_none() {
         return Ok(Applied::Ignored(format!(
             "an object of type `{}` that is neither a reply nor a Maillage object",
             type_of(object)
         )));
-    };
+    }
     let Some(pole) = followed_pole(fed, actor).await? else {
         return Ok(Applied::Ignored(
             "an object from a pole not followed here".into(),
         ));
+    };
+    store_object_for_pole(fed, object, &pole).await
+}
+
+/// Stores a Maillage object of a pole of another instance, created or replaced.
+pub(crate) async fn store_object_for_pole(
+    fed: &Federation,
+    object: &Value,
+    pole: &crate::store::PoleRecord,
+) -> Result<Applied> {
+    let Some(kind) = maillage_kind(object) else {
+        return Ok(Applied::Ignored(format!(
+            "an object of type `{}` that is not a Maillage object",
+            type_of(object)
+        )));
     };
     let id = object
         .get("id")
@@ -540,11 +555,14 @@ async fn on_update(fed: &Federation, activity: &Value, actor: &RemoteActor) -> R
             ..updated
         };
         fed.store.upsert_remote_actor(&updated).await?;
+        fed.actors.forget(&actor.ap_id);
         if is_maillage_pole(object) && followed_pole(fed, actor).await?.is_some() {
             let (pole, members) = parse_pole(object).map_err(FederationError::Invalid)?;
-            fed.store
+            let record = fed
+                .store
                 .upsert_remote_pole(&actor.ap_id, &actor.domain, &pole, &members)
                 .await?;
+            fed.store.note_pole_source(record.id, None).await?;
             return Ok(Applied::Done("pole updated"));
         }
         return Ok(Applied::Done("actor updated"));
@@ -565,6 +583,7 @@ async fn on_delete(fed: &Federation, activity: &Value, actor: &RemoteActor) -> R
     let id = object_id(activity)?;
     if id == actor.ap_id {
         fed.store.delete_remote_actor(id).await?;
+        fed.actors.forget(id);
         return Ok(Applied::Done("actor deleted"));
     }
     check_same_origin(id, &actor.ap_id)?;
@@ -585,6 +604,29 @@ async fn on_delete(fed: &Federation, activity: &Value, actor: &RemoteActor) -> R
         }
     }
     Ok(Applied::Ignored("nothing to delete".into()))
+}
+
+/// A boost of one of our objects, or what an instance followed here relays.
+async fn on_announce(
+    fed: &Federation,
+    activity: &Value,
+    actor: &RemoteActor,
+    budget: &mut FetchBudget,
+) -> Result<Applied> {
+    let object = object_id(activity)?;
+    if object.starts_with(&fed.store.url("/")) {
+        return on_reaction(fed, activity, actor, "announce").await;
+    }
+    if !fed
+        .store
+        .follows_accepted(&fed.instance_actor_id(), actor.id)
+        .await?
+    {
+        return Ok(Applied::Ignored(
+            "an Announce from an actor this instance does not follow".into(),
+        ));
+    }
+    super::relay::take_in(fed, activity, actor, budget).await
 }
 
 async fn on_reaction(

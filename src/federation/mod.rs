@@ -5,6 +5,7 @@ pub mod client;
 pub mod inbox;
 pub mod objects;
 pub mod publish;
+pub mod relay;
 pub mod remote;
 pub mod service;
 pub mod signatures;

@@ -148,11 +148,25 @@ async fn pole_is_deleted(fed: &Federation, pole: &PoleRecord) -> Result<bool> {
 pub async fn publish_change(fed: &Federation, change: &PendingChange) -> Result<usize> {
     let pole = fed.store.pole_by_id(change.pole_id).await?;
     let inboxes = fed.store.follower_inboxes(&pole.ap_id).await?;
+    // The instances following this one get the local poles' changes announced.
+    let relays = if pole.local {
+        fed.store.follower_inboxes(&fed.instance_actor_id()).await?
+    } else {
+        Vec::new()
+    };
     let mut sent = 0;
-    if !inboxes.is_empty()
+    if (!inboxes.is_empty() || !relays.is_empty())
         && let Some(activity) = change_activity(fed, &pole, change).await?
     {
-        sent = fed.send(&activity, &pole.ap_id, &inboxes).await?;
+        if !inboxes.is_empty() {
+            sent += fed.send(&activity, &pole.ap_id, &inboxes).await?;
+        }
+        if !relays.is_empty() {
+            let announce = super::relay::relay_activity(fed, change.id, &activity);
+            sent += fed
+                .send(&announce, &fed.instance_actor_id(), &relays)
+                .await?;
+        }
     }
     fed.store.mark_federated(change.id).await?;
     Ok(sent)

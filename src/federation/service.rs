@@ -44,6 +44,47 @@ pub type Result<T, E = FederationError> = std::result::Result<T, E>;
 /// How long a fetched actor is trusted before a key mismatch makes us fetch it again.
 const ACTOR_REFRESH: chrono::Duration = chrono::Duration::minutes(1);
 
+/// How long an actor looked up by its key is kept in memory. Another process sharing the
+/// database may have stored a newer copy; the delay bounds how long this one can miss it,
+/// and a signature that no longer verifies fetches the actor again at once.
+const ACTOR_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const ACTOR_CACHE_SIZE: usize = 10_000;
+
+/// Remote actors by key id, so that an inbox request from a known sender reads nothing
+/// from the database to check its signature.
+#[derive(Default)]
+pub struct ActorCache {
+    entries: Mutex<HashMap<String, (RemoteActor, Instant)>>,
+}
+
+impl ActorCache {
+    pub fn get(&self, key_id: &str) -> Option<RemoteActor> {
+        let entries = self.entries.lock().ok()?;
+        let (actor, at) = entries.get(key_id)?;
+        (at.elapsed() < ACTOR_CACHE_TTL).then(|| actor.clone())
+    }
+
+    pub fn put(&self, actor: &RemoteActor) {
+        let (Some(key), Ok(mut entries)) = (actor.key_id.as_ref(), self.entries.lock()) else {
+            return;
+        };
+        if entries.len() >= ACTOR_CACHE_SIZE {
+            entries.retain(|_, (_, at)| at.elapsed() < ACTOR_CACHE_TTL);
+            if entries.len() >= ACTOR_CACHE_SIZE {
+                entries.clear();
+            }
+        }
+        entries.insert(key.clone(), (actor.clone(), Instant::now()));
+    }
+
+    /// Forgets an actor that was updated or deleted.
+    pub fn forget(&self, ap_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (actor, _)| actor.ap_id != ap_id);
+        }
+    }
+}
+
 /// A fixed-window counter per domain, for inbox rate limits.
 #[derive(Default)]
 pub struct RateLimiter {
@@ -91,6 +132,7 @@ pub struct Federation {
     /// Names this process in delivery leases.
     pub worker_id: String,
     pub limiter: RateLimiter,
+    pub actors: ActorCache,
 }
 
 impl Federation {
@@ -105,6 +147,7 @@ impl Federation {
             store,
             client,
             limiter,
+            actors: ActorCache::default(),
             publish_wakeup: Notify::new(),
             deliver_wakeup: Notify::new(),
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
@@ -164,7 +207,9 @@ impl Federation {
             )));
         }
         let actor = parse_actor(&document).map_err(FederationError::Invalid)?;
-        Ok(self.store.upsert_remote_actor(&actor).await?)
+        let actor = self.store.upsert_remote_actor(&actor).await?;
+        self.actors.forget(&actor.ap_id);
+        Ok(actor)
     }
 
     /// A remote actor, from the store or else fetched.
@@ -184,11 +229,16 @@ impl Federation {
         refresh: bool,
         budget: &mut FetchBudget,
     ) -> Result<RemoteActor> {
-        if !refresh
-            && let Some(actor) = self.store.remote_actor_by_key(key_id).await?
-            && !actor.deleted
-        {
-            return Ok(actor);
+        if !refresh {
+            if let Some(actor) = self.actors.get(key_id) {
+                return Ok(actor);
+            }
+            if let Some(actor) = self.store.remote_actor_by_key(key_id).await?
+                && !actor.deleted
+            {
+                self.actors.put(&actor);
+                return Ok(actor);
+            }
         }
         if refresh
             && let Some(actor) = self.store.remote_actor_by_key(key_id).await?
@@ -223,7 +273,9 @@ impl Federation {
                 actor.ap_id
             )));
         }
-        Ok(self.store.upsert_remote_actor(&actor).await?)
+        let actor = self.store.upsert_remote_actor(&actor).await?;
+        self.actors.forget(&actor.ap_id);
+        Ok(actor)
     }
 
     /// Queues an activity of `actor` for the given inboxes and wakes the senders.

@@ -2,11 +2,11 @@
 //! queue with one worker per destination domain, so that a slow or dead server never delays
 //! the others.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::publish::publish_pending;
@@ -70,39 +70,83 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     let active: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(HashSet::new()));
     // At most this many domains are worked on at once; a worker that ends makes room.
     let limit = fed.config.federation.delivery_concurrency.max(1);
+    let slot_freed = Arc::new(Notify::new());
+    let (delivered, delivered_rx) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record_delivered(fed.clone(), delivered_rx));
     let mut workers = JoinSet::new();
+    // Due domains not yet given a worker. A worker that ends takes the next from here, so
+    // that a fan-out to many domains reads the list of due domains once, not once per domain.
+    let mut backlog: VecDeque<String> = VecDeque::new();
+    let mut refresh = true;
     loop {
-        match fed.store.due_domains(chrono::Utc::now()).await {
-            Ok(domains) => {
-                for domain in domains {
-                    let fresh = active
-                        .lock()
-                        .map(|mut a| a.len() < limit && a.insert(domain.clone()))
-                        .unwrap_or(false);
-                    if fresh {
-                        workers.spawn(domain_worker(
-                            fed.clone(),
-                            domain,
-                            active.clone(),
-                            shutdown.clone(),
-                        ));
-                    }
+        if refresh || backlog.is_empty() {
+            match fed.store.due_domains(chrono::Utc::now()).await {
+                Ok(domains) => {
+                    let active = active.lock().map(|a| a.clone()).unwrap_or_default();
+                    backlog = domains
+                        .into_iter()
+                        .filter(|d| !active.contains(d))
+                        .collect();
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the delivery queue"),
+            }
+        }
+        while let Some(domain) = backlog.pop_front() {
+            // `None`: no room, the rest waits for a worker to end; `Some(false)`: that
+            // domain already has its worker.
+            let start = active.lock().ok().and_then(|mut a| {
+                if a.contains(&domain) {
+                    Some(false)
+                } else if a.len() < limit {
+                    Some(a.insert(domain.clone()))
+                } else {
+                    None
+                }
+            });
+            match start {
+                Some(true) => {
+                    workers.spawn(domain_worker(
+                        fed.clone(),
+                        domain,
+                        active.clone(),
+                        slot_freed.clone(),
+                        delivered.clone(),
+                        shutdown.clone(),
+                    ));
+                }
+                Some(false) => {}
+                None => {
+                    backlog.push_front(domain);
+                    break;
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read the delivery queue"),
         }
         while workers.try_join_next().is_some() {}
         tokio::select! {
-            () = fed.deliver_wakeup.notified() => {}
-            () = tokio::time::sleep(POLL) => {}
+            () = fed.deliver_wakeup.notified() => refresh = true,
+            () = slot_freed.notified() => refresh = false,
+            () = tokio::time::sleep(POLL) => refresh = true,
             () = stopped(&mut shutdown) => break,
         }
     }
-    // Let the deliveries in flight finish, then hand back what is still claimed.
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+    // Let the deliveries in flight finish and their outcomes be written, then hand back
+    // what is still claimed.
+    let finished = tokio::time::timeout(Duration::from_secs(10), async {
         while workers.join_next().await.is_some() {}
     })
     .await;
+    if finished.is_err() {
+        workers.shutdown().await;
+    }
+    drop(delivered);
+    if tokio::time::timeout(Duration::from_secs(10), recorder)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the last delivered activities were not all recorded; they will be sent again"
+        );
+    }
     match fed.store.release_claims(&fed.worker_id).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(released = n, "handed deliveries back to the queue"),
@@ -115,6 +159,8 @@ async fn domain_worker(
     fed: Arc<Federation>,
     domain: String,
     active: Arc<Mutex<HashSet<String>>>,
+    slot_freed: Arc<Notify>,
+    delivered: mpsc::UnboundedSender<(i64, String)>,
     shutdown: watch::Receiver<bool>,
 ) {
     while !*shutdown.borrow() {
@@ -152,7 +198,11 @@ async fn domain_worker(
                     tracing::info!(inbox = %delivery.inbox, error = %e, "delivery refused; giving up")
                 }
             }
-            if let Err(e) = fed
+            if outcome == Outcome::Delivered {
+                if delivered.send((delivery.id, domain.clone())).is_err() {
+                    tracing::warn!("the delivery recorder has stopped");
+                }
+            } else if let Err(e) = fed
                 .store
                 .finish(delivery.id, &fed.worker_id, &outcome, chrono::Utc::now())
                 .await
@@ -172,7 +222,25 @@ async fn domain_worker(
         a.remove(&domain);
     }
     // Room for another domain.
-    fed.deliver_wakeup.notify_one();
+    slot_freed.notify_one();
+}
+
+/// Writes what was delivered, as many at once as have finished meanwhile: under load, one
+/// write for many deliveries. Until it is written, a delivery stays claimed; if the process
+/// dies first, it is sent again when its lease ends, and the receiver drops the duplicate.
+async fn record_delivered(fed: Arc<Federation>, mut done: mpsc::UnboundedReceiver<(i64, String)>) {
+    const MOST: usize = 500;
+    let mut batch = Vec::with_capacity(MOST);
+    while done.recv_many(&mut batch, MOST).await > 0 {
+        let (ids, domains): (Vec<i64>, Vec<String>) = batch.drain(..).unzip();
+        if let Err(e) = fed
+            .store
+            .finish_delivered(&ids, &domains, &fed.worker_id, chrono::Utc::now())
+            .await
+        {
+            tracing::warn!(error = %e, deliveries = ids.len(), "cannot record delivered activities; they will be sent again");
+        }
+    }
 }
 
 async fn attempt(fed: &Federation, delivery: &Delivery) -> Outcome {

@@ -573,29 +573,38 @@ impl Store {
 
     // --- our objects -----------------------------------------------------------------------
 
-    /// One of our own objects by its ActivityPub id.
+    /// One of our own objects by its ActivityPub id, which names its kind in its path
+    /// (`{base}/projects/{id}`), so that only that kind's table is read.
     pub async fn local_object(&self, ap_id: &str) -> Result<Option<LocalObject>> {
         macro_rules! find {
             ($entity:ident, $kind:expr) => {
-                if let Some(m) = $entity::Entity::find()
+                $entity::Entity::find()
                     .filter($entity::Column::ApId.eq(ap_id))
                     .filter($entity::Column::Local.eq(true))
                     .one(&self.db)
                     .await?
-                {
-                    return Ok(Some(LocalObject {
+                    .map(|m| LocalObject {
                         kind: $kind,
                         id: m.id,
                         pole_id: m.pole_id,
                         deleted: m.deleted_at.is_some(),
-                    }));
-                }
+                    })
             };
         }
-        find!(projects, Kind::Project);
-        find!(events, Kind::Event);
-        find!(calls, Kind::Call);
-        Ok(None)
+        let base = self.url("/");
+        let Some(path) = ap_id.strip_prefix(&base) else {
+            return Ok(None);
+        };
+        let kind = Kind::ALL.iter().copied().find(|k| {
+            path.strip_prefix(k.path())
+                .is_some_and(|rest| rest.starts_with('/'))
+        });
+        Ok(match kind {
+            Some(Kind::Project) => find!(projects, Kind::Project),
+            Some(Kind::Event) => find!(events, Kind::Event),
+            Some(Kind::Call) => find!(calls, Kind::Call),
+            None => None,
+        })
     }
 
     // --- replies ---------------------------------------------------------------------------
@@ -864,5 +873,18 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Whether `local_actor` follows the remote actor and was accepted.
+    pub async fn follows_accepted(&self, local_actor: &str, remote_actor_id: i64) -> Result<bool> {
+        Ok(following::Entity::find()
+            .filter(following::Column::LocalActor.eq(local_actor))
+            .filter(following::Column::RemoteActorId.eq(remote_actor_id))
+            .filter(following::Column::State.eq("accepted"))
+            .count(&self.db)
+            .await?
+            > 0)
     }
 }

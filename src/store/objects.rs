@@ -25,6 +25,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Project, Kind::Event, Kind::Call];
+
     pub fn id(self) -> &'static str {
         match self {
             Kind::Project => "project",

@@ -867,3 +867,34 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// Notes where a pole of another instance was just read from: `via` the instance actor
+    /// that announced it (kept when `None`: the pole's own activities do not erase it), and
+    /// that it is fresh now.
+    pub async fn note_pole_source(&self, pole_id: i64, via: Option<&str>) -> Result<()> {
+        let mut am = poles::ActiveModel {
+            id: Set(pole_id),
+            refreshed_at: Set(Some(Utc::now())),
+            ..Default::default()
+        };
+        if let Some(via) = via {
+            am.via = Set(Some(via.to_owned()));
+        }
+        am.update(&self.db).await?;
+        Ok(())
+    }
+
+    /// The ids of the live poles that came through the instance actor `via`.
+    pub async fn poles_via(&self, via: &str) -> Result<Vec<String>> {
+        Ok(poles::Entity::find()
+            .filter(poles::Column::Via.eq(via))
+            .filter(poles::Column::Local.eq(false))
+            .filter(poles::Column::DeletedAt.is_null())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| m.ap_id)
+            .collect())
+    }
+}

@@ -7,6 +7,11 @@ use maillage::config::Config;
 use maillage::store::{Role, Store};
 use maillage::web::{AppState, router};
 use sea_orm::{ConnectionTrait, Database};
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
 
 /// The PostgreSQL server used for tests, e.g. `postgres://postgres@127.0.0.1:5432/maillage_test`.
 pub const POSTGRES_ENV: &str = "MAILLAGE_TEST_POSTGRES";
@@ -215,4 +220,46 @@ pub fn init_logs() {
 /// The TLS provider HTTP clients need (the project's uses ring); idempotent.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+// --- calls to a test server's API ---------------------------------------------------------
+
+pub async fn call(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = server
+        .client
+        .request(method, server.url(path))
+        .bearer_auth(&server.admin_token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+pub async fn ok(server: &TestServer, method: Method, path: &str, body: Option<Value>) -> Value {
+    let (status, value) = call(server, method.clone(), path, body).await;
+    assert!(status.is_success(), "{method} {path}: {status} {value}");
+    value
+}
+
+/// Waits until `check` holds, up to 30 seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
 }

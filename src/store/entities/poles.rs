@@ -60,6 +60,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// The instance actor that announced this pole, when it came through an instance follow.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub via: Option<String>,
+    pub refreshed_at: Option<DateTimeUtc>,
     /// PEM public key of the actor, generated on first use.
     #[sea_orm(column_type = "Text", nullable)]
     pub public_key: Option<String>,

@@ -20,7 +20,8 @@ use crate::web::extract::{ApiJson, Auth, PageParams, Paging};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowInput {
-    /// The actor to follow: its URL, or a handle such as `pole@instance.example`.
+    /// The actor to follow: its URL, a handle such as `pole@instance.example`, or an
+    /// instance's domain (its instance actor, found through NodeInfo or as `relay@domain`).
     pub actor: String,
 }
 
@@ -39,6 +40,18 @@ async fn resolve_actor(
             ))
         });
     }
+    let scheme = match state.fed.client.mode() {
+        crate::federation::url_check::NetworkMode::Development => "http",
+        crate::federation::url_check::NetworkMode::Production => "https",
+    };
+    // A bare domain names an instance: its actor is the one NodeInfo links (FEP-2677), or
+    // else `relay@domain`, as Mobilizon names it.
+    if !given.contains('@') && !given.contains('/') && !given.is_empty() {
+        if let Some(actor) = instance_actor_of(state, scheme, given, budget).await? {
+            return Ok(actor);
+        }
+        return Box::pin(resolve_actor(state, &format!("relay@{given}"), budget)).await;
+    }
     let handle = given.trim_start_matches('@');
     let Some((_, host)) = handle
         .rsplit_once('@')
@@ -48,10 +61,6 @@ async fn resolve_actor(
             "actor",
             "must be an actor URL or a handle such as `pole@instance.example`",
         )));
-    };
-    let scheme = match state.fed.client.mode() {
-        crate::federation::url_check::NetworkMode::Development => "http",
-        crate::federation::url_check::NetworkMode::Production => "https",
     };
     let mut url =
         Url::parse(&format!("{scheme}://{host}/.well-known/webfinger")).map_err(|_| {
@@ -83,6 +92,39 @@ async fn resolve_actor(
         .and_then(serde_json::Value::as_str)
         .map(str::to_owned)
         .ok_or_else(|| ApiError::NotFound(format!("an ActivityPub actor for `{handle}`")))
+}
+
+/// The instance actor that an instance's NodeInfo links to (FEP-2677), if it names one.
+async fn instance_actor_of(
+    state: &AppState,
+    scheme: &str,
+    domain: &str,
+    budget: &mut FetchBudget,
+) -> ApiResult<Option<String>> {
+    let url = Url::parse(&format!("{scheme}://{domain}/.well-known/nodeinfo")).map_err(|_| {
+        ApiError::Invalid(crate::domain::ValidationErrors::single(
+            "actor",
+            "is not a valid domain",
+        ))
+    })?;
+    let document = state
+        .fed
+        .client
+        .fetch_json_unsigned(&url, budget)
+        .await
+        .map_err(crate::federation::service::FederationError::from)?;
+    Ok(document
+        .get("links")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|links| {
+            links.iter().find(|l| {
+                l.get("rel").and_then(serde_json::Value::as_str)
+                    == Some("https://www.w3.org/ns/activitystreams#Application")
+            })
+        })
+        .and_then(|l| l.get("href"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned))
 }
 
 /// List whom this instance follows (administrators only).
@@ -118,10 +160,11 @@ pub async fn create_follow(
     let actor = state.store.upsert_remote_actor(&actor).await?;
     if is_maillage_pole(&document) {
         let (pole, members) = parse_pole(&document).map_err(ApiError::BadRequest)?;
-        state
+        let record = state
             .store
             .upsert_remote_pole(&actor.ap_id, &actor.domain, &pole, &members)
             .await?;
+        state.store.note_pole_source(record.id, None).await?;
     }
     let local = state.fed.instance_actor_id();
     follow(&state.fed, &local, &actor).await?;
@@ -137,13 +180,14 @@ pub async fn create_follow(
 }
 
 /// Stop following an actor.
-#[utoipa::path(delete, path = "/api/v1/admin/follows/{id}", tag = "federation", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v1/admin/follows/{id}", tag = "federation", params(("id" = i64, Path), UnfollowOptions),
     security(("token" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_follow(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
+    Query(options): Query<UnfollowOptions>,
 ) -> ApiResult<StatusCode> {
     auth.require_admin()?;
     let following = state.store.following(id).await?;
@@ -151,7 +195,17 @@ pub async fn delete_follow(
         return Err(ApiError::NotFound(format!("follow {id}")));
     }
     unfollow(&state.fed, id).await?;
+    if options.purge.unwrap_or(false) {
+        crate::federation::relay::purge(&state.fed, &following.actor.ap_id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UnfollowOptions {
+    /// Also forget the poles and objects that came through this instance (those one of our
+    /// actors follows directly stay).
+    pub purge: Option<bool>,
 }
 
 /// List who follows a pole, pending requests included (the pole's editors).
@@ -195,7 +249,7 @@ pub async fn accept_follower(
 ) -> ApiResult<Json<FollowerRecord>> {
     pole_follower(&state, &auth, &slug, id).await?;
     let follower = state.store.set_follower_state(id, "accepted").await?;
-    answer_follow(&state.fed, &follower, true).await?;
+    crate::federation::relay::welcome(&state.fed, &follower).await?;
     Ok(Json(follower))
 }
 

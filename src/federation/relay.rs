@@ -1,0 +1,322 @@
+//! Instances following instances: the instance actor `Announce`s the public objects of its
+//! local poles to the instances that follow it, and takes in what the instances it follows
+//! announce, so that every instance can serve the directory of all the poles it knows.
+
+use serde_json::{Value, json};
+use url::Url;
+
+use super::client::FetchBudget;
+use super::inbox::{Applied, store_object_for_pole};
+use super::objects::PUBLIC;
+use super::publish::{answer_follow, object_document, pole_document};
+use super::remote::{first_id, is_maillage_pole, maillage_kind, parse_actor, parse_pole, type_of};
+use super::service::{Federation, FederationError, Result};
+use crate::store::{FollowerRecord, Kind, PageRequest, PoleRecord, RemoteActor, StoreError};
+
+fn without_context(mut value: Value) -> Value {
+    if let Some(map) = value.as_object_mut() {
+        map.remove("@context");
+    }
+    value
+}
+
+/// An `Announce` by the instance actor to the instances that follow it.
+fn announce(fed: &Federation, id: String, object: Value, published: Option<&Value>) -> Value {
+    let actor = fed.instance_actor_id();
+    json!({
+        "@context": super::context(),
+        "id": id,
+        "type": "Announce",
+        "actor": actor,
+        "published": published.cloned().unwrap_or_else(|| json!(chrono::Utc::now())),
+        "to": [PUBLIC],
+        "cc": [format!("{actor}/followers")],
+        "object": without_context(object),
+    })
+}
+
+/// What a local pole's activity becomes for the instances following this one: a created or
+/// updated object (or profile) is announced itself, as Mobilizon and Gancio expect; a
+/// `Delete` is announced as the activity, so that the follower knows who deleted what.
+pub fn relay_activity(fed: &Federation, change_id: i64, activity: &Value) -> Value {
+    let id = fed.store.url(&format!("/actor/announces/{change_id}"));
+    let object = match type_of(activity) {
+        "Create" | "Update" => activity.get("object").cloned().unwrap_or(Value::Null),
+        _ => activity.clone(),
+    };
+    announce(fed, id, object, activity.get("published"))
+}
+
+/// Accepts a follower; an instance following this one's actor is then sent the directory.
+pub async fn welcome(fed: &Federation, follower: &FollowerRecord) -> Result<()> {
+    answer_follow(fed, follower, true).await?;
+    if follower.local_actor == fed.instance_actor_id() {
+        backfill(fed, follower.actor.delivery_inbox()).await?;
+    }
+    Ok(())
+}
+
+/// Announces every public object of the local poles to one follower's inbox, profiles
+/// first, so that a newly accepted instance starts with the whole directory of this one.
+pub async fn backfill(fed: &Federation, inbox: &str) -> Result<usize> {
+    let inboxes = [inbox.to_owned()];
+    let instance = fed.instance_actor_id();
+    let mut sent = 0;
+    let mut poles = Vec::new();
+    let mut page = 1;
+    loop {
+        let batch = fed
+            .store
+            .list_poles(PageRequest {
+                page,
+                per_page: 100,
+            })
+            .await?;
+        let done = page * 100 >= batch.total;
+        poles.extend(batch.items);
+        if done {
+            break;
+        }
+        page += 1;
+    }
+    for pole in &poles {
+        let document = pole_document(fed, pole).await?;
+        let activity = announce(fed, fed.new_activity_id(), document, None);
+        sent += fed.send(&activity, &instance, &inboxes).await?;
+    }
+    for pole in &poles {
+        for ap_id in object_ids(fed, pole).await? {
+            let (kind, ap_id) = ap_id;
+            if let Some(document) = object_document(fed, &pole.ap_id, kind.id(), &ap_id).await? {
+                let activity = announce(fed, fed.new_activity_id(), document, None);
+                sent += fed.send(&activity, &instance, &inboxes).await?;
+            }
+        }
+    }
+    tracing::info!(%inbox, activities = sent, "announced this instance's directory to a new follower");
+    Ok(sent)
+}
+
+/// The ids of a pole's live objects.
+async fn object_ids(fed: &Federation, pole: &PoleRecord) -> Result<Vec<(Kind, String)>> {
+    let mut ids = Vec::new();
+    macro_rules! collect {
+        ($list:ident, $kind:expr) => {
+            let mut page = 1;
+            loop {
+                let batch = fed
+                    .store
+                    .$list(
+                        pole.id,
+                        PageRequest {
+                            page,
+                            per_page: 100,
+                        },
+                    )
+                    .await?;
+                ids.extend(batch.items.iter().map(|o| ($kind, o.ap_id.clone())));
+                if page * 100 >= batch.total {
+                    break;
+                }
+                page += 1;
+            }
+        };
+    }
+    collect!(list_projects, Kind::Project);
+    collect!(list_events, Kind::Event);
+    collect!(list_calls, Kind::Call);
+    Ok(ids)
+}
+
+fn origin_of(id: &str) -> Result<url::Origin> {
+    Url::parse(id)
+        .map(|u| u.origin())
+        .map_err(|_| FederationError::Invalid(format!("`{id}` is not a URL")))
+}
+
+/// Takes in what an instance this one follows announces: a pole's profile, one of its
+/// objects, or the `Delete` of either. Embedded documents on the announcer's own server are
+/// taken as they are (its signature vouches for them); anything else is fetched from its
+/// origin.
+pub async fn take_in(
+    fed: &Federation,
+    activity: &Value,
+    announcer: &RemoteActor,
+    budget: &mut FetchBudget,
+) -> Result<Applied> {
+    let object = activity
+        .get("object")
+        .ok_or_else(|| FederationError::Invalid("the Announce has no object".into()))?;
+    let id = first_id(object)
+        .ok_or_else(|| FederationError::Invalid("the announced object has no id".into()))?;
+    let document = if object.is_object() && origin_of(id)? == origin_of(&announcer.ap_id)? {
+        object.clone()
+    } else {
+        let url =
+            Url::parse(id).map_err(|_| FederationError::Invalid(format!("`{id}` is not a URL")))?;
+        fed.fetch(&url, budget).await?
+    };
+    match type_of(&document) {
+        "Create" | "Update" => {
+            let inner = document
+                .get("object")
+                .filter(|o| o.is_object())
+                .ok_or_else(|| {
+                    FederationError::Invalid("the announced activity embeds no object".into())
+                })?;
+            check_same_origin(inner, &document)?;
+            take_in_document(fed, inner, announcer, budget).await
+        }
+        "Delete" => {
+            let target = document.get("object").and_then(first_id).ok_or_else(|| {
+                FederationError::Invalid("the announced Delete has no object".into())
+            })?;
+            check_same_origin_ids(target, &document)?;
+            take_in_delete(fed, target).await
+        }
+        _ => take_in_document(fed, &document, announcer, budget).await,
+    }
+}
+
+fn check_same_origin(object: &Value, activity: &Value) -> Result<()> {
+    let id = first_id(object)
+        .ok_or_else(|| FederationError::Invalid("the announced object has no id".into()))?;
+    check_same_origin_ids(id, activity)
+}
+
+/// The object of an announced activity must be on the server of that activity's actor.
+fn check_same_origin_ids(id: &str, activity: &Value) -> Result<()> {
+    let actor = activity
+        .get("actor")
+        .and_then(first_id)
+        .ok_or_else(|| FederationError::Invalid("the announced activity has no actor".into()))?;
+    if origin_of(id)? != origin_of(actor)? {
+        return Err(FederationError::Forbidden(format!(
+            "the announced `{id}` is not on the server of `{actor}`"
+        )));
+    }
+    Ok(())
+}
+
+async fn take_in_document(
+    fed: &Federation,
+    document: &Value,
+    announcer: &RemoteActor,
+    budget: &mut FetchBudget,
+) -> Result<Applied> {
+    if is_maillage_pole(document) {
+        store_pole(fed, document, announcer).await?;
+        return Ok(Applied::Done("announced pole stored"));
+    }
+    if maillage_kind(document).is_none() {
+        return Ok(Applied::Ignored(format!(
+            "an announced `{}` that is not a Maillage object",
+            type_of(document)
+        )));
+    }
+    let Some(author) = document.get("attributedTo").and_then(first_id) else {
+        return Err(FederationError::Invalid(
+            "the announced object names no pole".into(),
+        ));
+    };
+    if origin_of(author)? != origin_of(first_id(document).unwrap_or_default())? {
+        return Err(FederationError::Forbidden(
+            "the announced object is attributed to a pole of another server".into(),
+        ));
+    }
+    let pole = match fed.store.pole_by_ap_id(author).await? {
+        Some(pole) if !pole.local && !pole.pole.slug.contains('~') => pole,
+        Some(pole) if pole.local => {
+            return Ok(Applied::Ignored("an object of one of our own poles".into()));
+        }
+        _ => {
+            let url = Url::parse(author)
+                .map_err(|_| FederationError::Invalid(format!("`{author}` is not a URL")))?;
+            let actor = fed.fetch(&url, budget).await?;
+            if !is_maillage_pole(&actor) {
+                return Ok(Applied::Ignored(
+                    "an announced object of an actor that is not a pole".into(),
+                ));
+            }
+            store_pole(fed, &actor, announcer).await?
+        }
+    };
+    store_object_for_pole(fed, document, &pole).await
+}
+
+/// Stores an announced pole's profile and its actor (for the key its own activities are
+/// signed with), noting the instance it came through.
+async fn store_pole(
+    fed: &Federation,
+    document: &Value,
+    announcer: &RemoteActor,
+) -> Result<PoleRecord> {
+    let actor = parse_actor(document).map_err(FederationError::Invalid)?;
+    let actor = fed.store.upsert_remote_actor(&actor).await?;
+    fed.actors.forget(&actor.ap_id);
+    let (pole, members) = parse_pole(document).map_err(FederationError::Invalid)?;
+    let record = fed
+        .store
+        .upsert_remote_pole(&actor.ap_id, &actor.domain, &pole, &members)
+        .await?;
+    fed.store
+        .note_pole_source(record.id, Some(&announcer.ap_id))
+        .await?;
+    Ok(record)
+}
+
+async fn take_in_delete(fed: &Federation, target: &str) -> Result<Applied> {
+    if fed.store.delete_remote_pole(target).await? {
+        return Ok(Applied::Done("announced pole deleted"));
+    }
+    for kind in Kind::ALL {
+        fn parts<T>(
+            found: crate::store::Result<Option<(crate::store::ObjectRecord<T>, bool)>>,
+        ) -> crate::store::Result<Option<(i64, bool, bool)>> {
+            found.map(|f| f.map(|(r, deleted)| (r.pole_id, r.local, deleted)))
+        }
+        let found = match kind {
+            Kind::Project => parts(fed.store.project_by_ap_id(target).await),
+            Kind::Event => parts(fed.store.event_by_ap_id(target).await),
+            Kind::Call => parts(fed.store.call_by_ap_id(target).await),
+        };
+        let (pole_id, local) = match found {
+            Ok(Some((pole_id, local, false))) => (pole_id, local),
+            Ok(Some((_, _, true))) => return Ok(Applied::Ignored("already deleted".into())),
+            Ok(None) | Err(StoreError::Gone(_) | StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if local {
+            return Ok(Applied::Ignored(
+                "a Delete of one of our own objects".into(),
+            ));
+        }
+        let deleted = match kind {
+            Kind::Project => fed.store.delete_remote_project(pole_id, target).await?,
+            Kind::Event => fed.store.delete_remote_event(pole_id, target).await?,
+            Kind::Call => fed.store.delete_remote_call(pole_id, target).await?,
+        };
+        if deleted {
+            return Ok(Applied::Done("announced object deleted"));
+        }
+    }
+    Ok(Applied::Ignored("nothing to delete".into()))
+}
+
+/// Forgets the poles (with their objects) that came through an instance no longer
+/// followed, except those one of our actors follows directly.
+pub async fn purge(fed: &Federation, instance: &str) -> Result<usize> {
+    let mut purged = 0;
+    for ap_id in fed.store.poles_via(instance).await? {
+        if let Some(actor) = fed.store.remote_actor(&ap_id).await?
+            && fed.store.is_followed_here(actor.id).await?
+        {
+            continue;
+        }
+        if fed.store.delete_remote_pole(&ap_id).await? {
+            purged += 1;
+        }
+    }
+    tracing::info!(%instance, poles = purged, "forgot what came through an instance no longer followed");
+    Ok(purged)
+}
