@@ -8,8 +8,19 @@ use super::users::user_from_model;
 use super::{Result, Store};
 use crate::store::User;
 
-/// Failed sign-ins, within [`FAILURE_WINDOW`], that lock an account or an address.
+/// Failed sign-ins, within [`FAILURE_WINDOW`], that lock an account.
 pub const LOCKOUT_FAILURES: i32 = 5;
+/// Failed sign-ins from one address that lock it: higher, because people behind one
+/// address (an office, a proxy) share it.
+pub const ADDRESS_LOCKOUT_FAILURES: i32 = 20;
+
+fn limit(key: &str) -> i32 {
+    if key.starts_with("address:") {
+        ADDRESS_LOCKOUT_FAILURES
+    } else {
+        LOCKOUT_FAILURES
+    }
+}
 /// How long failures are counted together.
 const FAILURE_WINDOW: Duration = Duration::minutes(15);
 /// How long a lock lasts.
@@ -125,7 +136,7 @@ impl Store {
                     let failures = row.failures + 1;
                     let mut active = row.into_active_model();
                     active.failures = Set(failures);
-                    if failures >= LOCKOUT_FAILURES {
+                    if failures >= limit(key) {
                         active.locked_until = Set(Some(now + LOCK_DURATION));
                     }
                     active.update(&txn).await?;

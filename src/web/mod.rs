@@ -225,10 +225,13 @@ pub async fn serve(config: Config) -> Result<(), crate::Error> {
     tracing::info!(listen = %local, public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
     let state = AppState::new(store.clone(), config);
     let background = Background::start(&state);
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| crate::Error::Listen(addr.to_string(), e));
+    let served = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| crate::Error::Listen(addr.to_string(), e));
     background.stop().await;
     served?;
     tracing::info!("stopped");
