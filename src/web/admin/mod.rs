@@ -707,29 +707,33 @@ fn resolve_communes(
         .map(str::trim)
         .filter(|e| !e.is_empty())
     {
-        let code = entry.split(" (").next().unwrap_or(entry).trim();
-        let found: Vec<&crate::domain::territory_ref::Commune> =
-            if let Some(c) = reference.commune(&code.to_ascii_uppercase()) {
-                vec![c]
-            } else if let Some(c) = entry
-                .rsplit_once('(')
-                .and_then(|(_, rest)| rest.strip_suffix(')'))
-                .and_then(|code| reference.commune(code.trim()))
-            {
-                vec![c]
-            } else {
-                let candidates = reference.search_communes(entry, 6);
-                let folded = crate::domain::territory_ref::fold(entry);
-                let exact: Vec<_> = candidates
-                    .iter()
-                    .copied()
-                    .filter(|c| {
-                        crate::domain::territory_ref::fold(c.name) == folded
-                            || c.postal_codes.contains(&entry)
-                    })
-                    .collect();
-                if exact.is_empty() { candidates } else { exact }
-            };
+        // "Name (code)" is how the form shows a commune back; a bare number is more often a
+        // postal code than an INSEE code for the people who type it, so postal codes win.
+        let in_brackets = entry
+            .rsplit_once('(')
+            .and_then(|(_, rest)| rest.strip_suffix(')'))
+            .and_then(|code| reference.commune(&code.trim().to_ascii_uppercase()));
+        let by_postal_code: Vec<&crate::domain::territory_ref::Commune> = reference
+            .search_communes(entry, 20)
+            .into_iter()
+            .filter(|c| c.postal_codes.contains(&entry))
+            .collect();
+        let found: Vec<&crate::domain::territory_ref::Commune> = if let Some(c) = in_brackets {
+            vec![c]
+        } else if !by_postal_code.is_empty() {
+            by_postal_code
+        } else if let Some(c) = reference.commune(&entry.to_ascii_uppercase()) {
+            vec![c]
+        } else {
+            let candidates = reference.search_communes(entry, 6);
+            let folded = crate::domain::territory_ref::fold(entry);
+            let exact: Vec<_> = candidates
+                .iter()
+                .copied()
+                .filter(|c| crate::domain::territory_ref::fold(c.name) == folded)
+                .collect();
+            if exact.is_empty() { candidates } else { exact }
+        };
         match found.as_slice() {
             [one] => {
                 if !out.iter().any(|c| c == one.code) {
@@ -2231,15 +2235,9 @@ mod tests {
     #[test]
     fn communes_are_found_by_code_postal_code_or_name() {
         let mut e = ValidationErrors::new();
-        let codes = resolve_communes(
-            "69123\nVilleurbanne; 69007\nLyon (69123)",
-            Lang::Fr,
-            &mut e,
-            "c",
-        );
+        let codes = resolve_communes("Lyon (69123)\nVilleurbanne; 69120", Lang::Fr, &mut e, "c");
         assert!(e.is_empty(), "{e}");
-        assert_eq!(codes[0], "69123");
-        assert!(codes.contains(&"69266".to_owned()), "{codes:?}");
+        assert_eq!(codes, vec!["69123", "69266", "69256"]);
         let mut e = ValidationErrors::new();
         resolve_communes("Nulle-Part-Sur-Rien", Lang::Fr, &mut e, "c");
         assert_eq!(e.fields(), vec!["c"]);
