@@ -203,6 +203,7 @@ async fn public_pages_and_administration() {
         sign_in_is_guarded(&server, db.label).await;
         publishing_through_forms(&server, db.label).await;
         editors_keep_to_their_poles(&server, db.label).await;
+        replies_are_moderated(&server, db.label).await;
         server.stop().await;
         db.drop_now().await;
     }
@@ -356,11 +357,20 @@ async fn public_pages(server: &TestServer, label: &str) {
         "public, max-age=31536000, immutable",
         "[{label}]"
     );
-    assert_eq!(
-        v.get("/nowhere-at-all").await.status,
-        StatusCode::NOT_FOUND,
-        "[{label}]"
+    let missing = v.get("/nowhere-at-all").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "[{label}]");
+    assert!(
+        missing.body.contains("Page introuvable"),
+        "[{label}] a page for browsers"
     );
+    let res = server
+        .client
+        .get(server.url("/nowhere-at-all"))
+        .send()
+        .await
+        .expect("missing");
+    let json: Value = res.json().await.expect("JSON for other clients");
+    assert_eq!(json["error"], "not_found", "[{label}]");
     assert_eq!(
         v.get("/poles/nobody").await.status,
         StatusCode::NOT_FOUND,
@@ -675,5 +685,93 @@ async fn editors_keep_to_their_poles(server: &TestServer, label: &str) {
     assert_eq!(
         events.total, 0,
         "[{label}] nothing published on the other pole"
+    );
+}
+
+async fn replies_are_moderated(server: &TestServer, label: &str) {
+    let pole = server.store.pole("ptce-rhone").await.expect("pole");
+    let event = server
+        .store
+        .list_events(
+            pole.id,
+            maillage::store::PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .find(|e| e.data.title == "Marché des producteurs")
+        .expect("the event");
+    let author = server
+        .store
+        .upsert_remote_actor(&maillage::store::NewRemoteActor {
+            ap_id: "https://masto.example/users/alice".into(),
+            kind: "Person".into(),
+            username: Some("alice".into()),
+            name: Some("Alice Martin".into()),
+            domain: "masto.example".into(),
+            inbox: "https://masto.example/users/alice/inbox".into(),
+            shared_inbox: None,
+            key_id: None,
+            public_key_pem: None,
+            url: Some("https://masto.example/@alice".into()),
+        })
+        .await
+        .expect("actor");
+    let object = server
+        .store
+        .local_object(&event.ap_id)
+        .await
+        .expect("lookup")
+        .expect("local object");
+    server
+        .store
+        .add_reply(&maillage::store::NewReply {
+            ap_id: "https://masto.example/users/alice/statuses/1",
+            object,
+            author_id: author.id,
+            content_html: "<p>J’y serai avec des semis !</p>",
+            url: None,
+            published_at: chrono::Utc::now(),
+            needs_approval: true,
+        })
+        .await
+        .expect("reply");
+    let mut v = Visitor::new(server);
+    let page = format!("/events/{}", event.public_id);
+    assert!(
+        !v.get(&page).await.body.contains("des semis"),
+        "[{label}] a pending reply is not shown"
+    );
+    assert_eq!(
+        v.sign_in("editrice", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let hub = v.get("/admin/poles/ptce-rhone").await.body;
+    assert!(
+        hub.contains("des semis") && hub.contains("Alice Martin"),
+        "[{label}] the editor sees it"
+    );
+    let action = hub
+        .split("action=\"/admin/replies/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .map(|r| format!("/admin/replies/{r}"))
+        .expect("a moderation form");
+    assert!(action.ends_with("/visible"), "[{label}] {action}");
+    let shown = v.submit("/admin/poles/ptce-rhone", &action, &[]).await;
+    assert_eq!(
+        shown.status,
+        StatusCode::SEE_OTHER,
+        "[{label}] {}",
+        shown.body
+    );
+    let public = v.get(&page).await.body;
+    assert!(
+        public.contains("des semis") && public.contains("Alice Martin"),
+        "[{label}] an approved reply is shown"
     );
 }

@@ -176,8 +176,22 @@ async fn json_client_errors(response: Response) -> Response {
     json
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no page at {}", uri.path()))
+/// Nothing here: a page for browsers, JSON for the rest.
+async fn not_found(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let error = ApiError::NotFound(format!("no page at {}", uri.path()));
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        let c = pages::Ctx::build(&state, &headers, &uri).await;
+        return pages::error_page(&c, error);
+    }
+    error.into_response()
 }
 
 async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {

@@ -203,6 +203,9 @@ try {
   await a.fill("#f-summary", "Réparer ensemble");
   await a.fill("#f-place-name", "La Fabrique");
   await a.fill("#f-place-commune", "Villeurbanne");
+  await a.click("#place-picker", { position: { x: 200, y: 150 } });
+  check((await a.inputValue("#f-place-latitude")) !== "", "a click on the map fills the latitude");
+  check((await a.inputValue("#f-place-longitude")) !== "", "a click on the map fills the longitude");
   await a.fill("#f-place-latitude", "45.771");
   await a.fill("#f-place-longitude", "4.880");
   await Promise.all([a.waitForNavigation(), a.click("form.admin-form button[type=submit]")]);
