@@ -39,6 +39,31 @@ pub struct Config {
     pub api: ApiConfig,
     pub federation: FederationConfig,
     pub log: LogConfig,
+    pub web: WebConfig,
+}
+
+/// The web interface.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Map tiles, as a Leaflet URL template (`{s}`, `{z}`, `{x}`, `{y}`).
+    pub tile_url: String,
+    /// The credit the tile server requires, shown on the map (HTML allowed).
+    pub tile_attribution: String,
+    /// How long a sign-in to the administration lasts, in hours.
+    pub session_hours: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            tile_attribution:
+                "&copy; <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a>"
+                    .into(),
+            session_hours: 12,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +146,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             federation: FederationConfig::default(),
             log: LogConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -204,6 +230,9 @@ impl Config {
         match name {
             "MAILLAGE_LISTEN" => self.listen = value.to_owned(),
             "MAILLAGE_PUBLIC_URL" => self.public_url = value.to_owned(),
+            "MAILLAGE_WEB_TILE_URL" => self.web.tile_url = value.to_owned(),
+            "MAILLAGE_WEB_TILE_ATTRIBUTION" => self.web.tile_attribution = value.to_owned(),
+            "MAILLAGE_WEB_SESSION_HOURS" => self.web.session_hours = parse_number(name, value)?,
             "MAILLAGE_DATABASE_URL" => self.database.url = value.to_owned(),
             "MAILLAGE_DATABASE_MAX_CONNECTIONS" => {
                 self.database.max_connections = parse_number(name, value)?

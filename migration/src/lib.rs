@@ -5,6 +5,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_actor_keys;
 mod m20261123_000003_delivery_queue;
 mod m20261123_000004_federation_state;
+mod m20261123_000006_web_sessions;
 mod m20261123_000007_provenance;
 
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_actor_keys::Migration),
             Box::new(m20261123_000003_delivery_queue::Migration),
             Box::new(m20261123_000004_federation_state::Migration),
+            Box::new(m20261123_000006_web_sessions::Migration),
             Box::new(m20261123_000007_provenance::Migration),
         ]
     }

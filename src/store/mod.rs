@@ -11,6 +11,7 @@ mod keys;
 mod objects;
 mod poles;
 pub mod queue;
+mod sessions;
 mod users;
 
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};
+pub use sessions::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LoginCheck, SessionRecord};
 pub use users::{InstanceSettings, Role, TokenRecord, User, check_username};
 
 #[derive(Debug, thiserror::Error)]

@@ -60,7 +60,7 @@ pub struct InstanceSettings {
     pub contact_email: Option<String>,
 }
 
-fn user_from_model(m: users::Model) -> Result<User> {
+pub(super) fn user_from_model(m: users::Model) -> Result<User> {
     let role = match m.role.as_str() {
         "admin" => Role::Admin,
         "editor" => Role::Editor,

@@ -3,15 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use crate::domain::text::escape_html as escape;
 use crate::federation::actors::{Application, Group, INSTANCE_ACTOR_NAME};
-use crate::federation::{ACTIVITY_JSON, wants_activity_json};
+use crate::federation::wants_activity_json;
 use crate::store::PageRequest;
 
 /// An ActivityPub document with its media type.
@@ -183,28 +182,18 @@ pub async fn pole(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
 ) -> ApiResult<Response> {
-    let record = state.store.pole(&slug).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    if wants_activity_json(accept) {
-        let keys = state.store.pole_keys(record.id).await?;
-        let members = state.store.all_members(record.id).await?;
-        let group = Group::new(&state.store, &record, &members, &keys).map_err(bad_url)?;
-        return Ok(activity_json(&group));
+    if !wants_activity_json(accept) {
+        let c = crate::web::pages::Ctx::build(&state, &headers, &uri).await;
+        return Ok(crate::web::pages::public::pole_page(&state, &c, &slug).await);
     }
-    let pole = &record.pole;
-    let body = format!(
-        "<p>{summary}</p>{description}<p>Suivre depuis Mastodon : <strong>@{slug}@{domain}</strong></p>",
-        summary = escape(pole.summary.as_deref().unwrap_or_default()),
-        description = pole
-            .description
-            .as_ref()
-            .map(|d| d.html.as_str())
-            .unwrap_or_default(),
-        slug = escape(&pole.slug),
-        domain = escape(&record.domain),
-    );
-    Ok(object_page(&record.ap_id, &pole.name, &body))
+    let record = state.store.pole(&slug).await?;
+    let keys = state.store.pole_keys(record.id).await?;
+    let members = state.store.all_members(record.id).await?;
+    let group = Group::new(&state.store, &record, &members, &keys).map_err(bad_url)?;
+    Ok(activity_json(&group))
 }
 
 /// A deleted object, to federation clients: a `Tombstone` with 410 Gone.
@@ -218,34 +207,25 @@ fn tombstone(id: &str) -> Response {
     response
 }
 
-/// A plain page for browsers, until the full web interface draws these objects.
-fn object_page(ap_id: &str, title: &str, body_html: &str) -> Response {
-    let mut response = Html(format!(
-        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <link rel=\"alternate\" type=\"{ACTIVITY_JSON}\" href=\"{id}\"></head><body>\
-         <h1>{title}</h1>{body_html}</body></html>",
-        title = escape(title),
-        id = escape(ap_id),
-    ))
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
-    response
-}
-
 fn wants_json(headers: &HeaderMap) -> bool {
     wants_activity_json(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
 }
 
 macro_rules! object_document {
-    ($name:ident, $get:ident, $path:literal, |$state:ident, $record:ident, $author:ident| $json:expr) => {
+    ($name:ident, $get:ident, $data:ty, $path:literal, |$state:ident, $record:ident, $author:ident| $json:expr) => {
         pub async fn $name(
             State($state): State<AppState>,
             Path(id): Path<String>,
             headers: HeaderMap,
+            uri: axum::http::Uri,
         ) -> ApiResult<Response> {
+            if !wants_json(&headers) {
+                let c = crate::web::pages::Ctx::build(&$state, &headers, &uri).await;
+                let record = $state.store.$get(&id).await;
+                return Ok(
+                    crate::web::pages::public::object_page::<$data>(&$state, &c, record).await,
+                );
+            }
             let ap_id = $state.store.url(&format!(concat!("/", $path, "/{}"), id));
             let $record = match $state.store.$get(&id).await {
                 Ok(record) => record,
@@ -255,15 +235,6 @@ macro_rules! object_document {
                 Err(e) => return Err(e.into()),
             };
             let pole = $state.store.pole_by_id($record.pole_id).await?;
-            if !wants_json(&headers) {
-                let body = $record
-                    .data
-                    .description
-                    .as_ref()
-                    .map(|d| d.html.clone())
-                    .unwrap_or_default();
-                return Ok(object_page(&$record.ap_id, &$record.data.title, &body));
-            }
             let $author = crate::federation::objects::Author {
                 ap_id: &pole.ap_id,
                 co_organisers: Vec::new(),
@@ -277,19 +248,30 @@ macro_rules! object_document {
 object_document!(
     project_document,
     project,
+    crate::domain::Project,
     "projects",
     |state, record, author| { crate::federation::objects::project_note(&record, &author) }
 );
-object_document!(call_document, call, "calls", |state, record, author| {
-    crate::federation::objects::call_note(&record, &author)
-});
-object_document!(event_document, event, "events", |state, record, author| {
-    let author = crate::federation::objects::Author {
-        co_organisers: crate::federation::objects::organiser_ids(&state.store, &record.data),
-        ..author
-    };
-    crate::federation::objects::event_object(&record, &author)
-});
+object_document!(
+    call_document,
+    call,
+    crate::domain::CallForCooperation,
+    "calls",
+    |state, record, author| { crate::federation::objects::call_note(&record, &author) }
+);
+object_document!(
+    event_document,
+    event,
+    crate::domain::Event,
+    "events",
+    |state, record, author| {
+        let author = crate::federation::objects::Author {
+            co_organisers: crate::federation::objects::organiser_ids(&state.store, &record.data),
+            ..author
+        };
+        crate::federation::objects::event_object(&record, &author)
+    }
+);
 
 #[derive(Debug, Deserialize)]
 pub struct OutboxQuery {

@@ -1,9 +1,11 @@
 //! HTTP: the router, shared state and the server's life cycle.
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod extract;
 pub mod federation;
+pub mod pages;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +13,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::domain::text::escape_html as escape;
 use crate::store::Store;
 use error::ApiError;
 
@@ -71,7 +72,13 @@ impl Background {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router(&state))
-        .route("/", get(home))
+        .route("/", get(pages::public::home))
+        .route("/directory", get(pages::public::directory))
+        .route("/map", get(pages::public::map))
+        .route("/lang/{code}", get(pages::switch_language))
+        .route("/static/{*path}", get(pages::assets::serve))
+        .route("/poles/{slug}/follow", get(pages::public::follow_redirect))
+        .merge(admin::router(&state))
         .route("/healthz", get(health))
         .route("/media/{sha256}", get(media))
         .route("/.well-known/webfinger", get(federation::webfinger))
@@ -126,7 +133,12 @@ async fn json_client_errors(response: Response) -> Response {
             let media = v.split(';').next().unwrap_or_default().trim();
             media.ends_with("/json") || media.ends_with("+json")
         });
-    if !status.is_client_error() || is_json {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !status.is_client_error() || is_json || is_html {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -164,8 +176,22 @@ async fn json_client_errors(response: Response) -> Response {
     json
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no page at {}", uri.path()))
+/// Nothing here: a page for browsers, JSON for the rest.
+async fn not_found(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let error = ApiError::NotFound(format!("no page at {}", uri.path()));
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        let c = pages::Ctx::build(&state, &headers, &uri).await;
+        return pages::error_page(&c, error);
+    }
+    error.into_response()
 }
 
 async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
@@ -198,39 +224,6 @@ async fn media(
     Ok(response)
 }
 
-/// A plain page saying what this instance is, until the full web interface exists.
-async fn home(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
-    let settings = state.store.ensure_instance("Maillage").await?;
-    let poles = state
-        .store
-        .list_poles(crate::store::PageRequest {
-            page: 1,
-            per_page: 100,
-        })
-        .await?;
-    let items: String = poles
-        .items
-        .iter()
-        .map(|p| {
-            format!(
-                "<li><a href=\"/api/v1/poles/{slug}\">{name}</a> — @{slug}@{domain}</li>",
-                slug = escape(&p.pole.slug),
-                name = escape(&p.pole.name),
-                domain = escape(&p.domain)
-            )
-        })
-        .collect();
-    Ok(Html(format!(
-        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{name}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body>\
-         <h1>{name}</h1><p>Annuaire fédéré des pôles territoriaux de coopération économique (PTCE).</p>\
-         <h2>Pôles ({count})</h2><ul>{items}</ul>\
-         <p><a href=\"/api/v1/openapi.json\">API (OpenAPI)</a></p></body></html>",
-        name = escape(&settings.name),
-        count = poles.total,
-    )))
-}
-
 /// Opens the database, migrates it, and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), crate::Error> {
     let store = Store::connect(&config).await?;
@@ -246,10 +239,13 @@ pub async fn serve(config: Config) -> Result<(), crate::Error> {
     tracing::info!(listen = %local, public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
     let state = AppState::new(store.clone(), config);
     let background = Background::start(&state);
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| crate::Error::Listen(addr.to_string(), e));
+    let served = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| crate::Error::Listen(addr.to_string(), e));
     background.stop().await;
     served?;
     tracing::info!("stopped");

@@ -13,6 +13,7 @@ pub mod followers;
 pub mod following;
 pub mod inbox_seen;
 pub mod instance;
+pub mod login_failures;
 pub mod media;
 pub mod members;
 pub mod poles;
@@ -22,6 +23,7 @@ pub mod remote_actors;
 pub mod replies;
 pub mod user_poles;
 pub mod users;
+pub mod web_sessions;
 
 pub mod prelude {
     pub use super::api_tokens::Entity as ApiTokens;

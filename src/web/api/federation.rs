@@ -151,8 +151,19 @@ pub async fn create_follow(
     ApiJson(input): ApiJson<FollowInput>,
 ) -> ApiResult<(StatusCode, Json<FollowingRecord>)> {
     auth.require_admin()?;
+    let record = follow_instance(&state, &input.actor, &auth.user.username).await?;
+    Ok((StatusCode::ACCEPTED, Json(record)))
+}
+
+/// Follows an actor (given by URL or handle) as the instance; the API and the administration
+/// pages both come here.
+pub(crate) async fn follow_instance(
+    state: &AppState,
+    given: &str,
+    username: &str,
+) -> ApiResult<FollowingRecord> {
     let mut budget = FetchBudget::default();
-    let actor_url = resolve_actor(&state, &input.actor, &mut budget).await?;
+    let actor_url = resolve_actor(state, given, &mut budget).await?;
     let url = Url::parse(&actor_url)
         .map_err(|_| ApiError::BadRequest(format!("`{actor_url}` is not a URL")))?;
     let document = state.fed.fetch(&url, &mut budget).await?;
@@ -175,8 +186,8 @@ pub async fn create_follow(
         .into_iter()
         .find(|f| f.actor.id == actor.id)
         .ok_or_else(|| ApiError::Internal("the follow was not stored".into()))?;
-    tracing::info!(actor = %actor.ap_id, user = %auth.user.username, "following");
-    Ok((StatusCode::ACCEPTED, Json(record)))
+    tracing::info!(actor = %actor.ap_id, user = %username, "following");
+    Ok(record)
 }
 
 /// Stop following an actor.

@@ -1,0 +1,198 @@
+//! HTML forms of the administration: reading submitted fields, and describing fields so that
+//! one template draws every form with its values and its validation messages.
+
+use crate::domain::ValidationErrors;
+use crate::web::pages::Lang;
+use crate::web::pages::views::{Choice, Label};
+
+/// A submitted `application/x-www-form-urlencoded` body; a name may repeat (checkboxes).
+#[derive(Debug, Clone, Default)]
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    pub fn parse(body: &[u8]) -> FormData {
+        FormData(
+            url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The trimmed value, empty when absent.
+    pub fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// `None` when empty.
+    pub fn opt(&self, name: &str) -> Option<String> {
+        Some(self.get(name)).filter(|v| !v.is_empty())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// A number, or a message for the field when it is not one.
+    pub fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        errors: &mut ValidationErrors,
+    ) -> Option<T> {
+        let value = self.get(name);
+        if value.is_empty() {
+            return None;
+        }
+        match value.replace(',', ".").parse() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.add(name, format!("`{value}` is not a number"));
+                None
+            }
+        }
+    }
+
+    /// Values of a vocabulary, with a message for unknown ones.
+    pub fn vocab_list<T>(
+        &self,
+        name: &str,
+        from_id: fn(&str) -> Option<T>,
+        errors: &mut ValidationErrors,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for v in self.all(name) {
+            match from_id(&v) {
+                Some(t) => out.push(t),
+                None => errors.add(name, format!("unknown value `{v}`")),
+            }
+        }
+        out
+    }
+
+    pub fn vocab<T>(
+        &self,
+        name: &str,
+        from_id: fn(&str) -> Option<T>,
+        errors: &mut ValidationErrors,
+    ) -> Option<T> {
+        self.vocab_list(name, from_id, errors).into_iter().next()
+    }
+}
+
+/// One field of a form, as drawn.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    /// `text`, `email`, `url`, `tel`, `number`, `date`, `datetime-local`, `password`,
+    /// `textarea`, `select`, `checkboxes`, `checkbox`, `heading`.
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<Choice>,
+    pub help: String,
+    pub error: String,
+    pub required: bool,
+    pub checked: bool,
+}
+
+impl Field {
+    pub fn new(name: &str, label: &str, kind: &'static str, value: impl Into<String>) -> Field {
+        Field {
+            name: name.to_owned(),
+            label: label.to_owned(),
+            kind,
+            value: value.into(),
+            options: Vec::new(),
+            help: String::new(),
+            error: String::new(),
+            required: false,
+            checked: false,
+        }
+    }
+
+    pub fn heading(label: &str) -> Field {
+        Field::new("", label, "heading", "")
+    }
+
+    pub fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+
+    pub fn help(mut self, help: &str) -> Field {
+        self.help = help.to_owned();
+        self
+    }
+
+    pub fn checkbox(name: &str, label: &str, checked: bool) -> Field {
+        let mut f = Field::new(name, label, "checkbox", "true");
+        f.checked = checked;
+        f
+    }
+
+    /// A `<select>` with an empty first choice unless `required`.
+    pub fn select<T: Label>(
+        name: &str,
+        label: &str,
+        all: &[T],
+        id: fn(T) -> &'static str,
+        chosen: &str,
+        lang: Lang,
+    ) -> Field {
+        let mut f = Field::new(name, label, "select", chosen);
+        f.options = crate::web::pages::views::choices(all, id, &[chosen], lang);
+        f
+    }
+
+    pub fn checkboxes<T: Label>(
+        name: &str,
+        label: &str,
+        all: &[T],
+        id: fn(T) -> &'static str,
+        chosen: &[&str],
+        lang: Lang,
+    ) -> Field {
+        let mut f = Field::new(name, label, "checkboxes", "");
+        f.options = crate::web::pages::views::choices(all, id, chosen, lang);
+        f
+    }
+
+    /// The id of the element, for labels and links from the error summary.
+    pub fn id(&self) -> String {
+        format!("f-{}", self.name.replace(['.', '[', ']'], "-"))
+    }
+}
+
+/// Puts each validation message next to its field; those that match no field are returned
+/// for the summary at the top.
+pub fn attach_errors(fields: &mut [Field], errors: &ValidationErrors) -> Vec<String> {
+    let mut general = Vec::new();
+    for e in &errors.0 {
+        let base = e.field.split('[').next().unwrap_or_default();
+        match fields
+            .iter_mut()
+            .find(|f| f.kind != "heading" && (f.name == e.field || f.name == base))
+        {
+            Some(f) => {
+                if !f.error.is_empty() {
+                    f.error.push_str("; ");
+                }
+                f.error.push_str(&e.message);
+            }
+            None => general.push(format!("{}: {}", e.field, e.message)),
+        }
+    }
+    general
+}

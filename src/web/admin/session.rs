@@ -1,0 +1,54 @@
+//! Sign-in sessions of the administration: a random cookie whose hash is stored, and the
+//! anti-forgery token every form carries.
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use rand::RngCore;
+
+use crate::auth::hash_token;
+use crate::store::SessionRecord;
+use crate::web::AppState;
+use crate::web::pages::{SESSION_COOKIE, cookie};
+
+/// 256 random bits, URL-safe.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The session of this request's cookie, if it is live.
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<SessionRecord> {
+    let id = cookie(headers, SESSION_COOKIE)?;
+    if id.is_empty() || id.len() > 100 {
+        return None;
+    }
+    match state.store.session(&hash_token(&id)).await {
+        Ok(session) => session,
+        Err(e) => {
+            tracing::warn!(error = %e, "session unreadable");
+            None
+        }
+    }
+}
+
+/// The `Set-Cookie` value of a session: `Secure` when the instance is served over https.
+pub fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> String {
+    let secure = if state.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
+    )
+}
+
+/// Compares in constant time, so that a token cannot be guessed byte by byte from timings.
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

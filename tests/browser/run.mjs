@@ -1,0 +1,281 @@
+// Drives Chromium through Maillage's web interface: a newcomer's visit, an administrator's
+// work, a pole editor kept to their pole, refused sign-ins and forms; axe-core checks every
+// page, screenshots go to the artifacts folder, and pages must weigh under 200 KB.
+// Started by tests/browser.rs, which passes the server and the accounts in the environment.
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const BASE = env("BASE_URL");
+const ARTIFACTS = env("ARTIFACTS");
+const ADMIN = [env("ADMIN_USER"), env("ADMIN_PASSWORD")];
+const EDITOR = [env("EDITOR_USER"), env("EDITOR_PASSWORD")];
+const LABEL = process.env.DB_LABEL || "db";
+const REQUIRE_ICS = process.env.MAILLAGE_TEST_BROWSER_ICS === "1";
+const MAX_PAGE_BYTES = 200 * 1024;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const failures = [];
+const check = (ok, message) => {
+  if (!ok) failures.push(message);
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+
+async function newPage(context) {
+  return await context.newPage();
+}
+
+async function visit(page, url) {
+  const response = await page.goto(BASE + url, { waitUntil: "load" });
+  await page.waitForLoadState("networkidle").catch(() => {});
+  return response;
+}
+
+async function axe(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of bad) {
+    failures.push(`axe (${name}): ${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | ")}`);
+  }
+  console.log(`axe ${name}: ${result.violations.length} violations, ${bad.length} serious or critical`);
+}
+
+/** The page and what it loaded from this site (map tiles come from elsewhere), uncompressed. */
+async function weigh(page, name) {
+  const bytes = await page.evaluate((base) => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const resources = performance
+      .getEntriesByType("resource")
+      .filter((r) => r.name.startsWith(base))
+      .reduce((sum, r) => sum + r.decodedBodySize, 0);
+    return (nav ? nav.decodedBodySize : 0) + resources;
+  }, BASE);
+  console.log(`weight ${name}: ${bytes} bytes`);
+  check(bytes > 1000 && bytes < MAX_PAGE_BYTES, `${name} weighs ${bytes} bytes (limit ${MAX_PAGE_BYTES})`);
+}
+
+async function shots(context, url, name) {
+  for (const [width, height, label] of [[1280, 900, "desktop"], [375, 812, "phone"]]) {
+    const page = await context.newPage();
+    await page.setViewportSize({ width, height });
+    await page.goto(BASE + url, { waitUntil: "load" });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${LABEL}-${name}-${label}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 1, `${name} scrolls sideways by ${overflow}px at ${width}px`);
+    await page.close();
+  }
+}
+
+async function signIn(page, [user, password]) {
+  await visit(page, "/admin/login");
+  await page.fill("#f-username", user);
+  await page.fill("#f-password", password);
+  const [response] = await Promise.all([page.waitForNavigation(), page.click("form.admin-form button[type=submit]")]);
+  return response;
+}
+
+try {
+  // ---- A newcomer ----
+  const visitor = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
+  const p = await newPage(visitor);
+  let r = await visit(p, "/");
+  check(r.status() === 200, `home answered ${r.status()}`);
+  check((await p.textContent("h1"))?.length > 0, "home has a heading");
+  await axe(p, "home");
+  await weigh(p, "home");
+  await shots(visitor, "/", "home");
+
+  await Promise.all([p.waitForNavigation(), p.click("nav >> text=Annuaire")]);
+  await axe(p, "directory");
+  await weigh(p, "directory");
+  await p.fill("#f-q", "coopérer");
+  await Promise.all([p.waitForNavigation(), p.click("form.filters button[type=submit]")]);
+  check(p.url().includes("q=coop"), `the search is in the URL: ${p.url()}`);
+  check((await p.content()).includes("Pôle Breizh Coop"), "the text search finds the Breton pole");
+  await p.selectOption("#f-region", "84");
+  await Promise.all([p.waitForNavigation(), p.click("form.filters button[type=submit]")]);
+  const filtered = await p.content();
+  check(p.url().includes("region=84"), `the région is in the URL: ${p.url()}`);
+  check(filtered.includes("PTCE Rhône Solidaire") && !filtered.includes("Pôle Breizh Coop"), "filtering by région keeps only Auvergne-Rhône-Alpes");
+  await axe(p, "directory-filtered");
+  await shots(visitor, "/directory?region=84", "directory");
+
+  await Promise.all([p.waitForNavigation(), p.click("h3 >> text=PTCE Rhône Solidaire")]);
+  check(p.url().endsWith("/poles/ptce-rhone"), `opened the pole: ${p.url()}`);
+  await axe(p, "pole");
+  await weigh(p, "pole");
+  const ld = await p.$eval("script[type='application/ld+json']", (s) => JSON.parse(s.textContent));
+  check(ld["@type"] === "Organization", "the pole page carries an Organization");
+  check((await p.$$("link[rel=alternate][type='application/atom+xml']")).length > 0, "the pole page links its Atom feed");
+  await shots(visitor, "/poles/ptce-rhone", "pole");
+
+  await Promise.all([p.waitForNavigation(), p.click("h3 >> text=Marché des producteurs")]);
+  await axe(p, "event");
+  await weigh(p, "event");
+  const eventLd = await p.$eval("script[type='application/ld+json']", (s) => JSON.parse(s.textContent));
+  check(eventLd["@type"] === "Event" && eventLd.startDate?.startsWith("2030-05-04T09:00"), "the event page carries an Event");
+  const ics = await p.getAttribute("a[download]", "href");
+  check(/^\/events\/[0-9a-f-]+\/calendar\.ics$/.test(ics || ""), `the event links its calendar file: ${ics}`);
+  const icsResponse = await p.request.get(BASE + ics);
+  if (icsResponse.status() === 200) {
+    check((icsResponse.headers()["content-type"] || "").startsWith("text/calendar"), "the calendar file is text/calendar");
+    check((await icsResponse.text()).includes("BEGIN:VCALENDAR"), "the calendar file is iCalendar");
+  } else if (REQUIRE_ICS) {
+    failures.push(`the calendar file answered ${icsResponse.status()}`);
+  } else {
+    console.log(`calendar file not served by this build (${icsResponse.status()}); set MAILLAGE_TEST_BROWSER_ICS=1 once the feeds are in`);
+  }
+  const eventUrl = new URL(p.url()).pathname;
+  await shots(visitor, eventUrl, "event");
+
+  r = await visit(p, "/map");
+  await axe(p, "map");
+  await weigh(p, "map");
+  check(await p.isVisible(".leaflet-container"), "the map is drawn");
+  check((await p.$$(".leaflet-interactive")).length >= 1, "the map shows markers");
+  await shots(visitor, "/map", "map");
+
+  r = await visit(p, "/poles/nobody");
+  check(r.status() === 404, `a missing pole answers 404, got ${r.status()}`);
+  await axe(p, "not-found");
+
+  // ---- An administrator ----
+  const adminContext = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
+  const a = await newPage(adminContext);
+  await visit(a, "/admin/login");
+  await axe(a, "login");
+  r = await signIn(a, [ADMIN[0], "wrong password, surely"]);
+  check(r.status() === 401, `a wrong password answers 401, got ${r.status()}`);
+  check(await a.isVisible(".errors"), "a wrong password is explained");
+  await axe(a, "login-error");
+  r = await signIn(a, ADMIN);
+  check(new URL(a.url()).pathname === "/admin", `signed in to the dashboard: ${a.url()}`);
+  await axe(a, "dashboard");
+
+  // A form posted without its anti-forgery token is refused.
+  const forged = await a.evaluate(async () => {
+    const res = await fetch("/admin/poles/ptce-rhone/calls/new", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "title=Forged&how_to_answer=x",
+    });
+    return res.status;
+  });
+  check(forged === 403, `a form without its token answers 403, got ${forged}`);
+
+  await visit(a, "/admin/poles/ptce-rhone");
+  await axe(a, "pole-admin");
+  await shots(adminContext, "/admin/poles/ptce-rhone", "pole-admin");
+
+  await visit(a, "/admin/poles/ptce-rhone/profile");
+  await axe(a, "profile-form");
+  await a.fill("#f-summary", "Coopérer entre Villeurbanne et Vaulx-en-Velin");
+  await a.fill("#f-territory-communes", "Villeurbanne\n69120");
+  await Promise.all([a.waitForNavigation(), a.click("form.admin-form button[type=submit]")]);
+  check((await a.textContent(".flash"))?.length > 0, "the profile is saved");
+
+  await visit(a, "/admin/poles/ptce-rhone/events/new");
+  await axe(a, "event-form");
+  await shots(adminContext, "/admin/poles/ptce-rhone/events/new", "event-form");
+  await a.fill("#f-title", "Atelier réparation");
+  await a.fill("#f-starts_at", "");
+  await a.fill("#f-place-commune", "Nulle-Part-Sur-Rien");
+  await Promise.all([a.waitForNavigation(), a.click("form.admin-form button[type=submit]")]);
+  check(await a.isVisible("#form-errors"), "a wrong event is explained");
+  check((await a.inputValue("#f-title")) === "Atelier réparation", "the form keeps what was typed");
+  check(await a.isVisible("#f-place-commune-error"), "the message is next to the field");
+  await axe(a, "event-form-errors");
+  await a.fill("#f-starts_at", "2030-06-12T08:30");
+  await a.fill("#f-ends_at", "2030-06-12T12:00");
+  await a.fill("#f-summary", "Réparer ensemble");
+  await a.fill("#f-place-name", "La Fabrique");
+  await a.fill("#f-place-commune", "Villeurbanne");
+  await a.click("#place-picker", { position: { x: 200, y: 150 } });
+  check((await a.inputValue("#f-place-latitude")) !== "", "a click on the map fills the latitude");
+  check((await a.inputValue("#f-place-longitude")) !== "", "a click on the map fills the longitude");
+  await a.fill("#f-place-latitude", "45.771");
+  await a.fill("#f-place-longitude", "4.880");
+  await Promise.all([a.waitForNavigation(), a.click("form.admin-form button[type=submit]")]);
+  check(new URL(a.url()).pathname === "/admin/poles/ptce-rhone", `back to the pole after publishing: ${a.url()}`);
+
+  await visit(a, "/admin/poles/ptce-rhone/calls/new");
+  await axe(a, "call-form");
+  await a.fill("#f-title", "Cherche un local de stockage");
+  await a.fill("#f-summary", "Pour la légumerie");
+  await a.check("input[name=subjects][value=premises]");
+  await a.fill("#f-deadline", "2030-09-30");
+  await a.fill("#f-how_to_answer", "Écrire à contact@example.org");
+  await Promise.all([a.waitForNavigation(), a.click("form.admin-form button[type=submit]")]);
+
+  await visit(p, "/poles/ptce-rhone");
+  const publicPole = await p.content();
+  check(publicPole.includes("Atelier réparation") && publicPole.includes("Cherche un local de stockage"), "the new event and call are on the public page");
+  const outbox = await p.request.get(BASE + "/poles/ptce-rhone/outbox?page=1", { headers: { accept: "application/activity+json" } });
+  const outboxText = await outbox.text();
+  check(outboxText.includes("Atelier réparation") && outboxText.includes("Cherche un local de stockage"), "the new event and call are in the outbox");
+  await Promise.all([p.waitForNavigation(), p.click("h3 >> text=Cherche un local de stockage")]);
+  await axe(p, "call");
+  await weigh(p, "call");
+  check((await p.content()).includes("contact@example.org"), "the call says how to answer");
+
+  await visit(a, "/admin/poles/ptce-rhone");
+  const row = a.locator("tr", { hasText: "Cherche un local de stockage" });
+  await Promise.all([a.waitForNavigation(), row.locator("form[action$='/close'] button").click()]);
+  await visit(p, "/directory?kind=call&call_status=open");
+  check(!(await p.content()).includes("Cherche un local de stockage"), "a closed call leaves the open calls");
+
+  await visit(a, "/admin/federation");
+  await axe(a, "federation-admin");
+
+  await visit(a, "/admin");
+  await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/logout'] button")]);
+  r = await visit(a, "/admin");
+  check(new URL(a.url()).pathname === "/admin/login", `signed out: ${a.url()}`);
+
+  // ---- A pole editor ----
+  const editorContext = await browser.newContext({ locale: "fr-FR" });
+  const e = await newPage(editorContext);
+  await signIn(e, EDITOR);
+  check(new URL(e.url()).pathname === "/admin", `the editor is signed in: ${e.url()}`);
+  check(!(await e.content()).includes("Pôle Breizh Coop"), "the editor sees only their pole");
+  r = await visit(e, "/admin/poles/ptce-breizh");
+  check(r.status() === 403, `another pole answers 403 to an editor, got ${r.status()}`);
+  await axe(e, "forbidden");
+  await visit(e, "/admin/poles/ptce-rhone/events/new");
+  const token = await e.inputValue("input[name=_csrf]");
+  const intrusion = await e.evaluate(async (token) => {
+    const body = new URLSearchParams({ _csrf: token, title: "Intrusion", starts_at: "2030-01-01T10:00" });
+    const res = await fetch("/admin/poles/ptce-breizh/events/new", { method: "POST", body });
+    return res.status;
+  }, token);
+  check(intrusion === 403, `publishing on another pole answers 403, got ${intrusion}`);
+
+  // ---- English ----
+  const english = await browser.newContext({ locale: "en-GB", extraHTTPHeaders: { "accept-language": "en-GB,en;q=0.9" } });
+  const en = await newPage(english);
+  await visit(en, "/");
+  check((await en.getAttribute("html", "lang")) === "en", "English from the browser's languages");
+  await axe(en, "home-en");
+} finally {
+  await browser.close();
+}
+
+if (failures.length > 0) {
+  console.error(`${failures.length} failure(s):`);
+  for (const f of failures) console.error(` - ${f}`);
+  process.exit(1);
+}
+console.log("browser scenarios passed");

@@ -1,0 +1,777 @@
+//! The web interface over real HTTP, on SQLite and PostgreSQL: public pages and content
+//! negotiation, sign-in, anti-forgery tokens, lock-out, roles, and publishing through the
+//! administration's forms.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{TestDb, TestServer};
+use maillage::store::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+pub struct Visitor {
+    client: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub location: String,
+    pub body: String,
+}
+
+impl Visitor {
+    pub fn new(server: &TestServer) -> Visitor {
+        Visitor {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: server.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let res = req
+            .header("cookie", cookie)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("request");
+        for value in res.headers().get_all("set-cookie") {
+            let text = value.to_str().expect("cookie");
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() || text.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        Answer {
+            status: res.status(),
+            location: res
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            body: res.text().await.expect("body"),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let req = self.client.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
+    /// Opens a form page and submits it with its anti-forgery token and `fields`.
+    pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Answer {
+        let form = self.get(page).await;
+        assert_eq!(form.status, StatusCode::OK, "{page}: {}", form.body);
+        let token = csrf(&form.body);
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Answer {
+        self.submit(
+            "/admin/login",
+            "/admin/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("next", "/admin"),
+            ],
+        )
+        .await
+    }
+}
+
+pub fn csrf(html: &str) -> String {
+    let start = html
+        .find("name=\"_csrf\" value=\"")
+        .unwrap_or_else(|| panic!("no anti-forgery token in {html}"))
+        + 20;
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn person(server: &TestServer, name: &str, role: Role) -> i64 {
+    let hash = maillage::auth::hash_password(PASSWORD).expect("hash");
+    server
+        .store
+        .create_user(name, None, Some(hash), role)
+        .await
+        .expect("user")
+        .id
+}
+
+async fn api(server: &TestServer, path: &str, body: Value) -> Value {
+    let res = server
+        .client
+        .post(server.url(path))
+        .bearer_auth(&server.admin_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("api");
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json().await.expect("json")
+}
+
+/// Two poles in two régions, an administrator and an editor of the first pole.
+pub async fn setup(server: &TestServer) -> i64 {
+    api(
+        server,
+        "/api/v1/poles",
+        json!({"slug": "ptce-rhone", "name": "PTCE Rhône Solidaire", "summary": "Coopérer à Villeurbanne",
+               "territory": {"communes": ["69266"]}, "themes": ["agriculture-food"], "pooling": ["premises"],
+               "shared_place": {"name": "La Fabrique", "commune": "69266", "latitude": 45.77, "longitude": 4.88}}),
+    )
+    .await;
+    api(
+        server,
+        "/api/v1/poles",
+        json!({"slug": "ptce-breizh", "name": "Pôle Breizh Coop", "summary": "Coopérer à Rennes",
+               "territory": {"communes": ["35238"]}}),
+    )
+    .await;
+    api(
+        server,
+        "/api/v1/poles/ptce-rhone/members",
+        json!({"name": "Jardins de Cocagne", "legal_form": "association"}),
+    )
+    .await;
+    api(
+        server,
+        "/api/v1/poles/ptce-rhone/events",
+        json!({"title": "Marché des producteurs", "summary": "Producteurs du coin",
+               "starts_at": "2030-05-04T09:00", "ends_at": "2030-05-04T13:00",
+               "place": {"name": "Place Lazare-Goujon", "commune": "69266", "latitude": 45.766, "longitude": 4.879}}),
+    )
+    .await;
+    person(server, "webadmin", Role::Admin).await;
+    let editor = person(server, "editrice", Role::Editor).await;
+    let pole = server.store.pole("ptce-rhone").await.expect("pole");
+    server
+        .store
+        .grant_pole(editor, pole.id)
+        .await
+        .expect("grant");
+    person(server, "cible", Role::Editor).await
+}
+
+#[tokio::test]
+async fn public_pages_and_administration() {
+    common::init_logs();
+    common::install_tls_provider();
+    for db in TestDb::all().await {
+        let server = TestServer::start(&db).await;
+        setup(&server).await;
+        public_pages(&server, db.label).await;
+        sign_in_is_guarded(&server, db.label).await;
+        publishing_through_forms(&server, db.label).await;
+        editors_keep_to_their_poles(&server, db.label).await;
+        replies_are_moderated(&server, db.label).await;
+        server.stop().await;
+        db.drop_now().await;
+    }
+}
+
+async fn public_pages(server: &TestServer, label: &str) {
+    let mut v = Visitor::new(server);
+    let home = v.get("/").await;
+    assert_eq!(home.status, StatusCode::OK, "[{label}]");
+    assert!(
+        home.body.contains("PTCE Rhône Solidaire") && home.body.contains("Marché des producteurs"),
+        "[{label}] {}",
+        home.body
+    );
+    assert!(
+        home.body.contains("<html lang=\"fr\""),
+        "[{label}] French by default"
+    );
+
+    let english = v
+        .send(
+            v.client
+                .get(format!("{}/", v.base))
+                .header("accept-language", "en-GB,en;q=0.9"),
+        )
+        .await;
+    assert!(
+        english.body.contains("<html lang=\"en\"") && english.body.contains("Upcoming events"),
+        "[{label}]"
+    );
+    let switch = v.get("/lang/en?back=/directory").await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER, "[{label}]");
+    assert_eq!(switch.location, "/directory");
+    assert!(
+        v.get("/").await.body.contains("<html lang=\"en\""),
+        "[{label}] the cookie keeps English"
+    );
+    let back = v.get("/lang/fr?back=//evil.example").await;
+    assert_eq!(back.location, "/", "[{label}] no redirect to another site");
+
+    let region = v.get("/directory?region=84").await;
+    assert!(
+        region.body.contains("PTCE Rhône Solidaire") && !region.body.contains("Pôle Breizh Coop"),
+        "[{label}] Auvergne-Rhône-Alpes only"
+    );
+    let text = v.get("/directory?q=breizh&kind=pole").await;
+    assert!(
+        text.body.contains("Pôle Breizh Coop") && !text.body.contains("PTCE Rhône Solidaire"),
+        "[{label}]"
+    );
+    let bad = v.get("/directory?from=tomorrow&kind=shop").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "[{label}]");
+    assert!(
+        bad.body.contains("tomorrow") && bad.body.contains("shop"),
+        "[{label}] says which values are wrong"
+    );
+
+    let pole = v.get("/poles/ptce-rhone").await;
+    assert_eq!(pole.status, StatusCode::OK, "[{label}]");
+    for needle in [
+        "@ptce-rhone@127.0.0.1",
+        "Jardins de Cocagne",
+        "Villeurbanne",
+        "Métropole de Lyon",
+        "\"@type\":\"Organization\"",
+        "og:title",
+        "/poles/ptce-rhone/feed.atom",
+        "/poles/ptce-rhone/events.ics",
+        "/poles/ptce-rhone/follow",
+    ] {
+        assert!(
+            pole.body.contains(needle),
+            "[{label}] pole page lacks {needle}"
+        );
+    }
+    let follow = v
+        .get("/poles/ptce-rhone/follow?server=%40moi%40piaille.fr")
+        .await;
+    assert_eq!(follow.status, StatusCode::SEE_OTHER, "[{label}]");
+    assert!(
+        follow
+            .location
+            .starts_with("https://piaille.fr/authorize_interaction?uri=http%3A%2F%2F127.0.0.1"),
+        "[{label}] {}",
+        follow.location
+    );
+    let bad_follow = v
+        .get("/poles/ptce-rhone/follow?server=javascript%3Aalert(1)")
+        .await;
+    assert_eq!(bad_follow.status, StatusCode::BAD_REQUEST, "[{label}]");
+
+    // Federation clients still get ActivityPub from the same URLs.
+    let res = server
+        .client
+        .get(server.url("/poles/ptce-rhone"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .expect("actor");
+    let actor: Value = res.json().await.expect("json");
+    assert_eq!(actor["type"], "Group", "[{label}]");
+
+    let event_url = pole
+        .body
+        .split("href=\"/events/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|id| format!("/events/{id}"))
+        .expect("an event link on the pole page");
+    let event = v.get(&event_url).await;
+    assert_eq!(event.status, StatusCode::OK, "[{label}]");
+    assert!(
+        event.body.contains("\"@type\":\"Event\"")
+            && event.body.contains(&format!("{event_url}/calendar.ics")),
+        "[{label}]"
+    );
+    let res = server
+        .client
+        .get(server.url(&event_url))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .expect("event");
+    let object: Value = res.json().await.expect("json");
+    assert_eq!(object["type"], "Event", "[{label}]");
+
+    let map = v.get("/map").await;
+    assert!(
+        map.body.contains("La Fabrique") || map.body.contains("PTCE Rhône Solidaire"),
+        "[{label}] the list beside the map"
+    );
+    assert!(
+        map.body.contains("/static/vendor/leaflet/leaflet."),
+        "[{label}]"
+    );
+    let css_url = home
+        .body
+        .split("href=\"/static/css/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .map(|r| format!("/static/css/{r}"))
+        .expect("stylesheet");
+    let css = server
+        .client
+        .get(server.url(&css_url))
+        .send()
+        .await
+        .expect("css");
+    assert_eq!(
+        css.headers()["cache-control"],
+        "public, max-age=31536000, immutable",
+        "[{label}]"
+    );
+    let missing = v.get("/nowhere-at-all").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "[{label}]");
+    assert!(
+        missing.body.contains("Page introuvable"),
+        "[{label}] a page for browsers"
+    );
+    let res = server
+        .client
+        .get(server.url("/nowhere-at-all"))
+        .send()
+        .await
+        .expect("missing");
+    let json: Value = res.json().await.expect("JSON for other clients");
+    assert_eq!(json["error"], "not_found", "[{label}]");
+    assert_eq!(
+        v.get("/poles/nobody").await.status,
+        StatusCode::NOT_FOUND,
+        "[{label}]"
+    );
+}
+
+async fn sign_in_is_guarded(server: &TestServer, label: &str) {
+    let mut v = Visitor::new(server);
+    let anonymous = v.get("/admin/poles/ptce-rhone").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "[{label}]");
+    assert!(
+        anonymous.location.starts_with("/admin/login?next="),
+        "[{label}]"
+    );
+
+    let wrong = v.sign_in("webadmin", "not the password at all").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "[{label}]");
+    assert!(!v.cookies.contains_key("maillage_session"), "[{label}]");
+
+    let no_token = v
+        .post(
+            "/admin/login",
+            &[("username", "webadmin"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        no_token.status,
+        StatusCode::FORBIDDEN,
+        "[{label}] sign-in without anti-forgery token"
+    );
+
+    // Five failures lock the account, even for the right password.
+    let mut other = Visitor::new(server);
+    for _ in 0..5 {
+        assert_eq!(
+            other.sign_in("cible", "wrong password here").await.status,
+            StatusCode::UNAUTHORIZED,
+            "[{label}]"
+        );
+    }
+    let locked = other.sign_in("cible", PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "[{label}] locked out"
+    );
+
+    let ok = v.sign_in("webadmin", PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "[{label}] {}", ok.body);
+    assert!(v.cookies.contains_key("maillage_session"), "[{label}]");
+    let dashboard = v.get("/admin").await;
+    assert!(
+        dashboard.body.contains("PTCE Rhône Solidaire")
+            && dashboard.body.contains("Pôle Breizh Coop"),
+        "[{label}]"
+    );
+
+    // A signed-in form without its token is refused and changes nothing.
+    let forged = v
+        .post(
+            "/admin/poles/ptce-rhone/calls/new",
+            &[("title", "Forgé"), ("how_to_answer", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "[{label}]");
+    let calls = server
+        .store
+        .list_calls(
+            server.store.pole("ptce-rhone").await.expect("pole").id,
+            maillage::store::PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .expect("calls");
+    assert_eq!(calls.total, 0, "[{label}] nothing stored");
+
+    let out = v.submit("/admin", "/admin/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "[{label}]");
+    assert_eq!(
+        v.get("/admin").await.status,
+        StatusCode::SEE_OTHER,
+        "[{label}] signed out"
+    );
+}
+
+async fn publishing_through_forms(server: &TestServer, label: &str) {
+    let mut v = Visitor::new(server);
+    assert_eq!(
+        v.sign_in("webadmin", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // A wrong form keeps what was typed and says what is wrong, next to the field.
+    let wrong = v
+        .submit(
+            "/admin/poles/ptce-rhone/events/new",
+            "/admin/poles/ptce-rhone/events/new",
+            &[
+                ("title", "Atelier compost"),
+                ("starts_at", "demain"),
+                ("place.commune", "Nulle-Part-Sur-Rien"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "[{label}]");
+    assert!(
+        wrong.body.contains("value=\"Atelier compost\""),
+        "[{label}] keeps the title"
+    );
+    assert!(
+        wrong.body.contains("id=\"f-starts_at-error\"")
+            && wrong.body.contains("id=\"f-place-commune-error\""),
+        "[{label}] {}",
+        wrong.body
+    );
+
+    let profile = v
+        .submit(
+            "/admin/poles/ptce-rhone/profile",
+            "/admin/poles/ptce-rhone/profile",
+            &[
+                ("name", "PTCE Rhône Solidaire"),
+                ("summary", "Coopérer entre Villeurbanne et Vaulx-en-Velin"),
+                ("territory.communes", "Villeurbanne\n69120"),
+                ("themes", "agriculture-food"),
+                ("themes", "mobility"),
+                ("pooling", "premises"),
+                ("shared_place.name", "La Fabrique"),
+                ("shared_place.commune", "69266"),
+                ("shared_place.latitude", "45.77"),
+                ("shared_place.longitude", "4.88"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        profile.status,
+        StatusCode::SEE_OTHER,
+        "[{label}] {}",
+        profile.body
+    );
+    let pole = server.store.pole("ptce-rhone").await.expect("pole");
+    assert_eq!(
+        pole.pole.territory.communes,
+        vec!["69266", "69256"],
+        "[{label}] Vaulx-en-Velin by its postal code"
+    );
+    assert_eq!(
+        pole.pole.summary.as_deref(),
+        Some("Coopérer entre Villeurbanne et Vaulx-en-Velin")
+    );
+
+    let event = v
+        .submit(
+            "/admin/poles/ptce-rhone/events/new",
+            "/admin/poles/ptce-rhone/events/new",
+            &[
+                ("title", "Petit-déjeuner de la coopération"),
+                ("summary", "Rencontre des membres"),
+                ("starts_at", "2030-06-12T08:30"),
+                ("ends_at", "2030-06-12T10:00"),
+                ("timezone", "Europe/Paris"),
+                ("status", "scheduled"),
+                ("place.name", "La Fabrique"),
+                ("place.commune", "Villeurbanne"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        event.status,
+        StatusCode::SEE_OTHER,
+        "[{label}] {}",
+        event.body
+    );
+    let call = v
+        .submit(
+            "/admin/poles/ptce-rhone/calls/new",
+            "/admin/poles/ptce-rhone/calls/new",
+            &[
+                ("title", "Cherche un local de stockage"),
+                ("summary", "Pour la légumerie"),
+                ("direction", "seeking"),
+                ("subjects", "premises"),
+                ("deadline", "2030-09-30"),
+                ("how_to_answer", "Écrire à contact@example.org"),
+                ("status", "open"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        call.status,
+        StatusCode::SEE_OTHER,
+        "[{label}] {}",
+        call.body
+    );
+
+    let page = v.get("/poles/ptce-rhone").await.body;
+    assert!(
+        page.contains("Petit-déjeuner de la coopération")
+            && page.contains("Cherche un local de stockage"),
+        "[{label}]"
+    );
+    let outbox = outbox_text(server).await;
+    assert!(
+        outbox.contains("Petit-déjeuner de la coopération")
+            && outbox.contains("Cherche un local de stockage"),
+        "[{label}] {outbox}"
+    );
+
+    let pole_id = server.store.pole("ptce-rhone").await.expect("pole").id;
+    let call_id = server
+        .store
+        .list_calls(
+            pole_id,
+            maillage::store::PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .expect("calls")
+        .items[0]
+        .public_id
+        .clone();
+    let closed = v
+        .submit(
+            "/admin/poles/ptce-rhone",
+            &format!("/admin/calls/{call_id}/close"),
+            &[],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER, "[{label}]");
+    let call = server.store.call(&call_id).await.expect("call");
+    assert_eq!(
+        call.data.status,
+        maillage::domain::vocab::CallStatus::Closed,
+        "[{label}]"
+    );
+    let open = v.get("/directory?kind=call&call_status=open").await.body;
+    assert!(
+        !open.contains("Cherche un local de stockage"),
+        "[{label}] closed calls leave the open ones"
+    );
+}
+
+/// The text of the pole's outbox, once the publisher has recorded the changes.
+pub async fn outbox_text(server: &TestServer) -> String {
+    let res = server
+        .client
+        .get(server.url("/poles/ptce-rhone/outbox?page=1"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .expect("outbox");
+    res.text().await.expect("outbox body")
+}
+
+async fn editors_keep_to_their_poles(server: &TestServer, label: &str) {
+    let mut v = Visitor::new(server);
+    assert_eq!(
+        v.sign_in("editrice", PASSWORD).await.status,
+        StatusCode::SEE_OTHER,
+        "[{label}]"
+    );
+    let dashboard = v.get("/admin").await.body;
+    assert!(
+        dashboard.contains("PTCE Rhône Solidaire") && !dashboard.contains("Pôle Breizh Coop"),
+        "[{label}]"
+    );
+    assert_eq!(
+        v.get("/admin/poles/ptce-rhone").await.status,
+        StatusCode::OK,
+        "[{label}]"
+    );
+    assert_eq!(
+        v.get("/admin/poles/ptce-breizh").await.status,
+        StatusCode::FORBIDDEN,
+        "[{label}]"
+    );
+    assert_eq!(
+        v.get("/admin/federation").await.status,
+        StatusCode::FORBIDDEN,
+        "[{label}] instance pages are for administrators"
+    );
+    let own = v.get("/admin/poles/ptce-rhone/events/new").await;
+    let token = csrf(&own.body);
+    let other = v
+        .post(
+            "/admin/poles/ptce-breizh/events/new",
+            &[
+                ("_csrf", &token),
+                ("title", "Intrusion"),
+                ("starts_at", "2030-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "[{label}]");
+    let breizh = server.store.pole("ptce-breizh").await.expect("pole");
+    let events = server
+        .store
+        .list_events(
+            breizh.id,
+            maillage::store::PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .expect("events");
+    assert_eq!(
+        events.total, 0,
+        "[{label}] nothing published on the other pole"
+    );
+}
+
+async fn replies_are_moderated(server: &TestServer, label: &str) {
+    let pole = server.store.pole("ptce-rhone").await.expect("pole");
+    let event = server
+        .store
+        .list_events(
+            pole.id,
+            maillage::store::PageRequest {
+                page: 1,
+                per_page: 10,
+            },
+        )
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .find(|e| e.data.title == "Marché des producteurs")
+        .expect("the event");
+    let author = server
+        .store
+        .upsert_remote_actor(&maillage::store::NewRemoteActor {
+            ap_id: "https://masto.example/users/alice".into(),
+            kind: "Person".into(),
+            username: Some("alice".into()),
+            name: Some("Alice Martin".into()),
+            domain: "masto.example".into(),
+            inbox: "https://masto.example/users/alice/inbox".into(),
+            shared_inbox: None,
+            key_id: None,
+            public_key_pem: None,
+            url: Some("https://masto.example/@alice".into()),
+        })
+        .await
+        .expect("actor");
+    let object = server
+        .store
+        .local_object(&event.ap_id)
+        .await
+        .expect("lookup")
+        .expect("local object");
+    server
+        .store
+        .add_reply(&maillage::store::NewReply {
+            ap_id: "https://masto.example/users/alice/statuses/1",
+            object,
+            author_id: author.id,
+            content_html: "<p>J’y serai avec des semis !</p>",
+            url: None,
+            published_at: chrono::Utc::now(),
+            needs_approval: true,
+        })
+        .await
+        .expect("reply");
+    let mut v = Visitor::new(server);
+    let page = format!("/events/{}", event.public_id);
+    assert!(
+        !v.get(&page).await.body.contains("des semis"),
+        "[{label}] a pending reply is not shown"
+    );
+    assert_eq!(
+        v.sign_in("editrice", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let hub = v.get("/admin/poles/ptce-rhone").await.body;
+    assert!(
+        hub.contains("des semis") && hub.contains("Alice Martin"),
+        "[{label}] the editor sees it"
+    );
+    let action = hub
+        .split("action=\"/admin/replies/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .map(|r| format!("/admin/replies/{r}"))
+        .expect("a moderation form");
+    assert!(action.ends_with("/visible"), "[{label}] {action}");
+    let shown = v.submit("/admin/poles/ptce-rhone", &action, &[]).await;
+    assert_eq!(
+        shown.status,
+        StatusCode::SEE_OTHER,
+        "[{label}] {}",
+        shown.body
+    );
+    let public = v.get(&page).await.body;
+    assert!(
+        public.contains("des semis") && public.contains("Alice Martin"),
+        "[{label}] an approved reply is shown"
+    );
+}
