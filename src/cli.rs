@@ -46,6 +46,36 @@ pub enum Command {
     /// Issue, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Follow another instance (its domain, or `relay@domain`) or any actor (URL or
+    /// handle) from this instance's actor, or from one of its poles with `--pole`. The running
+    /// server sends the request.
+    Follow {
+        target: String,
+        /// Follow from this local pole instead of the instance.
+        #[arg(long)]
+        pole: Option<String>,
+    },
+    /// Stop following, by the number `follows` shows.
+    Unfollow {
+        id: i64,
+        /// Also forget the poles and objects that came through that instance.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// List whom this instance (or a pole, with `--pole`) follows.
+    Follows {
+        #[arg(long)]
+        pole: Option<String>,
+    },
+    /// Walk the graph of instances from one of them (whom they follow, their peers) and list
+    /// what is found, to choose whom to follow; nothing is followed.
+    Discover {
+        /// An instance's domain or URL.
+        from: String,
+        /// How many follows away to look (0: that instance alone).
+        #[arg(long, default_value_t = 2)]
+        depth: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -141,9 +171,88 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
     }
     let store = Store::connect(&config).await?;
     store.migrate().await?;
-    let result = manage(&store, command).await;
+    let result = match command {
+        Command::Follow { .. }
+        | Command::Unfollow { .. }
+        | Command::Follows { .. }
+        | Command::Discover { .. } => {
+            let fed = crate::federation::service::Federation::new(
+                store.clone(),
+                std::sync::Arc::new(config),
+            );
+            federate(&fed, command).await
+        }
+        command => manage(&store, command).await,
+    };
     store.close().await?;
     result
+}
+
+/// The local actor a command acts as: the instance, or the pole named by `--pole`.
+async fn acting_actor(
+    fed: &crate::federation::service::Federation,
+    pole: Option<&str>,
+) -> Result<String> {
+    match pole {
+        Some(slug) => Ok(fed.store.pole(slug).await?.ap_id),
+        None => Ok(fed.instance_actor_id()),
+    }
+}
+
+async fn federate(fed: &crate::federation::service::Federation, command: Command) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Follow { target, pole } => {
+            let local = acting_actor(fed, pole.as_deref()).await?;
+            let record = crate::federation::follows::follow_actor(fed, &local, &target).await?;
+            let _ = writeln!(
+                out,
+                "follow {} of {} requested; it is {} until the other side answers",
+                record.id, record.actor.ap_id, record.state
+            );
+        }
+        Command::Unfollow { id, purge } => {
+            let following = fed.store.following(id).await?;
+            crate::federation::publish::unfollow(fed, id).await?;
+            let _ = writeln!(out, "no longer following {}", following.actor.ap_id);
+            if purge {
+                let purged = crate::federation::relay::purge(fed, &following.actor.ap_id).await?;
+                let _ = writeln!(out, "forgot {purged} poles that came through it");
+            }
+        }
+        Command::Follows { pole } => {
+            let local = acting_actor(fed, pole.as_deref()).await?;
+            for f in fed.store.list_following(&local).await? {
+                let _ = writeln!(out, "{}\t{}\t{}", f.id, f.state, f.actor.ap_id);
+            }
+        }
+        Command::Discover { from, depth } => {
+            let found = crate::federation::discover::discover(fed, &from, depth).await;
+            let _ = writeln!(
+                out,
+                "depth\tdomain\tsoftware\tpoles\tregions\tlast activity\tfollowed\tactor"
+            );
+            for i in found {
+                let line = match &i.error {
+                    Some(e) => format!("{}\t{}\tunreachable: {e}", i.depth, i.domain),
+                    None => format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        i.depth,
+                        i.domain,
+                        i.software.as_deref().unwrap_or("?"),
+                        i.poles.map_or("?".into(), |p| p.to_string()),
+                        i.regions.join(", "),
+                        i.last_activity.as_deref().unwrap_or("?"),
+                        if i.followed { "yes" } else { "no" },
+                        i.actor.as_deref().unwrap_or("-"),
+                    ),
+                };
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 async fn manage(store: &Store, command: Command) -> Result<()> {
@@ -153,8 +262,12 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         let _ = writeln!(out, "{line}");
     };
     match command {
-        // `run` starts the server before opening this connection pool.
-        Command::Serve => {}
+        // `run` starts the server, and federation commands, before this.
+        Command::Serve
+        | Command::Follow { .. }
+        | Command::Unfollow { .. }
+        | Command::Follows { .. }
+        | Command::Discover { .. } => {}
         Command::Migrate { status } => {
             let (applied, pending) = store.migration_status().await?;
             let note = if status {

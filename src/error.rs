@@ -16,6 +16,8 @@ pub enum Error {
     Listen(String, std::io::Error),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Federation(#[from] crate::federation::service::FederationError),
     #[error("cannot read standard input: {0}")]
     Input(std::io::Error),
 }

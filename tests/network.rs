@@ -152,6 +152,65 @@ async fn instances_follow_instances() {
         eventually("the instance follows to be accepted", || accepted(from, to)).await;
     }
 
+    // Discovery from A, as seen by N: A's peers are C and N (its followers), C's are A, B
+    // and N; N itself is left out, and the depth bounds the walk.
+    let domains = |found: &Value| -> Vec<(String, u64)> {
+        let mut d: Vec<(String, u64)> = found
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|i| {
+                (
+                    i["domain"].as_str().unwrap_or_default().to_owned(),
+                    i["depth"].as_u64().unwrap_or(99),
+                )
+            })
+            .collect();
+        d.sort();
+        d
+    };
+    let host = |s: &TestServer| format!("127.0.0.1:{}", s.port);
+    let found = ok(
+        &n,
+        Method::GET,
+        &format!("/api/v1/admin/discover?from={}&depth=0", host(&a)),
+        None,
+    )
+    .await;
+    assert_eq!(domains(&found), [(host(&a), 0)]);
+    assert_eq!(found[0]["software"], "maillage");
+    assert_eq!(found[0]["poles"], 1);
+    assert_eq!(found[0]["followed"], true);
+    assert_eq!(found[0]["actor"], a.url("/actor"));
+    let found = ok(
+        &n,
+        Method::GET,
+        &format!("/api/v1/admin/discover?from={}&depth=1", host(&a)),
+        None,
+    )
+    .await;
+    let mut expected = vec![(host(&a), 0), (host(&c), 1)];
+    expected.sort();
+    assert_eq!(domains(&found), expected);
+    let found = ok(
+        &n,
+        Method::GET,
+        &format!("/api/v1/admin/discover?from={}&depth=2", host(&a)),
+        None,
+    )
+    .await;
+    expected.push((host(&b), 2));
+    expected.sort();
+    assert_eq!(domains(&found), expected);
+    let (status, _) = call(
+        &n,
+        Method::GET,
+        "/api/v1/admin/discover?from=x&depth=9",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     // What existed before the follows is announced to the followers.
     for server in [&c, &n] {
         eventually("the poles to be announced", || async {

@@ -128,6 +128,11 @@ pub async fn apply(
             "the activity `{id}` is not on its actor's server"
         )));
     }
+    // A like is counted once per actor and object whatever its id, so it needs no claim:
+    // one write fewer for the most frequent activity.
+    if type_of(activity) == "Like" {
+        return dispatch(fed, activity, actor, budget).await;
+    }
     // Claimed before it is applied, so that the same activity delivered twice at once is
     // applied once; handed back if applying it fails, so that nothing of it stays.
     if !fed.store.mark_seen(id, &actor.ap_id).await? {

@@ -2,6 +2,8 @@
 
 pub mod actors;
 pub mod client;
+pub mod discover;
+pub mod follows;
 pub mod inbox;
 pub mod objects;
 pub mod publish;

@@ -888,3 +888,35 @@ impl Store {
             > 0)
     }
 }
+
+impl Store {
+    /// The domains of the instances whose actors this instance follows or is followed by,
+    /// accepted both ways: its peers in the inter-network.
+    pub async fn peers(&self, instance_actor: &str) -> Result<Vec<String>> {
+        let sql = match self.backend {
+            crate::config::Backend::Postgres => {
+                "SELECT DISTINCT a.domain FROM remote_actors a WHERE a.deleted_at IS NULL AND (\
+                 a.id IN (SELECT remote_actor_id FROM following WHERE local_actor = $1 AND state = 'accepted') \
+                 OR a.id IN (SELECT remote_actor_id FROM followers WHERE local_actor = $1 AND state = 'accepted')) \
+                 ORDER BY a.domain"
+            }
+            crate::config::Backend::Sqlite => {
+                "SELECT DISTINCT a.domain FROM remote_actors a WHERE a.deleted_at IS NULL AND (\
+                 a.id IN (SELECT remote_actor_id FROM following WHERE local_actor = ?1 AND state = 'accepted') \
+                 OR a.id IN (SELECT remote_actor_id FROM followers WHERE local_actor = ?1 AND state = 'accepted')) \
+                 ORDER BY a.domain"
+            }
+        };
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                sql,
+                [instance_actor.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "domain").map_err(StoreError::from))
+            .collect()
+    }
+}

@@ -134,6 +134,8 @@ pub async fn nodeinfo(State(state): State<AppState>) -> ApiResult<Response> {
     let settings = state.store.ensure_instance("Maillage").await?;
     let poles = state.store.count_poles().await?;
     let objects = state.store.count_local_objects().await?;
+    let (regions, last_activity) = local_summary(&state).await?;
+    let peers = state.store.peers(&state.fed.instance_actor_id()).await?;
     let mut response = Json(json!({
         "version": "2.1",
         "software": {
@@ -150,7 +152,10 @@ pub async fn nodeinfo(State(state): State<AppState>) -> ApiResult<Response> {
         "metadata": {
             "nodeName": settings.name,
             "nodeDescription": settings.summary,
-            "poles": poles
+            "poles": poles,
+            "regions": regions,
+            "lastActivity": last_activity,
+            "peers": peers
         }
     }))
     .into_response();
@@ -161,6 +166,49 @@ pub async fn nodeinfo(State(state): State<AppState>) -> ApiResult<Response> {
         ),
     );
     Ok(response)
+}
+
+/// The régions of the local poles and when one of them last changed: what an administrator
+/// looking for instances to follow wants to know (see `discover`).
+async fn local_summary(
+    state: &AppState,
+) -> ApiResult<(Vec<String>, Option<chrono::DateTime<chrono::Utc>>)> {
+    let mut regions = std::collections::BTreeSet::new();
+    let mut last: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut page = 1;
+    loop {
+        let poles = state
+            .store
+            .list_poles(crate::store::PageRequest {
+                page,
+                per_page: 100,
+            })
+            .await?;
+        for pole in &poles.items {
+            regions.extend(
+                pole.pole
+                    .territory
+                    .view()
+                    .regions
+                    .into_iter()
+                    .map(|r| r.name),
+            );
+            last = last.max(Some(pole.updated_at));
+        }
+        if page * 100 >= poles.total {
+            break;
+        }
+        page += 1;
+    }
+    Ok((regions.into_iter().collect(), last))
+}
+
+/// The domains of this instance's peers (the instances it follows or that follow it), as a
+/// JSON list, at the path Mastodon uses.
+pub async fn peers(State(state): State<AppState>) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(
+        state.store.peers(&state.fed.instance_actor_id()).await?,
+    ))
 }
 
 /// The instance actor, an `Application`.

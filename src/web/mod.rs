@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/host-meta", get(federation::host_meta))
         .route("/.well-known/nodeinfo", get(federation::nodeinfo_links))
         .route("/nodeinfo/2.1", get(federation::nodeinfo))
+        .route("/api/v1/instance/peers", get(federation::peers))
         .route("/actor", get(federation::instance_actor))
         .route("/actor/outbox", get(federation::instance_outbox))
         .route("/actor/followers", get(federation::instance_followers))

@@ -5,13 +5,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::poles::editable_pole;
 use super::views::PageView;
-use crate::federation::client::FetchBudget;
-use crate::federation::publish::{answer_follow, follow, unfollow};
-use crate::federation::remote::{is_maillage_pole, parse_pole};
+use crate::federation::publish::{answer_follow, unfollow};
 use crate::store::{FollowerRecord, FollowingRecord, Kind, ReplyRecord};
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult, ErrorBody};
@@ -23,108 +20,6 @@ pub struct FollowInput {
     /// The actor to follow: its URL, a handle such as `pole@instance.example`, or an
     /// instance's domain (its instance actor, found through NodeInfo or as `relay@domain`).
     pub actor: String,
-}
-
-/// Finds an actor's URL from a handle with WebFinger, or takes the URL as given.
-async fn resolve_actor(
-    state: &AppState,
-    given: &str,
-    budget: &mut FetchBudget,
-) -> ApiResult<String> {
-    let given = given.trim();
-    if given.starts_with("https://") || given.starts_with("http://") {
-        return Url::parse(given).map(|u| u.to_string()).map_err(|_| {
-            ApiError::Invalid(crate::domain::ValidationErrors::single(
-                "actor",
-                "is not a URL",
-            ))
-        });
-    }
-    let scheme = match state.fed.client.mode() {
-        crate::federation::url_check::NetworkMode::Development => "http",
-        crate::federation::url_check::NetworkMode::Production => "https",
-    };
-    // A bare domain names an instance: its actor is the one NodeInfo links (FEP-2677), or
-    // else `relay@domain`, as Mobilizon names it.
-    if !given.contains('@') && !given.contains('/') && !given.is_empty() {
-        if let Some(actor) = instance_actor_of(state, scheme, given, budget).await? {
-            return Ok(actor);
-        }
-        return Box::pin(resolve_actor(state, &format!("relay@{given}"), budget)).await;
-    }
-    let handle = given.trim_start_matches('@');
-    let Some((_, host)) = handle
-        .rsplit_once('@')
-        .filter(|(u, h)| !u.is_empty() && !h.is_empty())
-    else {
-        return Err(ApiError::Invalid(crate::domain::ValidationErrors::single(
-            "actor",
-            "must be an actor URL or a handle such as `pole@instance.example`",
-        )));
-    };
-    let mut url =
-        Url::parse(&format!("{scheme}://{host}/.well-known/webfinger")).map_err(|_| {
-            ApiError::Invalid(crate::domain::ValidationErrors::single(
-                "actor",
-                "names no valid host",
-            ))
-        })?;
-    url.query_pairs_mut()
-        .append_pair("resource", &format!("acct:{handle}"));
-    let document = state
-        .fed
-        .client
-        .fetch_json_unsigned(&url, budget)
-        .await
-        .map_err(crate::federation::service::FederationError::from)?;
-    document
-        .get("links")
-        .and_then(serde_json::Value::as_array)
-        .and_then(|links| {
-            links.iter().find(|l| {
-                l.get("rel").and_then(serde_json::Value::as_str) == Some("self")
-                    && l.get("type")
-                        .and_then(serde_json::Value::as_str)
-                        .is_some_and(|t| t.contains("activity+json") || t.contains("ld+json"))
-            })
-        })
-        .and_then(|l| l.get("href"))
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::NotFound(format!("an ActivityPub actor for `{handle}`")))
-}
-
-/// The instance actor that an instance's NodeInfo links to (FEP-2677), if it names one.
-async fn instance_actor_of(
-    state: &AppState,
-    scheme: &str,
-    domain: &str,
-    budget: &mut FetchBudget,
-) -> ApiResult<Option<String>> {
-    let url = Url::parse(&format!("{scheme}://{domain}/.well-known/nodeinfo")).map_err(|_| {
-        ApiError::Invalid(crate::domain::ValidationErrors::single(
-            "actor",
-            "is not a valid domain",
-        ))
-    })?;
-    let document = state
-        .fed
-        .client
-        .fetch_json_unsigned(&url, budget)
-        .await
-        .map_err(crate::federation::service::FederationError::from)?;
-    Ok(document
-        .get("links")
-        .and_then(serde_json::Value::as_array)
-        .and_then(|links| {
-            links.iter().find(|l| {
-                l.get("rel").and_then(serde_json::Value::as_str)
-                    == Some("https://www.w3.org/ns/activitystreams#Application")
-            })
-        })
-        .and_then(|l| l.get("href"))
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned))
 }
 
 /// List whom this instance follows (administrators only).
@@ -155,38 +50,17 @@ pub async fn create_follow(
     Ok((StatusCode::ACCEPTED, Json(record)))
 }
 
-/// Follows an actor (given by URL or handle) as the instance; the API and the administration
-/// pages both come here.
+/// Follows an actor (given by URL, handle or domain) as the instance; the API and the
+/// administration pages both come here.
 pub(crate) async fn follow_instance(
     state: &AppState,
     given: &str,
     username: &str,
 ) -> ApiResult<FollowingRecord> {
-    let mut budget = FetchBudget::default();
-    let actor_url = resolve_actor(state, given, &mut budget).await?;
-    let url = Url::parse(&actor_url)
-        .map_err(|_| ApiError::BadRequest(format!("`{actor_url}` is not a URL")))?;
-    let document = state.fed.fetch(&url, &mut budget).await?;
-    let actor = crate::federation::remote::parse_actor(&document).map_err(ApiError::BadRequest)?;
-    let actor = state.store.upsert_remote_actor(&actor).await?;
-    if is_maillage_pole(&document) {
-        let (pole, members) = parse_pole(&document).map_err(ApiError::BadRequest)?;
-        let record = state
-            .store
-            .upsert_remote_pole(&actor.ap_id, &actor.domain, &pole, &members)
+    let record =
+        crate::federation::follows::follow_actor(&state.fed, &state.fed.instance_actor_id(), given)
             .await?;
-        state.store.note_pole_source(record.id, None).await?;
-    }
-    let local = state.fed.instance_actor_id();
-    follow(&state.fed, &local, &actor).await?;
-    let record = state
-        .store
-        .list_following(&local)
-        .await?
-        .into_iter()
-        .find(|f| f.actor.id == actor.id)
-        .ok_or_else(|| ApiError::Internal("the follow was not stored".into()))?;
-    tracing::info!(actor = %actor.ap_id, user = %username, "following");
+    tracing::info!(actor = %record.actor.ap_id, user = %username, "following");
     Ok(record)
 }
 
@@ -400,4 +274,102 @@ pub async fn moderate_reply(
     let reply = state.store.reply(id).await?;
     auth.require_pole(reply.pole_id)?;
     Ok(Json(state.store.set_reply_state(id, &input.state).await?))
+}
+
+/// Instances (and other actors) following this instance's actor, pending ones too
+/// (administrators only).
+#[utoipa::path(get, path = "/api/v1/admin/followers", tag = "federation", params(PageParams),
+    security(("token" = [])),
+    responses((status = 200, body = PageView<FollowerRecord>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_instance_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    Paging(page): Paging,
+) -> ApiResult<Json<PageView<FollowerRecord>>> {
+    auth.require_admin()?;
+    let followers = state
+        .store
+        .list_followers(&state.fed.instance_actor_id(), page)
+        .await?;
+    Ok(Json(followers.into()))
+}
+
+async fn instance_follower(state: &AppState, auth: &Auth, id: i64) -> ApiResult<FollowerRecord> {
+    auth.require_admin()?;
+    let follower = state.store.follower(id).await?;
+    if follower.local_actor != state.fed.instance_actor_id() {
+        return Err(ApiError::NotFound(format!(
+            "follower {id} of this instance"
+        )));
+    }
+    Ok(follower)
+}
+
+/// Accept an instance waiting to follow this one: it receives an `Accept`, then every public
+/// object of the local poles, then their changes.
+#[utoipa::path(post, path = "/api/v1/admin/followers/{id}/accept", tag = "federation",
+    params(("id" = i64, Path)), security(("token" = [])),
+    responses((status = 200, body = FollowerRecord), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn accept_instance_follower(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<FollowerRecord>> {
+    instance_follower(&state, &auth, id).await?;
+    let follower = state.store.set_follower_state(id, "accepted").await?;
+    crate::federation::relay::welcome(&state.fed, &follower).await?;
+    Ok(Json(follower))
+}
+
+/// Refuse an instance following this one, pending or not: it receives a `Reject`.
+#[utoipa::path(post, path = "/api/v1/admin/followers/{id}/reject", tag = "federation",
+    params(("id" = i64, Path)), security(("token" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reject_instance_follower(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let follower = instance_follower(&state, &auth, id).await?;
+    answer_follow(&state.fed, &follower, false).await?;
+    state.store.delete_follower(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DiscoverQuery {
+    /// The instance to start from: a domain or a URL.
+    pub from: String,
+    /// How many follows away to look, 0 to 3 (default 2).
+    pub depth: Option<u32>,
+}
+
+/// Walk the graph of instances from one of them (whom each follows, and its peers) and list
+/// what is found, with its poles, régions and last activity; nothing is followed
+/// (administrators only).
+#[utoipa::path(get, path = "/api/v1/admin/discover", tag = "federation", params(DiscoverQuery),
+    security(("token" = [])),
+    responses((status = 200, body = Vec<crate::federation::discover::FoundInstance>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn discover(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<DiscoverQuery>,
+) -> ApiResult<Json<Vec<crate::federation::discover::FoundInstance>>> {
+    auth.require_admin()?;
+    let depth = query.depth.unwrap_or(2);
+    if depth > 3 {
+        return Err(ApiError::BadRequest(format!(
+            "`depth` is {depth}; at most 3 is allowed"
+        )));
+    }
+    if crate::federation::discover::domain_of(&query.from).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "`from`: `{}` is not a domain or a URL",
+            query.from
+        )));
+    }
+    Ok(Json(
+        crate::federation::discover::discover(&state.fed, &query.from, depth).await,
+    ))
 }

@@ -92,6 +92,8 @@ impl utoipa::Modify for TokenSecurity {
         federation::list_followers, federation::accept_follower, federation::reject_follower,
         federation::project_interactions, federation::event_interactions, federation::call_interactions,
         federation::moderate_reply,
+        federation::list_instance_followers, federation::accept_instance_follower,
+        federation::reject_instance_follower, federation::discover,
     ),
     tags(
         (name = "instance", description = "The instance and its reference data"),
@@ -140,6 +142,19 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/v1/admin/follows/{id}",
             axum::routing::delete(federation::delete_follow),
         )
+        .route(
+            "/api/v1/admin/followers",
+            get(federation::list_instance_followers),
+        )
+        .route(
+            "/api/v1/admin/followers/{id}/accept",
+            axum::routing::post(federation::accept_instance_follower),
+        )
+        .route(
+            "/api/v1/admin/followers/{id}/reject",
+            axum::routing::post(federation::reject_instance_follower),
+        )
+        .route("/api/v1/admin/discover", get(federation::discover))
         .route(
             "/api/v1/poles/{slug}/followers",
             get(federation::list_followers),
