@@ -4,6 +4,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod federation;
+pub mod feeds;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,7 @@ impl Background {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router(&state))
+        .merge(feeds::router())
         .route("/", get(home))
         .route("/healthz", get(health))
         .route("/media/{sha256}", get(media))
