@@ -151,16 +151,18 @@ fn observances(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Observan
         let next = t + Duration::days(1);
         let at_next = offset_at(tz, next);
         if at_next.0 != current.0 || at_next.1 != current.1 {
-            let (mut lo, mut hi) = (t, next);
-            while hi - lo > Duration::seconds(1) {
+            // Whole seconds: changes happen on them, and DTSTART has no fractions.
+            let (mut lo, mut hi) = (t.timestamp(), next.timestamp());
+            while hi - lo > 1 {
                 let mid = lo + (hi - lo) / 2;
-                let at_mid = offset_at(tz, mid);
+                let at_mid = offset_at(tz, DateTime::from_timestamp(mid, 0).unwrap_or(t));
                 if at_mid.0 == current.0 && at_mid.1 == current.1 {
                     lo = mid;
                 } else {
                     hi = mid;
                 }
             }
+            let hi = DateTime::from_timestamp(hi, 0).unwrap_or(next);
             let after = offset_at(tz, hi);
             list.push(Observance {
                 from: hi,
@@ -416,5 +418,70 @@ mod tests {
             html_to_text("<p>Bière &amp; <strong>pain</strong></p><p>2 &lt; 3</p>"),
             "Bière & pain\n2 < 3"
         );
+    }
+
+    fn record(title: &str, starts_at: &str, timezone: &str) -> ObjectRecord<Event> {
+        let event = crate::domain::EventInput {
+            title: title.into(),
+            starts_at: starts_at.into(),
+            timezone: Some(timezone.into()),
+            online_url: Some("https://visio.example.org/ptce".into()),
+            ..Default::default()
+        }
+        .validate()
+        .expect("valid event");
+        let t = Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).unwrap();
+        ObjectRecord {
+            id: 1,
+            public_id: title.into(),
+            ap_id: format!("https://ptce.example.org/events/{title}"),
+            local: true,
+            pole_id: 1,
+            version: 3,
+            published_at: t,
+            created_at: t,
+            updated_at: t,
+            data: event,
+        }
+    }
+
+    #[test]
+    fn events_across_a_dst_change_keep_their_local_times() {
+        let directory = Directory {
+            events: vec![
+                record("avant", "2026-10-24T10:00", "Europe/Paris"),
+                record("apres", "2026-10-26T10:00", "Europe/Paris"),
+            ],
+            ..Directory::default()
+        };
+        let text = String::from_utf8(render("Agenda", &directory)).expect("utf-8");
+        assert!(
+            text.contains("DTSTART;TZID=Europe/Paris:20261024T100000\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("DTSTART;TZID=Europe/Paris:20261026T100000\r\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("BEGIN:VTIMEZONE").count(), 1);
+        assert!(text.contains(
+            "BEGIN:DAYLIGHT\r\nDTSTART:20260329T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n"
+        ));
+        assert!(text.contains(
+            "BEGIN:STANDARD\r\nDTSTART:20261025T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n"
+        ));
+        assert!(text.contains("SEQUENCE:3\r\n"));
+        assert!(text.contains("UID:https://ptce.example.org/events/avant\r\n"));
+    }
+
+    #[test]
+    fn events_in_utc_need_no_time_zone() {
+        let directory = Directory {
+            events: vec![record("utc", "2026-10-24T10:00", "UTC")],
+            ..Directory::default()
+        };
+        let text = String::from_utf8(render("Agenda", &directory)).expect("utf-8");
+        assert!(text.contains("DTSTART:20261024T100000Z\r\n"), "{text}");
+        assert!(!text.contains("VTIMEZONE"));
     }
 }

@@ -845,16 +845,11 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> FeedParams {
-        let query = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&");
-        serde_urlencoded_from(&query)
-    }
-
-    fn serde_urlencoded_from(query: &str) -> FeedParams {
-        let uri: axum::http::Uri = format!("/x?{query}").parse().expect("uri");
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            query.append_pair(k, v);
+        }
+        let uri: axum::http::Uri = format!("/x?{}", query.finish()).parse().expect("uri");
         Query::<FeedParams>::try_from_uri(&uri).expect("query").0
     }
 
