@@ -95,3 +95,31 @@ pub fn render(info: &FeedInfo, entries: &[Entry], updated: DateTime<Utc>) -> Vec
     out.push_str("</feed>\n");
     out.into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_entries::{entry, info};
+    use super::*;
+
+    #[test]
+    fn hostile_text_survives_a_round_trip_through_a_feed_parser() {
+        let updated = entry().updated;
+        let bytes = render(&info(), &[entry()], updated);
+        let feed = feed_rs::parser::parse(bytes.as_slice()).expect("feed-rs reads it");
+        assert_eq!(feed.title.expect("title").content, "Annuaire <PTCE> & co");
+        let parsed = &feed.entries[0];
+        assert_eq!(parsed.id, "https://ptce.example.org/events/abc");
+        assert_eq!(
+            parsed.title.as_ref().expect("title").content,
+            "Fête <b>\"solidaire\"</b> & marché"
+        );
+        assert_eq!(parsed.updated, Some(updated));
+        assert_eq!(parsed.links[0].href, "https://ptce.example.org/events/abc");
+        let content = parsed.content.as_ref().and_then(|c| c.body.clone());
+        assert_eq!(
+            content.as_deref(),
+            Some("<p>Un <strong>marché</strong> &amp; des ateliers</p>")
+        );
+        assert!(feed.links.iter().any(|l| l.rel.as_deref() == Some("next")));
+    }
+}

@@ -241,6 +241,8 @@ fn event_lines(record: &ObjectRecord<Event>, directory: &Directory, lines: &mut 
     lines.line("BEGIN:VEVENT");
     lines.line(&format!("UID:{}", record.ap_id));
     lines.line(&format!("SEQUENCE:{}", record.version.max(0)));
+    // The last change rather than the time of the request, so that an unchanged calendar
+    // keeps its bytes and its ETag.
     lines.line(&format!("DTSTAMP:{}", utc_stamp(record.updated_at)));
     lines.line(&format!("CREATED:{}", utc_stamp(record.created_at)));
     lines.line(&format!("LAST-MODIFIED:{}", utc_stamp(record.updated_at)));

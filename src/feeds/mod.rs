@@ -319,6 +319,39 @@ pub fn escape_xml(text: &str) -> String {
 }
 
 #[cfg(test)]
+pub(crate) mod test_entries {
+    use chrono::{TimeZone, Utc};
+
+    use super::{Entry, EntryKind, FeedInfo};
+
+    pub fn info() -> FeedInfo {
+        FeedInfo {
+            title: "Annuaire <PTCE> & co".into(),
+            self_url: "https://ptce.example.org/feeds/directory.atom?kind=event&q=a".into(),
+            html_url: "https://ptce.example.org/".into(),
+            description: "Projets & événements".into(),
+            next_url: Some("https://ptce.example.org/feeds/directory.atom?page=2".into()),
+        }
+    }
+
+    pub fn entry() -> Entry {
+        Entry {
+            kind: EntryKind::Event,
+            id: "https://ptce.example.org/events/abc".into(),
+            title: "Fête <b>\"solidaire\"</b> & marché \u{1}".into(),
+            url: "https://ptce.example.org/events/abc".into(),
+            published: Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap(),
+            updated: Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+            summary: Some("Le 5 décembre & après".into()),
+            content_html: "<p>Un <strong>marché</strong> &amp; des ateliers</p>".into(),
+            author_name: Some("Pôle d'Ajaccio".into()),
+            author_url: Some("https://ptce.example.org/poles/ajaccio".into()),
+            categories: vec![("digital", "Numérique")],
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

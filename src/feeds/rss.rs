@@ -79,3 +79,24 @@ pub fn render(info: &FeedInfo, entries: &[Entry], updated: DateTime<Utc>) -> Vec
     out.push_str("  </channel>\n</rss>\n");
     out.into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_entries::{entry, info};
+    use super::*;
+
+    #[test]
+    fn hostile_text_survives_a_round_trip_through_a_feed_parser() {
+        let bytes = render(&info(), &[entry()], entry().updated);
+        let feed = feed_rs::parser::parse(bytes.as_slice()).expect("feed-rs reads it");
+        assert_eq!(feed.feed_type, feed_rs::model::FeedType::RSS2);
+        let parsed = &feed.entries[0];
+        assert_eq!(parsed.id, "https://ptce.example.org/events/abc");
+        assert_eq!(
+            parsed.title.as_ref().expect("title").content,
+            "Fête <b>\"solidaire\"</b> & marché"
+        );
+        assert_eq!(parsed.published, Some(entry().updated));
+        assert_eq!(parsed.authors[0].name.as_deref(), Some("Pôle d'Ajaccio"));
+    }
+}
