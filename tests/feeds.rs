@@ -74,6 +74,7 @@ struct Scene {
     fete: String,
     fete_public_id: String,
     past: String,
+    past_public_id: String,
     cancelled: String,
     remote_event: String,
     project: String,
@@ -241,6 +242,7 @@ async fn scene(server: &TestServer) -> Scene {
         remote: remote.ap_id,
         fete: fete.ap_id,
         fete_public_id: fete.public_id,
+        past_public_id: past.public_id.clone(),
         past: past.ap_id,
         cancelled: cancelled.ap_id,
         remote_event: remote_event.ap_id,
@@ -712,6 +714,9 @@ async fn feeds_on(db: &TestDb) {
     assert!(cached.body.is_empty());
     let stale = get(&server, "/feeds/directory.atom", &[(IF_NONE_MATCH, &etag)]).await;
     assert_eq!(stale.status, StatusCode::OK);
+    // A date is given once its second is over.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fresh = ok(&server, "/feeds/directory.atom", "application/atom+xml").await;
     let modified = fresh
         .headers
         .get(LAST_MODIFIED)
@@ -725,6 +730,25 @@ async fn feeds_on(db: &TestDb) {
     )
     .await;
     assert_eq!(cached.status, StatusCode::NOT_MODIFIED, "[{label}]");
+    // A deletion leaves nothing to date, and still makes the feed newer.
+    let before = ok(&server, "/feeds/events.ics", "text/calendar; charset=utf-8").await;
+    server
+        .store
+        .delete_event(&s.past_public_id)
+        .await
+        .expect("delete");
+    let after = get(
+        &server,
+        "/feeds/events.ics",
+        &[(IF_MODIFIED_SINCE, &modified)],
+    )
+    .await;
+    assert_eq!(after.status, StatusCode::OK, "[{label}] changed since");
+    assert_ne!(before.body, after.body);
+    assert!(
+        !after.body.contains(&s.past),
+        "[{label}] the deleted event is gone"
+    );
     let ics_etag = one
         .headers
         .get(ETAG)

@@ -398,6 +398,36 @@ async fn known_poles(store: &Store) -> Result<Vec<PoleRecord>, StoreError> {
     Ok(records)
 }
 
+/// When anything of the directory (or of one pole) last changed, deletions included: the
+/// latest entry of the change history, which every write adds to.
+async fn latest_change(store: &Store, pole_id: Option<i64>) -> ApiResult<Option<DateTime<Utc>>> {
+    use crate::store::entities::changes;
+    let mut find = changes::Entity::find().order_by_desc(changes::Column::Id);
+    if let Some(id) = pole_id {
+        find = find.filter(changes::Column::PoleId.eq(id));
+    }
+    let latest = find
+        .one(store.connection())
+        .await
+        .map_err(StoreError::from)?;
+    Ok(latest.map(|c| c.created_at))
+}
+
+/// The `Last-Modified` of a feed: what it shows cannot be newer than the latest change,
+/// and a deletion leaves no item behind to date it.
+fn last_modified(
+    directory: &Directory,
+    latest_change: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let shown = directory
+        .publishers
+        .values()
+        .map(|p| p.updated_at)
+        .chain(directory.last_updated())
+        .max();
+    shown.max(latest_change)
+}
+
 /// Selects what a feed shows: every matching pole and object of `kinds` (all of them, not
 /// one page), from the whole directory or from one pole.
 ///
@@ -571,7 +601,9 @@ fn feed_response(
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    if let Some(modified) = last_modified
+    // HTTP dates have whole seconds: a date is only given once its second is over, so that
+    // a later change can never carry the same date.
+    if let Some(modified) = last_modified.filter(|m| m.timestamp() < Utc::now().timestamp())
         && let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(modified.into()))
     {
         h.insert(header::LAST_MODIFIED, v);
@@ -746,13 +778,12 @@ async fn serve_feed(
         Format::GoGoCarto => JSON,
     };
     let next = more.then(|| next_page_url(&self_url, request.uri.query(), query.page));
-    // The selection before paging: a change on another page changes this page's validators
-    // too, which errs on the side of sending fresh bytes.
+    let latest = latest_change(&state.store, scope.as_ref().map(|p| p.id)).await?;
     Ok(feed_response(
         &request.headers,
         content_type,
         body,
-        directory.last_updated(),
+        last_modified(&directory, latest),
         next.as_deref(),
     ))
 }
@@ -830,7 +861,13 @@ async fn event_calendar(
         ..Directory::default()
     };
     let body = feeds::ical::render(&title, &directory);
-    let mut response = feed_response(&headers, ICALENDAR, body, directory.last_updated(), None);
+    let mut response = feed_response(
+        &headers,
+        ICALENDAR,
+        body,
+        last_modified(&directory, None),
+        None,
+    );
     if response.status() == StatusCode::OK {
         response.headers_mut().insert(
             header::CONTENT_DISPOSITION,
