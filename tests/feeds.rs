@@ -551,6 +551,13 @@ async fn feeds_on(db: &TestDb) {
     // CSV of poles: the territory at every level, member counts.
     let poles_csv = ok(&server, "/feeds/poles.csv", "text/csv; charset=utf-8").await;
     assert!(poles_csv.body.contains("\r\n"), "RFC 4180 line ends");
+    assert_eq!(
+        poles_csv
+            .headers
+            .get(reqwest::header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok()),
+        Some("attachment; filename=\"poles.csv\"")
+    );
     let mut reader = csv::Reader::from_reader(poles_csv.body.as_bytes());
     let headers = reader.headers().expect("header row").clone();
     let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
@@ -774,6 +781,7 @@ async fn feeds_on(db: &TestDb) {
         "call_status=maybe",
         "theme=cooking",
         "from=2026-12-31&to=2026-01-01",
+        "kind=event&kind=pole",
     ] {
         for path in [
             "/feeds/directory.atom",

@@ -779,13 +779,27 @@ async fn serve_feed(
     };
     let next = more.then(|| next_page_url(&self_url, request.uri.query(), query.page));
     let latest = latest_change(&state.store, scope.as_ref().map(|p| p.id)).await?;
-    Ok(feed_response(
+    let mut response = feed_response(
         &request.headers,
         content_type,
         body,
         last_modified(&directory, latest),
         next.as_deref(),
-    ))
+    );
+    // Tables are for spreadsheets: a browser saves them under a useful name.
+    let file = match format {
+        Format::PolesCsv => Some("attachment; filename=\"poles.csv\""),
+        Format::MembersCsv => Some("attachment; filename=\"membres.csv\""),
+        _ => None,
+    };
+    if let Some(file) = file
+        && response.status() == StatusCode::OK
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(file));
+    }
+    Ok(response)
 }
 
 macro_rules! directory_feed {
