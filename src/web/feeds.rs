@@ -541,6 +541,67 @@ fn page_of<T>(items: Vec<T>, query: &FeedQuery) -> (Vec<T>, bool) {
     (page, more)
 }
 
+/// One page of a news feed, most recently updated first (the order of
+/// [`feeds::entries`]), chosen before any entry is rendered: rendering sanitises HTML, which
+/// is the costly part.
+fn news_page(directory: Directory, query: &FeedQuery) -> (Directory, bool) {
+    #[derive(Clone, Copy)]
+    enum Item {
+        Pole(usize),
+        Project(usize),
+        Event(usize),
+        Call(usize),
+    }
+    let mut keys: Vec<(DateTime<Utc>, String, Item)> = Vec::new();
+    keys.extend(
+        directory
+            .poles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.record.updated_at, p.record.ap_id.clone(), Item::Pole(i))),
+    );
+    keys.extend(
+        directory
+            .projects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.updated_at, o.ap_id.clone(), Item::Project(i))),
+    );
+    keys.extend(
+        directory
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.updated_at, o.ap_id.clone(), Item::Event(i))),
+    );
+    keys.extend(
+        directory
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.updated_at, o.ap_id.clone(), Item::Call(i))),
+    );
+    keys.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let (keys, more) = page_of(keys, query);
+    let mut poles: Vec<_> = directory.poles.into_iter().map(Some).collect();
+    let mut projects: Vec<_> = directory.projects.into_iter().map(Some).collect();
+    let mut events: Vec<_> = directory.events.into_iter().map(Some).collect();
+    let mut calls: Vec<_> = directory.calls.into_iter().map(Some).collect();
+    let mut page = Directory {
+        publishers: directory.publishers,
+        ..Directory::default()
+    };
+    for (_, _, item) in keys {
+        match item {
+            Item::Pole(i) => page.poles.extend(poles[i].take()),
+            Item::Project(i) => page.projects.extend(projects[i].take()),
+            Item::Event(i) => page.events.extend(events[i].take()),
+            Item::Call(i) => page.calls.extend(calls[i].take()),
+        }
+    }
+    (page, more)
+}
+
 /// The same URL with `page` set to the next page.
 fn next_page_url(self_url: &str, raw_query: Option<&str>, page: u64) -> String {
     let base = self_url.split('?').next().unwrap_or(self_url);
@@ -698,8 +759,10 @@ async fn serve_feed(
     let more: bool;
     let body = match format {
         Format::Atom | Format::Rss => {
-            let (entries, has_more) = page_of(feeds::entries(&directory), &query);
+            let (page, has_more) = news_page(std::mem::take(&mut directory), &query);
+            directory = page;
             more = has_more;
+            let entries = feeds::entries(&directory);
             let updated = entries
                 .iter()
                 .map(|e| e.updated)
