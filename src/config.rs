@@ -40,6 +40,7 @@ pub struct Config {
     pub federation: FederationConfig,
     pub log: LogConfig,
     pub web: WebConfig,
+    pub feeds: FeedsConfig,
 }
 
 /// The web interface.
@@ -63,6 +64,19 @@ impl Default for WebConfig {
                     .into(),
             session_hours: 12,
         }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// Most items in one feed; further items are on the next `page`.
+    pub max_items: u64,
+}
+
+impl Default for FeedsConfig {
+    fn default() -> Self {
+        FeedsConfig { max_items: 500 }
     }
 }
 
@@ -147,6 +161,7 @@ impl Default for Config {
             federation: FederationConfig::default(),
             log: LogConfig::default(),
             web: WebConfig::default(),
+            feeds: FeedsConfig::default(),
         }
     }
 }
@@ -286,6 +301,7 @@ impl Config {
             "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY" => {
                 self.federation.delivery_concurrency = parse_number(name, value)?
             }
+            "MAILLAGE_FEEDS_MAX_ITEMS" => self.feeds.max_items = parse_number(name, value)?,
             "MAILLAGE_LOG_FILTER" => self.log.filter = value.to_owned(),
             "MAILLAGE_LOG_FORMAT" => {
                 self.log.format = match value {
@@ -311,6 +327,9 @@ impl Config {
         self.backend()?;
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.feeds.max_items == 0 {
+            return Err(invalid("feeds.max_items", "must be at least 1"));
         }
         if self.uploads.max_bytes < 1024 {
             return Err(invalid("uploads.max_bytes", "must be at least 1024 bytes"));

@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod feeds;
 pub mod store;
 pub mod web;
 

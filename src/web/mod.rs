@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod federation;
 pub mod pages;
+pub mod feeds;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{*path}", get(pages::assets::serve))
         .route("/poles/{slug}/follow", get(pages::public::follow_redirect))
         .merge(admin::router(&state))
+        .merge(feeds::router())
         .route("/healthz", get(health))
         .route("/media/{sha256}", get(media))
         .route("/.well-known/webfinger", get(federation::webfinger))

@@ -1,0 +1,195 @@
+//! CSV (RFC 4180, UTF-8, header row) tables of poles and of their members, safe to open in a spreadsheet.
+
+use super::PoleEntry;
+
+/// Neutralises a cell a spreadsheet would run as a formula (OWASP "CSV injection"): a leading
+/// `=`, `+`, `-`, `@`, tab or carriage return gets a leading apostrophe.
+pub fn safe_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+/// Several values in one cell.
+const LIST_SEPARATOR: &str = "|";
+
+fn list<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    safe_cell(&values.into_iter().collect::<Vec<_>>().join(LIST_SEPARATOR))
+}
+
+fn opt(value: Option<&str>) -> String {
+    value.map(safe_cell).unwrap_or_default()
+}
+
+fn writer() -> csv::Writer<Vec<u8>> {
+    // RFC 4180 lines end with CRLF.
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new())
+}
+
+fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    // Flushing into memory cannot fail.
+    writer.into_inner().unwrap_or_default()
+}
+
+pub const POLE_COLUMNS: &[&str] = &[
+    "slug",
+    "name",
+    "url",
+    "handle",
+    "summary",
+    "website",
+    "contact_email",
+    "legal_form",
+    "siren",
+    "founded_year",
+    "territory_label",
+    "territory_kind",
+    "communes",
+    "commune_names",
+    "epci",
+    "departements",
+    "regions",
+    "themes",
+    "pooling",
+    "members",
+    "ess_members",
+    "shared_place",
+    "latitude",
+    "longitude",
+    "updated_at",
+];
+
+/// One row per pole, with its territory at every level and its member counts.
+pub fn poles(entries: &[PoleEntry]) -> Vec<u8> {
+    let mut w = writer();
+    let reference = crate::domain::territory_ref::Reference::get();
+    // Writing to memory cannot fail.
+    let _ = w.write_record(POLE_COLUMNS);
+    for entry in entries {
+        let record = &entry.record;
+        let pole = &record.pole;
+        let territory = &pole.territory;
+        let place = pole.shared_place.as_ref();
+        let row = vec![
+            safe_cell(&pole.slug),
+            safe_cell(&pole.name),
+            safe_cell(&record.ap_id),
+            safe_cell(&format!("@{}@{}", pole.slug, record.domain)),
+            opt(pole.summary.as_deref()),
+            opt(pole.website.as_deref()),
+            opt(pole.contact_email.as_deref()),
+            pole.legal_form
+                .map(|f| f.id())
+                .unwrap_or_default()
+                .to_owned(),
+            opt(pole.siren.as_deref()),
+            pole.founded_year.map(|y| y.to_string()).unwrap_or_default(),
+            opt(territory.label.as_deref()),
+            territory
+                .kind
+                .map(|k| k.id())
+                .unwrap_or_default()
+                .to_owned(),
+            list(territory.communes.iter().map(String::as_str)),
+            list(
+                territory
+                    .communes
+                    .iter()
+                    .map(|c| reference.commune(c).map_or(c.as_str(), |c| c.name)),
+            ),
+            list(territory.epci_codes()),
+            list(territory.departement_codes()),
+            list(territory.region_codes()),
+            list(pole.themes.iter().map(|t| t.id())),
+            list(pole.pooling.iter().map(|k| k.id())),
+            entry.members.len().to_string(),
+            entry
+                .members
+                .iter()
+                .filter(|m| m.member.ess)
+                .count()
+                .to_string(),
+            place.map(|p| safe_cell(&p.one_line())).unwrap_or_default(),
+            place
+                .and_then(|p| p.latitude)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            place
+                .and_then(|p| p.longitude)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            record.updated_at.to_rfc3339(),
+        ];
+        let _ = w.write_record(&row);
+    }
+    finish(w)
+}
+
+pub const MEMBER_COLUMNS: &[&str] = &[
+    "pole_slug",
+    "pole_name",
+    "pole_url",
+    "name",
+    "legal_form",
+    "legal_form_label",
+    "ess",
+    "employee_band",
+    "role",
+    "joined_year",
+    "siret",
+    "website",
+];
+
+/// One row per member of each pole.
+pub fn members(entries: &[PoleEntry]) -> Vec<u8> {
+    let mut w = writer();
+    let _ = w.write_record(MEMBER_COLUMNS);
+    for entry in entries {
+        let record = &entry.record;
+        for m in &entry.members {
+            let member = &m.member;
+            let row = vec![
+                safe_cell(&record.pole.slug),
+                safe_cell(&record.pole.name),
+                safe_cell(&record.ap_id),
+                safe_cell(&member.name),
+                member.legal_form.id().to_owned(),
+                member.legal_form.label_fr().to_owned(),
+                if member.ess { "true" } else { "false" }.to_owned(),
+                member
+                    .employee_band
+                    .map(|b| b.id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                opt(member.role.as_deref()),
+                member
+                    .joined_year
+                    .map(|y| y.to_string())
+                    .unwrap_or_default(),
+                opt(member.siret.as_deref()),
+                opt(member.website.as_deref()),
+            ];
+            let _ = w.write_record(&row);
+        }
+    }
+    finish(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("+33 1 23"), "'+33 1 23");
+        assert_eq!(safe_cell("-2+3"), "'-2+3");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("\tx"), "'\tx");
+        assert_eq!(safe_cell("Pôle Sud"), "Pôle Sud");
+        assert_eq!(safe_cell(""), "");
+    }
+}
