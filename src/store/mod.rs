@@ -11,6 +11,7 @@ mod keys;
 mod objects;
 mod poles;
 pub mod queue;
+pub mod search;
 mod users;
 
 use std::time::Duration;
@@ -32,6 +33,9 @@ pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};
+pub use search::{
+    DirectoryHit, DirectoryKind, DirectoryParams, DirectoryQuery, DirectoryStatistics,
+};
 pub use users::{InstanceSettings, Role, TokenRecord, User, check_username};
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +158,7 @@ impl Store {
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<()> {
         migration::Migrator::up(&self.db, None).await?;
+        self.refresh_directory().await?;
         Ok(())
     }
 

@@ -275,6 +275,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::index_object(&txn, &model).await?;
                 txn.commit().await?;
                 $from(model)
             }
@@ -312,6 +313,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::index_object(&txn, &model).await?;
                 txn.commit().await?;
                 $from(model)
             }
@@ -346,6 +348,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::unindex_object(&txn, $kind, id).await?;
                 txn.commit().await?;
                 Ok(())
             }
@@ -412,6 +415,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::index_object(&txn, &model).await?;
                 txn.commit().await?;
                 $from(model)
             }
@@ -450,6 +454,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::unindex_object(&txn, $kind, id).await?;
                 txn.commit().await?;
                 Ok(true)
             }

@@ -1,5 +1,6 @@
 //! The JSON API, version 1, and its OpenAPI description.
 
+pub mod directory;
 pub mod federation;
 pub mod meta;
 pub mod objects;
@@ -92,6 +93,7 @@ impl utoipa::Modify for TokenSecurity {
         federation::list_followers, federation::accept_follower, federation::reject_follower,
         federation::project_interactions, federation::event_interactions, federation::call_interactions,
         federation::moderate_reply,
+        directory::search, directory::statistics,
     ),
     tags(
         (name = "instance", description = "The instance and its reference data"),
@@ -101,6 +103,7 @@ impl utoipa::Modify for TokenSecurity {
         (name = "projects", description = "Cooperative projects"),
         (name = "events", description = "Events"),
         (name = "calls", description = "Calls for cooperation"),
+        (name = "directory", description = "Search and statistics over every pole and object this instance knows"),
     )
 )]
 pub struct ApiDoc;
@@ -129,6 +132,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(meta::instance).put(meta::put_instance),
         )
         .route("/api/v1/vocabularies", get(meta::vocabularies))
+        .route("/api/v1/directory", get(directory::search))
+        .route("/api/v1/statistics", get(directory::statistics))
         .route("/api/v1/communes", get(meta::communes))
         .route("/api/v1/me", get(meta::me))
         .route("/api/v1/admin/deliveries", get(meta::deliveries))
