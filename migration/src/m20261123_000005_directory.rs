@@ -1,5 +1,7 @@
 //! The directory index: one row per live pole, project, event and call, with its search tokens and facets.
 //!
+//! The long token columns come last, so that reading the short ones never walks a SQLite
+//! overflow chain.
 //! The tokens are French-stemmed and accent-folded by the application, so the same tokens
 //! are indexed on both databases: SQLite indexes them with FTS5, PostgreSQL with a
 //! `tsvector` (configuration `simple`) under a GIN index. The rows of existing data are
@@ -24,14 +26,14 @@ const SQLITE_UP: &[&str] = &[
         summary TEXT,
         ap_id TEXT NOT NULL,
         public_id TEXT NOT NULL,
-        title_tokens TEXT NOT NULL,
-        tokens TEXT NOT NULL,
         published_at INTEGER NOT NULL,
         starts_at INTEGER,
         ends_at INTEGER,
         event_month TEXT,
         call_status TEXT,
         deadline TEXT,
+        title_tokens TEXT NOT NULL,
+        tokens TEXT NOT NULL,
         UNIQUE (kind, item_id)
     )",
     "CREATE INDEX idx_directory_pole ON directory (pole_id)",
@@ -76,14 +78,14 @@ const POSTGRES_UP: &[&str] = &[
         summary TEXT,
         ap_id TEXT NOT NULL,
         public_id TEXT NOT NULL,
-        title_tokens TEXT NOT NULL,
-        tokens TEXT NOT NULL,
         published_at BIGINT NOT NULL,
         starts_at BIGINT,
         ends_at BIGINT,
         event_month TEXT,
         call_status TEXT,
         deadline TEXT,
+        title_tokens TEXT NOT NULL,
+        tokens TEXT NOT NULL,
         tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', tokens)) STORED,
         UNIQUE (kind, item_id)
     )",
