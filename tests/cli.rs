@@ -218,7 +218,7 @@ async fn migrate_then_report_the_status() {
         let out = setup.ok(&["migrate", "--status"]);
         assert_eq!(
             out.trim(),
-            "4 migrations applied, 0 pending",
+            "5 migrations applied, 0 pending",
             "[{}]",
             db.label
         );
@@ -227,7 +227,7 @@ async fn migrate_then_report_the_status() {
         let out = setup.ok(&["migrate", "--status"]);
         assert_eq!(
             out.trim(),
-            "4 migrations applied, 0 pending",
+            "5 migrations applied, 0 pending",
             "[{}]",
             db.label
         );
