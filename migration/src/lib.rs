@@ -5,6 +5,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_actor_keys;
 mod m20261123_000003_delivery_queue;
 mod m20261123_000004_federation_state;
+mod m20261123_000005_directory;
 mod m20261123_000006_web_sessions;
 mod m20261123_000007_provenance;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_actor_keys::Migration),
             Box::new(m20261123_000003_delivery_queue::Migration),
             Box::new(m20261123_000004_federation_state::Migration),
+            Box::new(m20261123_000005_directory::Migration),
             Box::new(m20261123_000006_web_sessions::Migration),
             Box::new(m20261123_000007_provenance::Migration),
         ]

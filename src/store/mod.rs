@@ -12,6 +12,7 @@ mod objects;
 mod poles;
 pub mod queue;
 mod sessions;
+pub mod search;
 mod users;
 
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};
 pub use sessions::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LoginCheck, SessionRecord};
+pub use search::{
+    DirectoryHit, DirectoryKind, DirectoryParams, DirectoryQuery, DirectoryStatistics,
+};
 pub use users::{InstanceSettings, Role, TokenRecord, User, check_username};
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +160,7 @@ impl Store {
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<()> {
         migration::Migrator::up(&self.db, None).await?;
+        self.refresh_directory().await?;
         Ok(())
     }
 

@@ -277,6 +277,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::index_object(&txn, &model).await?;
                 txn.commit().await?;
                 $from(model)
             }
@@ -314,6 +315,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::index_object(&txn, &model).await?;
                 txn.commit().await?;
                 $from(model)
             }
@@ -348,6 +350,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::unindex_object(&txn, $kind, id).await?;
                 txn.commit().await?;
                 Ok(())
             }
@@ -414,6 +417,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::index_object(&txn, &model).await?;
                 txn.commit().await?;
                 $from(model)
             }
@@ -452,6 +456,7 @@ macro_rules! object_methods {
                     },
                 )
                 .await?;
+                super::search::unindex_object(&txn, $kind, id).await?;
                 txn.commit().await?;
                 Ok(true)
             }

@@ -296,6 +296,7 @@ impl Store {
             },
         )
         .await?;
+        super::search::index_pole(&txn, model.id, true).await?;
         let record = self.pole_record(&txn, model).await?;
         txn.commit().await?;
         Ok(record)
@@ -330,6 +331,7 @@ impl Store {
             },
         )
         .await?;
+        super::search::index_pole(&txn, model.id, true).await?;
         let record = self.pole_record(&txn, model).await?;
         txn.commit().await?;
         Ok(record)
@@ -342,6 +344,7 @@ impl Store {
         let version = model.version + 1;
         let (id, ap_id) = (model.id, model.ap_id.clone());
         super::objects::delete_objects_of_pole(&txn, id).await?;
+        super::search::unindex_pole(&txn, id).await?;
         let now = Utc::now();
         let mut am = model.into_active_model();
         am.version = Set(version);
@@ -620,6 +623,7 @@ impl Store {
             },
         )
         .await?;
+        super::search::index_pole(&txn, pole_id, false).await?;
         txn.commit().await?;
         model.map(member_from_model).transpose()
     }
@@ -760,6 +764,7 @@ impl Store {
                             pole.slug
                         )));
                     }
+                    super::search::unindex_pole(&txn, old.id).await?;
                     let mut am = old.into_active_model();
                     am.slug = Set(format!("{}~{}", pole.slug, uuid::Uuid::now_v7().simple()));
                     am.deleted_at = Set(Some(now));
@@ -809,6 +814,7 @@ impl Store {
             },
         )
         .await?;
+        super::search::index_pole(&txn, model.id, true).await?;
         let record = self.pole_record(&txn, model).await?;
         txn.commit().await?;
         Ok(record)
@@ -830,6 +836,7 @@ impl Store {
         let version = model.version + 1;
         let id = model.id;
         super::objects::delete_objects_of_pole(&txn, id).await?;
+        super::search::unindex_pole(&txn, id).await?;
         let now = Utc::now();
         let mut am = model.into_active_model();
         am.version = Set(version);

@@ -1,5 +1,6 @@
 //! The JSON API, version 1, and its OpenAPI description.
 
+pub mod directory;
 pub mod federation;
 pub mod meta;
 pub mod objects;
@@ -94,6 +95,7 @@ impl utoipa::Modify for TokenSecurity {
         federation::moderate_reply,
         federation::list_instance_followers, federation::accept_instance_follower,
         federation::reject_instance_follower, federation::discover,
+        directory::search, directory::statistics,
     ),
     tags(
         (name = "instance", description = "The instance and its reference data"),
@@ -103,6 +105,7 @@ impl utoipa::Modify for TokenSecurity {
         (name = "projects", description = "Cooperative projects"),
         (name = "events", description = "Events"),
         (name = "calls", description = "Calls for cooperation"),
+        (name = "directory", description = "Search and statistics over every pole and object this instance knows"),
     )
 )]
 pub struct ApiDoc;
@@ -131,6 +134,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(meta::instance).put(meta::put_instance),
         )
         .route("/api/v1/vocabularies", get(meta::vocabularies))
+        .route("/api/v1/directory", get(directory::search))
+        .route("/api/v1/statistics", get(directory::statistics))
         .route("/api/v1/communes", get(meta::communes))
         .route("/api/v1/me", get(meta::me))
         .route("/api/v1/admin/deliveries", get(meta::deliveries))
