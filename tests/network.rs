@@ -56,6 +56,41 @@ async fn titles(server: &TestServer, handle: &str, collection: &str) -> Vec<Stri
     titles
 }
 
+/// The titles a directory search on `server` finds.
+async fn search(server: &TestServer, query: &str) -> Vec<String> {
+    let (_, page) = call(
+        server,
+        Method::GET,
+        &format!("/api/v1/directory?{query}"),
+        None,
+    )
+    .await;
+    let mut titles: Vec<String> = page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["title"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    titles.sort();
+    titles
+}
+
+/// The directory's Atom feed on `server`.
+async fn atom(server: &TestServer) -> String {
+    server
+        .client
+        .get(server.url("/feeds/directory.atom"))
+        .send()
+        .await
+        .expect("feed")
+        .text()
+        .await
+        .expect("feed text")
+}
+
 async fn knows_pole(server: &TestServer, handle: &str) -> bool {
     call(
         server,
@@ -226,6 +261,17 @@ async fn instances_follow_instances() {
     }
     let pole_on_n = ok(&n, Method::GET, &format!("/api/v1/poles/{redon}"), None).await;
     assert_eq!(pole_on_n["name"], "Pôle redon");
+    // N, with no pole of its own, serves the directory, feeds and statistics of both.
+    assert_eq!(search(&n, "q=eoliens&kind=project").await, ["Éolien citoyen"]);
+    assert_eq!(search(&n, "kind=pole").await, ["Pôle figeac", "Pôle redon"]);
+    assert_eq!(search(&n, "kind=pole&region=53").await, ["Pôle redon"]);
+    let feed = atom(&n).await;
+    assert!(
+        feed.contains("Légumerie") && feed.contains("Éolien citoyen"),
+        "{feed}"
+    );
+    let statistics = ok(&n, Method::GET, "/api/v1/statistics", None).await;
+    assert_eq!(statistics["poles"], 2, "{statistics}");
 
     // Created, updated and deleted on A: the same on C and N.
     let created = ok(
@@ -254,6 +300,9 @@ async fn instances_follow_instances() {
             titles(server, &redon, "projects").await == ["Légumerie", "Ressourcerie"]
         })
         .await;
+        assert_eq!(search(server, "q=ressourcerie").await, ["Ressourcerie"]);
+        assert!(search(server, "q=recyclerie").await.is_empty());
+        assert!(atom(server).await.contains("Ressourcerie"));
     }
     let (status, _) = call(&a, Method::DELETE, &format!("/api/v1/projects/{id}"), None).await;
     assert!(status.is_success(), "delete: {status}");
@@ -262,6 +311,8 @@ async fn instances_follow_instances() {
             titles(server, &redon, "projects").await == ["Légumerie"]
         })
         .await;
+        assert!(search(server, "q=ressourcerie").await.is_empty());
+        assert!(!atom(server).await.contains("Ressourcerie"));
     }
 
     // N stops following B and forgets what came through it; C still gets B's news.
@@ -274,6 +325,10 @@ async fn instances_follow_instances() {
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(!knows_pole(&n, &figeac).await, "B's pole is forgotten on N");
+    assert_eq!(search(&n, "kind=pole").await, ["Pôle redon"]);
+    assert!(!atom(&n).await.contains("Éolien citoyen"));
+    let statistics = ok(&n, Method::GET, "/api/v1/statistics", None).await;
+    assert_eq!(statistics["poles"], 1, "{statistics}");
     eventually("B to have processed the unfollow", || async {
         let (_, followers) = call(&b, Method::GET, "/actor/followers", None).await;
         followers["totalItems"] == 1

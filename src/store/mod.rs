@@ -11,8 +11,8 @@ mod keys;
 mod objects;
 mod poles;
 pub mod queue;
-mod sessions;
 pub mod search;
+mod sessions;
 mod users;
 
 use std::time::Duration;
@@ -34,10 +34,10 @@ pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};
-pub use sessions::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LoginCheck, SessionRecord};
 pub use search::{
     DirectoryHit, DirectoryKind, DirectoryParams, DirectoryQuery, DirectoryStatistics,
 };
+pub use sessions::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LoginCheck, SessionRecord};
 pub use users::{InstanceSettings, Role, TokenRecord, User, check_username};
 
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,8 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod federation;
-pub mod pages;
 pub mod feeds;
+pub mod pages;
 
 use std::sync::Arc;
 use std::time::Duration;

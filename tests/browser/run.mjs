@@ -19,7 +19,6 @@ const ARTIFACTS = env("ARTIFACTS");
 const ADMIN = [env("ADMIN_USER"), env("ADMIN_PASSWORD")];
 const EDITOR = [env("EDITOR_USER"), env("EDITOR_PASSWORD")];
 const LABEL = process.env.DB_LABEL || "db";
-const REQUIRE_ICS = process.env.MAILLAGE_TEST_BROWSER_ICS === "1";
 const MAX_PAGE_BYTES = 200 * 1024;
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -130,14 +129,9 @@ try {
   const ics = await p.getAttribute("a[download]", "href");
   check(/^\/events\/[0-9a-f-]+\/calendar\.ics$/.test(ics || ""), `the event links its calendar file: ${ics}`);
   const icsResponse = await p.request.get(BASE + ics);
-  if (icsResponse.status() === 200) {
-    check((icsResponse.headers()["content-type"] || "").startsWith("text/calendar"), "the calendar file is text/calendar");
-    check((await icsResponse.text()).includes("BEGIN:VCALENDAR"), "the calendar file is iCalendar");
-  } else if (REQUIRE_ICS) {
-    failures.push(`the calendar file answered ${icsResponse.status()}`);
-  } else {
-    console.log(`calendar file not served by this build (${icsResponse.status()}); set MAILLAGE_TEST_BROWSER_ICS=1 once the feeds are in`);
-  }
+  check(icsResponse.status() === 200, `the calendar file answers 200: ${icsResponse.status()}`);
+  check((icsResponse.headers()["content-type"] || "").startsWith("text/calendar"), "the calendar file is text/calendar");
+  check((await icsResponse.text()).includes("BEGIN:VCALENDAR"), "the calendar file is iCalendar");
   const eventUrl = new URL(p.url()).pathname;
   await shots(visitor, eventUrl, "event");
 
