@@ -653,7 +653,10 @@ async fn on_reaction(
         .get("id")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    fed.store.add_reaction(id, kind, local, actor.id).await?;
+    if !fed.store.add_reaction(id, kind, local, actor.id).await? {
+        // Counted once per actor and object: a like sent again is a duplicate.
+        return Ok(Applied::Duplicate);
+    }
     Ok(Applied::Done(if kind == "like" {
         "like counted"
     } else {

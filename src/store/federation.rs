@@ -754,7 +754,7 @@ impl Store {
         kind: &str,
         object: LocalObject,
         remote_actor_id: i64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let sql = match self.backend {
             crate::config::Backend::Postgres => {
                 "INSERT INTO reactions (activity_id, kind, object_kind, object_id, remote_actor_id, created_at) \
@@ -765,7 +765,8 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
             }
         };
-        self.db
+        let inserted = self
+            .db
             .execute_raw(Statement::from_sql_and_values(
                 self.db.get_database_backend(),
                 sql,
@@ -778,8 +779,9 @@ impl Store {
                     Utc::now().into(),
                 ],
             ))
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(inserted > 0)
     }
 
     /// Withdraws a like or boost (`Undo`): by its activity id, or by actor, kind and object.
