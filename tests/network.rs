@@ -262,7 +262,10 @@ async fn instances_follow_instances() {
     let pole_on_n = ok(&n, Method::GET, &format!("/api/v1/poles/{redon}"), None).await;
     assert_eq!(pole_on_n["name"], "Pôle redon");
     // N, with no pole of its own, serves the directory, feeds and statistics of both.
-    assert_eq!(search(&n, "q=eoliens&kind=project").await, ["Éolien citoyen"]);
+    assert_eq!(
+        search(&n, "q=eoliens&kind=project").await,
+        ["Éolien citoyen"]
+    );
     assert_eq!(search(&n, "kind=pole").await, ["Pôle figeac", "Pôle redon"]);
     assert_eq!(search(&n, "kind=pole&region=53").await, ["Pôle redon"]);
     let feed = atom(&n).await;
