@@ -407,7 +407,7 @@ async fn statistics_page(server: &TestServer, label: &str) {
         "<th scope=\"row\">Déchets et économie circulaire</th><td>1</td>",
         "<desc id=\"svg-regions-desc\">",
         "role=\"img\"",
-        "viewBox=\"0 0 640 ",
+        "viewBox=\"0 0 480 ",
         "property=\"og:title\" content=\"Statistiques",
         "href=\"/statistics\"",
         "<time datetime=\"",

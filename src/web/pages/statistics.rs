@@ -16,15 +16,15 @@ use crate::web::AppState;
 use crate::web::error::ApiError;
 
 /// Width of the drawing, in SVG units; the SVG scales to its container.
-const WIDTH: u32 = 640;
+const WIDTH: u32 = 480;
 /// Room on the left for the labels of the bars.
-const LABEL_WIDTH: u32 = 250;
+const LABEL_WIDTH: u32 = 190;
 /// Room on the right for the figure after the longest bar.
-const VALUE_WIDTH: u32 = 70;
+const VALUE_WIDTH: u32 = 64;
 const ROW: u32 = 30;
 const BAR: u32 = 20;
 /// Labels longer than this are shortened in the drawing (the table keeps them whole).
-const LABEL_CHARS: usize = 34;
+const LABEL_CHARS: usize = 24;
 
 /// One bar: its label, its figure as printed, and where it goes.
 #[derive(Debug, Clone)]
