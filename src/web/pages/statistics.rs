@@ -24,7 +24,7 @@ const VALUE_WIDTH: u32 = 64;
 const ROW: u32 = 30;
 const BAR: u32 = 20;
 /// Labels longer than this are shortened in the drawing (the table keeps them whole).
-const LABEL_CHARS: usize = 24;
+const LABEL_CHARS: usize = 20;
 
 /// One bar: its label, its figure as printed, and where it goes.
 #[derive(Debug, Clone)]
