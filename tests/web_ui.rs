@@ -200,6 +200,7 @@ async fn public_pages_and_administration() {
         let server = TestServer::start(&db).await;
         setup(&server).await;
         public_pages(&server, db.label).await;
+        statistics_page(&server, db.label).await;
         sign_in_is_guarded(&server, db.label).await;
         publishing_through_forms(&server, db.label).await;
         editors_keep_to_their_poles(&server, db.label).await;
@@ -376,6 +377,88 @@ async fn public_pages(server: &TestServer, label: &str) {
         StatusCode::NOT_FOUND,
         "[{label}]"
     );
+}
+
+/// The statistics page draws a chart per figure, with the same figures in a table, in
+/// both languages and for a chosen région.
+async fn statistics_page(server: &TestServer, label: &str) {
+    api(
+        server,
+        "/api/v1/poles/ptce-breizh/calls",
+        json!({"title": "Recherche un atelier partagé", "direction": "seeking", "subjects": ["premises"],
+               "themes": ["circular-economy"], "deadline": "2099-01-31", "how_to_answer": "Par courriel"}),
+    )
+    .await;
+    let mut v = Visitor::new(server);
+    let fr = v.get("/statistics").await;
+    assert_eq!(fr.status, StatusCode::OK, "[{label}]");
+    assert!(fr.body.contains("<html lang=\"fr\""), "[{label}]");
+    assert_eq!(fr.body.matches("<svg").count(), 6, "[{label}] {}", fr.body);
+    assert_eq!(fr.body.matches("<table>").count(), 6, "[{label}]");
+    for needle in [
+        "Statistiques",
+        "<dd>2</dd>",
+        "<th scope=\"row\">Auvergne-Rhône-Alpes</th><td>1</td>",
+        "<th scope=\"row\">Bretagne</th><td>1</td>",
+        "<th scope=\"row\">Locaux (1)</th><td>50,0 %</td>",
+        "<th scope=\"row\">Association</th><td>1</td>",
+        "<th scope=\"row\">Non renseigné</th><td>1</td>",
+        "<th scope=\"row\">mai 2030</th><td>1</td>",
+        "<th scope=\"row\">Déchets et économie circulaire</th><td>1</td>",
+        "<desc id=\"svg-regions-desc\">",
+        "role=\"img\"",
+        "viewBox=\"0 0 480 ",
+        "property=\"og:title\" content=\"Statistiques",
+        "href=\"/statistics\"",
+        "<time datetime=\"",
+    ] {
+        assert!(fr.body.contains(needle), "[{label}] lacks {needle}");
+    }
+    let en = v
+        .send(
+            v.client
+                .get(format!("{}/statistics", v.base))
+                .header("accept-language", "en"),
+        )
+        .await;
+    assert_eq!(en.status, StatusCode::OK, "[{label}]");
+    assert_eq!(en.body.matches("<svg").count(), 6, "[{label}]");
+    for needle in [
+        "<html lang=\"en\"",
+        "Hubs per région",
+        "<th scope=\"row\">Premises (1)</th><td>50.0%</td>",
+        "<th scope=\"row\">Not given</th><td>1</td>",
+        "<th scope=\"row\">May 2030</th><td>1</td>",
+        "<th scope=\"row\">Waste and circular economy</th><td>1</td>",
+    ] {
+        assert!(en.body.contains(needle), "[{label}] lacks {needle}");
+    }
+    let breizh = v
+        .get("/statistics?region=53&theme=&pooling=&utm_source=x")
+        .await;
+    assert_eq!(breizh.status, StatusCode::OK, "[{label}]");
+    assert!(
+        breizh
+            .body
+            .contains("<th scope=\"row\">Bretagne</th><td>1</td>")
+            && !breizh.body.contains("Auvergne-Rhône-Alpes</th>")
+            && breizh
+                .body
+                .contains("<th scope=\"row\">Locaux (0)</th><td>0,0 %</td>")
+            && breizh.body.contains("<option value=\"53\" selected>"),
+        "[{label}] one région"
+    );
+    let pooled = v.get("/statistics?pooling=premises").await;
+    assert!(
+        pooled.body.contains("<dd>1</dd>") && !pooled.body.contains("Bretagne</th>"),
+        "[{label}] the poles pooling premises"
+    );
+    for bad in ["region=99", "theme=nope", "pooling=everything"] {
+        let answer = v.get(&format!("/statistics?{bad}")).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "[{label}] {bad}");
+        let value = bad.split('=').nth(1).unwrap_or_default();
+        assert!(answer.body.contains(value), "[{label}] says why: {bad}");
+    }
 }
 
 async fn sign_in_is_guarded(server: &TestServer, label: &str) {

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::public::home))
         .route("/directory", get(pages::public::directory))
         .route("/map", get(pages::public::map))
+        .route("/statistics", get(pages::statistics::statistics))
         .route("/lang/{code}", get(pages::switch_language))
         .route("/static/{*path}", get(pages::assets::serve))
         .route("/poles/{slug}/follow", get(pages::public::follow_redirect))

@@ -142,6 +142,14 @@ try {
   check((await p.$$(".leaflet-interactive")).length >= 1, "the map shows markers");
   await shots(visitor, "/map", "map");
 
+  r = await visit(p, "/statistics");
+  check(r.status() === 200, `the statistics page answers 200, got ${r.status()}`);
+  await axe(p, "statistics");
+  await weigh(p, "statistics");
+  check((await p.$$("svg[role=img] > title")).length >= 4, "the statistics page draws titled charts");
+  check((await p.$$("section.chart table")).length >= 4, "each chart has its table");
+  await shots(visitor, "/statistics", "statistics");
+
   r = await visit(p, "/poles/nobody");
   check(r.status() === 404, `a missing pole answers 404, got ${r.status()}`);
   await axe(p, "not-found");

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod directory;
 pub mod i18n;
 pub mod public;
+pub mod statistics;
 pub mod views;
 
 use askama::Template;
