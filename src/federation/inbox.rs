@@ -189,7 +189,7 @@ fn embedded_object<'a>(activity: &'a Value, actor: &RemoteActor) -> Result<Optio
     Ok(Some(object))
 }
 
-fn check_same_origin(id: &str, actor: &str) -> Result<()> {
+pub(crate) fn check_same_origin(id: &str, actor: &str) -> Result<()> {
     let id_url =
         Url::parse(id).map_err(|_| FederationError::Invalid(format!("`{id}` is not a URL")))?;
     let actor_url = Url::parse(actor)
@@ -325,21 +325,13 @@ async fn on_undo(fed: &Federation, activity: &Value, actor: &RemoteActor) -> Res
 /// The ids of all our actors: the instance and every local pole.
 async fn local_actors(fed: &Federation) -> Result<Vec<String>> {
     let mut actors = vec![fed.instance_actor_id()];
-    let mut page = 1;
-    loop {
-        let poles = fed
-            .store
-            .list_poles(crate::store::PageRequest {
-                page,
-                per_page: 100,
-            })
-            .await?;
-        actors.extend(poles.items.iter().map(|p| p.ap_id.clone()));
-        if page * 100 >= poles.total {
-            break;
-        }
-        page += 1;
-    }
+    actors.extend(
+        fed.store
+            .all_local_poles()
+            .await?
+            .into_iter()
+            .map(|p| p.ap_id),
+    );
     Ok(actors)
 }
 

@@ -62,23 +62,7 @@ pub async fn backfill(fed: &Federation, inbox: &str) -> Result<usize> {
     let inboxes = [inbox.to_owned()];
     let instance = fed.instance_actor_id();
     let mut sent = 0;
-    let mut poles = Vec::new();
-    let mut page = 1;
-    loop {
-        let batch = fed
-            .store
-            .list_poles(PageRequest {
-                page,
-                per_page: 100,
-            })
-            .await?;
-        let done = page * 100 >= batch.total;
-        poles.extend(batch.items);
-        if done {
-            break;
-        }
-        page += 1;
-    }
+    let poles = fed.store.all_local_poles().await?;
     for pole in &poles {
         let document = pole_document(fed, pole).await?;
         let activity = announce(fed, fed.new_activity_id(), document, None);
@@ -190,12 +174,7 @@ fn check_same_origin_ids(id: &str, activity: &Value) -> Result<()> {
         .get("actor")
         .and_then(first_id)
         .ok_or_else(|| FederationError::Invalid("the announced activity has no actor".into()))?;
-    if origin_of(id)? != origin_of(actor)? {
-        return Err(FederationError::Forbidden(format!(
-            "the announced `{id}` is not on the server of `{actor}`"
-        )));
-    }
-    Ok(())
+    super::inbox::check_same_origin(id, actor)
 }
 
 async fn take_in_document(

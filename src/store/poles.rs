@@ -892,6 +892,25 @@ impl Store {
         Ok(())
     }
 
+    /// Every live pole of this instance, all pages of `list_poles` together.
+    pub async fn all_local_poles(&self) -> Result<Vec<PoleRecord>> {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let batch = self
+                .list_poles(PageRequest {
+                    page,
+                    per_page: 100,
+                })
+                .await?;
+            let done = page * 100 >= batch.total;
+            out.extend(batch.items);
+            if done {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// The ids of the live poles that came through the instance actor `via`.
     pub async fn poles_via(&self, via: &str) -> Result<Vec<String>> {
         Ok(poles::Entity::find()

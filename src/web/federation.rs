@@ -175,30 +175,16 @@ async fn local_summary(
 ) -> ApiResult<(Vec<String>, Option<chrono::DateTime<chrono::Utc>>)> {
     let mut regions = std::collections::BTreeSet::new();
     let mut last: Option<chrono::DateTime<chrono::Utc>> = None;
-    let mut page = 1;
-    loop {
-        let poles = state
-            .store
-            .list_poles(crate::store::PageRequest {
-                page,
-                per_page: 100,
-            })
-            .await?;
-        for pole in &poles.items {
-            regions.extend(
-                pole.pole
-                    .territory
-                    .view()
-                    .regions
-                    .into_iter()
-                    .map(|r| r.name),
-            );
-            last = last.max(Some(pole.updated_at));
-        }
-        if page * 100 >= poles.total {
-            break;
-        }
-        page += 1;
+    for pole in state.store.all_local_poles().await? {
+        regions.extend(
+            pole.pole
+                .territory
+                .view()
+                .regions
+                .into_iter()
+                .map(|r| r.name),
+        );
+        last = last.max(Some(pole.updated_at));
     }
     Ok((regions.into_iter().collect(), last))
 }

@@ -265,21 +265,7 @@ pub struct Selection {
 
 /// Every local pole, page after page.
 pub async fn all_poles(store: &Store) -> Result<Vec<PoleRecord>, StoreError> {
-    let mut out = Vec::new();
-    for page in 1.. {
-        let batch = store
-            .list_poles(PageRequest {
-                page,
-                per_page: 100,
-            })
-            .await?;
-        let done = batch.items.len() < 100;
-        out.extend(batch.items);
-        if done {
-            break;
-        }
-    }
-    Ok(out)
+    store.all_local_poles().await
 }
 
 macro_rules! all_of {
