@@ -335,3 +335,121 @@ async fn concurrent_claimers_share_the_queue_without_overlap() {
         db.drop_now().await;
     }
 }
+
+#[tokio::test]
+async fn a_fan_out_is_claimed_for_many_domains_at_once() {
+    for db in TestDb::all().await {
+        let a = common::store(&db).await;
+        let b = common::store(&db).await;
+        let now = Utc::now();
+        let body = json!({"type": "Create"});
+        // Forty instances with a shared inbox, and one with three personal inboxes.
+        let mut targets: Vec<Url> = (0..40)
+            .map(|i| Url::parse(&format!("https://i{i}.example/inbox")).expect("url"))
+            .collect();
+        targets.extend(inboxes(&[
+            "https://big.example/users/a/inbox",
+            "https://big.example/users/b/inbox",
+            "https://big.example/users/c/inbox",
+        ]));
+        a.enqueue(
+            "https://a.example/activities/5",
+            "https://a.example/poles/p",
+            &body,
+            &targets,
+            now,
+        )
+        .await
+        .expect("enqueue");
+        // One of them has been failing for days: it is probed with one delivery.
+        a.enqueue(
+            "https://a.example/activities/6",
+            "https://a.example/poles/p",
+            &body,
+            &inboxes(&["https://i0.example/inbox"]),
+            now,
+        )
+        .await
+        .expect("enqueue");
+        let probe = a
+            .claim("i0.example", "w", 1, now)
+            .await
+            .expect("claim")
+            .remove(0);
+        a.finish(probe.id, "w", &Outcome::Retry("timeout".into()), now)
+            .await
+            .expect("finish");
+        let much_later = now + UNREACHABLE_AFTER + Duration::hours(1);
+        let again = a
+            .claim("i0.example", "w", 1, much_later)
+            .await
+            .expect("claim")
+            .remove(0);
+        a.finish(again.id, "w", &Outcome::Retry("timeout".into()), much_later)
+            .await
+            .expect("finish");
+        let at = much_later + Duration::days(1);
+
+        let mut domains = a.due_domains(at).await.expect("domains");
+        domains.sort();
+        assert_eq!(domains.len(), 41, "[{}] {domains:?}", db.label);
+
+        // One claim for every domain: two per domain at most, one for the unreachable one.
+        let claimed = a.claim_many(&domains, "one", 2, at).await.expect("claim");
+        let per_domain = |domain: &str| claimed.iter().filter(|d| d.domain == domain).count();
+        assert_eq!(claimed.len(), 39 + 1 + 2, "[{}]", db.label);
+        assert_eq!(per_domain("i1.example"), 1, "[{}]", db.label);
+        assert_eq!(per_domain("big.example"), 2, "[{}]", db.label);
+        assert_eq!(
+            per_domain("i0.example"),
+            1,
+            "[{}] an unreachable domain gives one delivery, as a probe",
+            db.label
+        );
+        assert!(
+            claimed
+                .windows(2)
+                .all(|w| (&w[0].domain, w[0].id) < (&w[1].domain, w[1].id)),
+            "[{}] ordered by domain, then as queued",
+            db.label
+        );
+        a.release_claims("one").await.expect("release");
+
+        // Two processes claiming for the same domains at once: each delivery sent once.
+        let run = |store: maillage::store::Store, worker: &'static str| {
+            let domains = domains.clone();
+            async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim_many(&domains, worker, 2, at)
+                        .await
+                        .expect("claim");
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for d in batch {
+                        store
+                            .finish(d.id, worker, &Outcome::Delivered, at)
+                            .await
+                            .expect("finish");
+                        mine.push(d.id);
+                    }
+                }
+                mine
+            }
+        };
+        let (from_a, from_b) =
+            tokio::join!(run(a.clone(), "process-a"), run(b.clone(), "process-b"));
+        let mut all: Vec<i64> = from_a.iter().chain(from_b.iter()).copied().collect();
+        all.sort_unstable();
+        let total = all.len();
+        all.dedup();
+        assert_eq!(total, 44, "[{}] every delivery was sent", db.label);
+        assert_eq!(all.len(), 44, "[{}] no delivery was sent twice", db.label);
+
+        a.close().await.ok();
+        b.close().await.ok();
+        db.drop_now().await;
+    }
+}

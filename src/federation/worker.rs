@@ -67,16 +67,20 @@ async fn housekeeping(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>)
 }
 
 async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    // Domains with a worker. At most `limit` at once; a worker that ends makes room.
     let active: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(HashSet::new()));
-    // At most this many domains are worked on at once; a worker that ends makes room.
     let limit = fed.config.federation.delivery_concurrency.max(1);
     let slot_freed = Arc::new(Notify::new());
     let (delivered, delivered_rx) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(record_delivered(fed.clone(), delivered_rx));
     let mut workers = JoinSet::new();
-    // Due domains not yet given a worker. A worker that ends takes the next from here, so
-    // that a fan-out to many domains reads the list of due domains once, not once per domain.
+    // Due domains not yet claimed for. A fan-out to many domains reads the list of due
+    // domains once, not once per domain.
     let mut backlog: VecDeque<String> = VecDeque::new();
+    // Deliveries claimed ahead, by domain, for the next workers: one statement claims for
+    // as many domains as can run at once, so a fan-out to a thousand instances is claimed in
+    // a few statements.
+    let mut ready: VecDeque<(String, Vec<Delivery>)> = VecDeque::new();
     let mut refresh = true;
     loop {
         if refresh || backlog.is_empty() {
@@ -85,41 +89,50 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
                     let active = active.lock().map(|a| a.clone()).unwrap_or_default();
                     backlog = domains
                         .into_iter()
-                        .filter(|d| !active.contains(d))
+                        .filter(|d| !active.contains(d) && !ready.iter().any(|(r, _)| r == d))
                         .collect();
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot read the delivery queue"),
             }
         }
-        while let Some(domain) = backlog.pop_front() {
-            // `None`: no room, the rest waits for a worker to end; `Some(false)`: that
-            // domain already has its worker.
-            let start = active.lock().ok().and_then(|mut a| {
-                if a.contains(&domain) {
-                    Some(false)
-                } else if a.len() < limit {
-                    Some(a.insert(domain.clone()))
-                } else {
-                    None
-                }
-            });
-            match start {
-                Some(true) => {
-                    workers.spawn(domain_worker(
-                        fed.clone(),
-                        domain,
-                        active.clone(),
-                        slot_freed.clone(),
-                        delivered.clone(),
-                        shutdown.clone(),
-                    ));
-                }
-                Some(false) => {}
-                None => {
-                    backlog.push_front(domain);
+        loop {
+            let running = active.lock().map_or(limit, |a| a.len());
+            if running >= limit {
+                break;
+            }
+            if ready.is_empty() {
+                if backlog.is_empty() {
                     break;
                 }
+                let domains: Vec<String> = backlog.drain(..backlog.len().min(limit)).collect();
+                match fed
+                    .store
+                    .claim_many(&domains, &fed.worker_id, BATCH, chrono::Utc::now())
+                    .await
+                {
+                    Ok(claimed) => ready.extend(by_domain(claimed)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot claim deliveries");
+                        break;
+                    }
+                }
+                continue;
             }
+            let Some((domain, batch)) = ready.pop_front() else {
+                break;
+            };
+            if let Ok(mut a) = active.lock() {
+                a.insert(domain.clone());
+            }
+            workers.spawn(domain_worker(
+                fed.clone(),
+                domain,
+                batch,
+                active.clone(),
+                slot_freed.clone(),
+                delivered.clone(),
+                shutdown.clone(),
+            ));
         }
         while workers.try_join_next().is_some() {}
         tokio::select! {
@@ -130,7 +143,7 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
         }
     }
     // Let the deliveries in flight finish and their outcomes be written, then hand back
-    // what is still claimed.
+    // what is still claimed (with what was claimed ahead).
     let finished = tokio::time::timeout(Duration::from_secs(10), async {
         while workers.join_next().await.is_some() {}
     })
@@ -154,34 +167,34 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// Sends the due deliveries of one domain, a batch at a time, until none is due.
+/// Claimed deliveries grouped by domain, in the order they came.
+fn by_domain(claimed: Vec<Delivery>) -> Vec<(String, Vec<Delivery>)> {
+    let mut groups: Vec<(String, Vec<Delivery>)> = Vec::new();
+    for delivery in claimed {
+        match groups.last_mut() {
+            Some((domain, batch)) if *domain == delivery.domain => batch.push(delivery),
+            _ => groups.push((delivery.domain.clone(), vec![delivery])),
+        }
+    }
+    groups
+}
+
+/// Sends the deliveries of one domain claimed for it, then a batch at a time what else is
+/// due there, until none is.
 async fn domain_worker(
     fed: Arc<Federation>,
     domain: String,
+    mut batch: Vec<Delivery>,
     active: Arc<Mutex<HashSet<String>>>,
     slot_freed: Arc<Notify>,
     delivered: mpsc::UnboundedSender<(i64, String)>,
     shutdown: watch::Receiver<bool>,
 ) {
-    while !*shutdown.borrow() {
-        let batch = match fed
-            .store
-            .claim(&domain, &fed.worker_id, BATCH, chrono::Utc::now())
-            .await
-        {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::warn!(%domain, error = %e, "cannot claim deliveries");
-                break;
-            }
-        };
-        if batch.is_empty() {
-            break;
-        }
+    while !*shutdown.borrow() && !batch.is_empty() {
         // A short batch was all that was due: no need to ask again.
         let last = (batch.len() as u64) < BATCH;
         let mut failure: Option<Outcome> = None;
-        for delivery in batch {
+        for delivery in std::mem::take(&mut batch) {
             let outcome = match &failure {
                 // The server is down: what was claimed with this delivery waits as it does.
                 Some(failed) => failed.clone(),
@@ -214,9 +227,20 @@ async fn domain_worker(
             }
         }
         // A failing domain is left alone until its next attempt falls due.
-        if failure.is_some() || last {
+        if failure.is_some() || last || *shutdown.borrow() {
             break;
         }
+        batch = match fed
+            .store
+            .claim(&domain, &fed.worker_id, BATCH, chrono::Utc::now())
+            .await
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(%domain, error = %e, "cannot claim deliveries");
+                break;
+            }
+        };
     }
     if let Ok(mut a) = active.lock() {
         a.remove(&domain);

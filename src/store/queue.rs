@@ -192,39 +192,68 @@ impl Store {
         limit: u64,
         now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>> {
-        let limit = limit.max(1);
+        self.claim_many(&[domain.to_owned()], worker, limit, now)
+            .await
+    }
+
+    /// Takes, in one statement, up to `limit` due deliveries of each of `domains` for
+    /// `worker`, as a lease: a fan-out to many instances claims its work in a few statements,
+    /// not one per instance. An unreachable domain gives one delivery at a time, as a probe.
+    /// The deliveries come ordered by domain, then as they were queued.
+    pub async fn claim_many(
+        &self,
+        domains: &[String],
+        worker: &str,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>> {
+        if domains.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
         let until = now + LEASE;
-        let sql = match self.backend {
-            crate::config::Backend::Postgres => {
-                "UPDATE deliveries SET state = 'sending', claimed_by = $1, claimed_until = $2, updated_at = $3 \
-                 WHERE id IN (SELECT id FROM deliveries WHERE domain = $4 \
-                   AND ((state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND claimed_until < $3)) \
-                   ORDER BY next_attempt_at, id \
-                   LIMIT (CASE WHEN EXISTS (SELECT 1 FROM delivery_domains WHERE domain = $4 AND unreachable) THEN 1 ELSE $5 END) \
-                   FOR UPDATE SKIP LOCKED) \
-                 RETURNING *"
-            }
-            crate::config::Backend::Sqlite => {
-                "UPDATE deliveries SET state = 'sending', claimed_by = ?1, claimed_until = ?2, updated_at = ?3 \
-                 WHERE id IN (SELECT id FROM deliveries WHERE domain = ?4 \
-                   AND ((state = 'pending' AND next_attempt_at <= ?3) OR (state = 'sending' AND claimed_until < ?3)) \
-                   ORDER BY next_attempt_at, id \
-                   LIMIT (CASE WHEN EXISTS (SELECT 1 FROM delivery_domains WHERE domain = ?4 AND unreachable) THEN 1 ELSE ?5 END)) \
-                 RETURNING *"
-            }
+        // $1 worker, $2 lease end, $3 now, $4 limit per domain, then the domains.
+        let mark = match self.backend {
+            crate::config::Backend::Postgres => '$',
+            crate::config::Backend::Sqlite => '?',
         };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let statement = Statement::from_sql_and_values(
-            self.db_backend(),
-            sql,
-            [
-                worker.into(),
-                until.into(),
-                now.into(),
-                domain.into(),
-                limit.into(),
-            ],
+        let list = (0..domains.len())
+            .map(|n| format!("{mark}{}", 5 + n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Due now: pending and its time come, or claimed by a worker whose lease ended.
+        let due = |t: &str| {
+            format!(
+                "(({t}state = 'pending' AND {t}next_attempt_at <= {mark}3) \
+                 OR ({t}state = 'sending' AND {t}claimed_until < {mark}3))"
+            )
+        };
+        let ranked = format!(
+            "SELECT id FROM (SELECT d.id AS id, \
+               row_number() OVER (PARTITION BY d.domain ORDER BY d.next_attempt_at, d.id) AS n, \
+               CASE WHEN h.unreachable THEN 1 ELSE {mark}4 END AS cap \
+             FROM deliveries d LEFT JOIN delivery_domains h ON h.domain = d.domain \
+             WHERE d.domain IN ({list}) AND {}) ranked WHERE n <= cap",
+            due("d.")
         );
+        let chosen = match self.backend {
+            // The ranking reads without locks; the rows are then locked, skipping those
+            // another process holds, and checked again as they are now.
+            crate::config::Backend::Postgres => format!(
+                "SELECT id FROM deliveries WHERE id IN ({ranked}) AND {} FOR UPDATE SKIP LOCKED",
+                due("")
+            ),
+            // SQLite runs one write at a time: nothing can change between the two.
+            crate::config::Backend::Sqlite => ranked,
+        };
+        let sql = format!(
+            "UPDATE deliveries SET state = 'sending', claimed_by = {mark}1, claimed_until = {mark}2, \
+             updated_at = {mark}3 WHERE id IN ({chosen}) RETURNING *"
+        );
+        let mut values: Vec<sea_orm::Value> =
+            vec![worker.into(), until.into(), now.into(), limit.into()];
+        values.extend(domains.iter().map(|d| d.as_str().into()));
+        let statement = Statement::from_sql_and_values(self.db_backend(), sql, values);
         let mut claimed: Vec<Delivery> = deliveries::Entity::find()
             .from_raw_sql(statement)
             .all(&self.db)
@@ -232,7 +261,7 @@ impl Store {
             .into_iter()
             .map(delivery)
             .collect();
-        claimed.sort_by_key(|d| d.id);
+        claimed.sort_by(|a, b| a.domain.cmp(&b.domain).then(a.id.cmp(&b.id)));
         Ok(claimed)
     }
 
