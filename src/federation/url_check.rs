@@ -401,6 +401,66 @@ mod tests {
     }
 
     #[test]
+    fn domains_are_normalised_or_refused() {
+        for (given, kept) in [
+            ("spam.example", "spam.example"),
+            (" Spam.EXAMPLE. ", "spam.example"),
+            ("localhost", "localhost"),
+            ("bücher.example", "xn--bcher-kva.example"),
+            ("a-b.c-d.example", "a-b.c-d.example"),
+        ] {
+            assert_eq!(parse_domain(given).as_deref(), Ok(kept), "{given}");
+        }
+        for bad in [
+            "",
+            ".",
+            "https://spam.example/",
+            "spam.example/x",
+            "spam.example:443",
+            "user@spam.example",
+            "a..example",
+            "-a.example",
+            "a-.example",
+            "a_b.example",
+            "spam example",
+            "127.0.0.1",
+            "[::1]",
+        ] {
+            assert!(parse_domain(bad).is_err(), "`{bad}` is refused");
+        }
+        let long = format!("{}.example", "a".repeat(64));
+        assert!(
+            parse_domain(&long).is_err(),
+            "labels are at most 63 characters"
+        );
+    }
+
+    #[test]
+    fn stored_blocks_are_shared_by_every_clone() {
+        let blocks = DomainBlocks::new(["configured.example".to_owned()]);
+        let client_copy = blocks.clone();
+        assert!(!client_copy.is_blocked("spam.example"));
+        blocks.set_stored(vec!["spam.example".to_owned()]);
+        assert!(client_copy.is_blocked("spam.example"));
+        assert!(client_copy.is_blocked("a.b.spam.example."));
+        assert!(!client_copy.is_blocked("notspam.example"));
+        assert!(client_copy.is_blocked("x.configured.example"));
+        assert_eq!(
+            client_copy.configured_block("x.configured.example"),
+            Some("configured.example")
+        );
+        assert_eq!(client_copy.configured_block("spam.example"), None);
+        let url = Url::parse("https://www.spam.example/inbox").expect("url");
+        assert!(matches!(
+            check_url(&url, NetworkMode::Production, &client_copy),
+            Err(UrlError::Blocked(_))
+        ));
+        blocks.set_stored(Vec::new());
+        assert!(!client_copy.is_blocked("spam.example"));
+        assert!(check_url(&url, NetworkMode::Production, &client_copy).is_ok());
+    }
+
+    #[test]
     fn every_resolved_address_is_checked() {
         let public: SocketAddr = "93.184.216.34:443".parse().expect("addr");
         let private: SocketAddr = "10.0.0.7:443".parse().expect("addr");
