@@ -196,7 +196,11 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
                 store.clone(),
                 std::sync::Arc::new(config),
             );
-            federate(&fed, command).await
+            // The stored blocks hold for what this command fetches or sends.
+            match crate::federation::blocks::reload(&fed).await {
+                Ok(_) => federate(&fed, command).await,
+                Err(e) => Err(e.into()),
+            }
         }
         command => manage(&store, command).await,
     };

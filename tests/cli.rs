@@ -290,6 +290,11 @@ async fn manage_from_the_command_line_then_serve() {
         );
         let err = setup.fails(&["block", "spam.example"]);
         assert!(err.contains("already blocked"), "[{label}] twice: {err}");
+        let err = setup.fails(&["follow", "https://www.spam.example/actor"]);
+        assert!(
+            err.contains("blocked"),
+            "[{label}] follow a blocked domain: {err}"
+        );
         let err = setup.fails(&["block", "https://spam.example/"]);
         assert!(
             err.contains("not a domain name"),
