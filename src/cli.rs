@@ -76,6 +76,19 @@ pub enum Command {
         #[arg(long, default_value_t = 2)]
         depth: u32,
     },
+    /// Block a domain and its subdomains: its followers, likes, boosts, replies and poles are
+    /// forgotten, its activities refused, and nothing is fetched from or sent to it. A running
+    /// server sharing the database applies it within a minute.
+    Block {
+        domain: String,
+        /// Why, for the other administrators.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a block added with `block` (or through the administration).
+    Unblock { domain: String },
+    /// List the blocked domains, those of the configuration too.
+    Blocks,
 }
 
 #[derive(Debug, Args)]
@@ -175,12 +188,19 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Follow { .. }
         | Command::Unfollow { .. }
         | Command::Follows { .. }
-        | Command::Discover { .. } => {
+        | Command::Discover { .. }
+        | Command::Block { .. }
+        | Command::Unblock { .. }
+        | Command::Blocks => {
             let fed = crate::federation::service::Federation::new(
                 store.clone(),
                 std::sync::Arc::new(config),
             );
-            federate(&fed, command).await
+            // The stored blocks hold for what this command fetches or sends.
+            match crate::federation::blocks::reload(&fed).await {
+                Ok(_) => federate(&fed, command).await,
+                Err(e) => Err(e.into()),
+            }
         }
         command => manage(&store, command).await,
     };
@@ -250,6 +270,35 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
                 let _ = writeln!(out, "{line}");
             }
         }
+        Command::Block { domain, reason } => {
+            let record =
+                crate::federation::blocks::block(fed, &domain, reason.as_deref(), None).await?;
+            let _ = writeln!(
+                out,
+                "{} is blocked, with its subdomains; what came from it is forgotten",
+                record.domain
+            );
+        }
+        Command::Unblock { domain } => {
+            crate::federation::blocks::unblock(fed, &domain, None).await?;
+            let _ = writeln!(out, "{} is no longer blocked", domain.trim());
+        }
+        Command::Blocks => {
+            let _ = writeln!(out, "domain\tsince\tby\treason");
+            for b in fed.store.domain_blocks().await? {
+                let _ = writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}",
+                    b.domain,
+                    b.created_at.format("%Y-%m-%d %H:%M"),
+                    b.created_by.as_deref().unwrap_or("-"),
+                    b.reason.as_deref().unwrap_or("")
+                );
+            }
+            for domain in fed.client.blocks().configured() {
+                let _ = writeln!(out, "{domain}\t-\tconfiguration\t");
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -267,7 +316,10 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         | Command::Follow { .. }
         | Command::Unfollow { .. }
         | Command::Follows { .. }
-        | Command::Discover { .. } => {}
+        | Command::Discover { .. }
+        | Command::Block { .. }
+        | Command::Unblock { .. }
+        | Command::Blocks => {}
         Command::Migrate { status } => {
             let (applied, pending) = store.migration_status().await?;
             let note = if status {

@@ -353,19 +353,8 @@ impl Config {
             return Err(invalid("api.max_body_bytes", "must be at least 1024 bytes"));
         }
         for domain in &self.federation.blocked_domains {
-            let plain = domain.trim_end_matches('.');
-            let ok = !plain.is_empty()
-                && plain.split('.').all(|label| {
-                    !label.is_empty()
-                        && label.len() <= 63
-                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-                });
-            if !ok {
-                return Err(invalid(
-                    "federation.blocked_domains",
-                    format!("`{domain}` is not a domain name such as spam.example"),
-                ));
-            }
+            crate::federation::url_check::parse_domain(domain)
+                .map_err(|e| invalid("federation.blocked_domains", e.to_string()))?;
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", format!("not a valid log filter: {e}")))?;

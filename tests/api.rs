@@ -1045,6 +1045,8 @@ async fn openapi_describes_every_route_and_reference_data_is_served() {
         ("/api/v1/calls/{id}", &["get", "put", "patch", "delete"]),
         ("/api/v1/projects/{id}", &["get", "put", "patch", "delete"]),
         ("/api/v1/communes", &["get"]),
+        ("/api/v1/admin/blocks", &["get", "post"]),
+        ("/api/v1/admin/blocks/{domain}", &["delete"]),
     ] {
         for m in methods {
             assert!(

@@ -113,6 +113,34 @@ async fn setup(server: &TestServer) {
         .grant_pole(editor, pole.id)
         .await
         .expect("grant");
+    // An instance waiting for approval to follow this one, for the federation page.
+    let peer = server
+        .store
+        .upsert_remote_actor(&maillage::store::NewRemoteActor {
+            ap_id: "https://peer.example/actor".into(),
+            kind: "Application".into(),
+            username: Some("relay".into()),
+            name: Some("Instance voisine".into()),
+            domain: "peer.example".into(),
+            inbox: "https://peer.example/inbox".into(),
+            shared_inbox: None,
+            key_id: None,
+            public_key_pem: None,
+            url: None,
+        })
+        .await
+        .expect("peer");
+    server
+        .store
+        .add_follower(
+            &server.url("/actor"),
+            None,
+            peer.id,
+            "https://peer.example/activities/follow",
+            "pending",
+        )
+        .await
+        .expect("pending follower");
 }
 
 #[tokio::test]

@@ -276,6 +276,45 @@ async fn manage_from_the_command_line_then_serve() {
             "[{label}] pole list: {out}"
         );
 
+        // Blocked domains.
+        let out = setup.ok(&["block", "Spam.Example", "--reason", "Publicités"]);
+        assert!(
+            out.contains("spam.example is blocked"),
+            "[{label}] block: {out}"
+        );
+        let out = setup.ok(&["blocks"]);
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("spam.example\t") && l.ends_with("\t-\tPublicités")),
+            "[{label}] blocks: {out}"
+        );
+        let err = setup.fails(&["block", "spam.example"]);
+        assert!(err.contains("already blocked"), "[{label}] twice: {err}");
+        let err = setup.fails(&["follow", "https://www.spam.example/actor"]);
+        assert!(
+            err.contains("blocked"),
+            "[{label}] follow a blocked domain: {err}"
+        );
+        let err = setup.fails(&["block", "https://spam.example/"]);
+        assert!(
+            err.contains("not a domain name"),
+            "[{label}] bad domain: {err}"
+        );
+        let out = setup.ok(&["unblock", "spam.example"]);
+        assert!(
+            out.contains("no longer blocked"),
+            "[{label}] unblock: {out}"
+        );
+        let err = setup.fails(&["unblock", "spam.example"]);
+        assert!(
+            err.contains("not blocked"),
+            "[{label}] unblock twice: {err}"
+        );
+        assert!(
+            !setup.ok(&["blocks"]).contains("spam.example"),
+            "[{label}] nothing blocked any more"
+        );
+
         let err = setup.fails(&[
             "pole",
             "create",

@@ -858,3 +858,304 @@ async fn replies_are_moderated(server: &TestServer, label: &str) {
         "[{label}] an approved reply is shown"
     );
 }
+
+/// A Follow of `target` by `actor`, signed with `pem`, posted to `server`'s shared inbox.
+async fn signed_follow(
+    server: &TestServer,
+    actor: &str,
+    pem: &str,
+    target: &str,
+    n: u32,
+) -> StatusCode {
+    let body = serde_json::to_vec(&json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}/activities/follow-{n}"), "type": "Follow",
+        "actor": actor, "object": target,
+    }))
+    .expect("json");
+    let url = url::Url::parse(&server.url("/inbox")).expect("url");
+    let headers = maillage::federation::signatures::sign_post(
+        &url,
+        &body,
+        &format!("{actor}#main-key"),
+        pem,
+        std::time::SystemTime::now(),
+    )
+    .expect("sign");
+    let mut request = server
+        .client
+        .post(url)
+        .header("content-type", "application/activity+json")
+        .body(body);
+    for (name, value) in headers.into_iter().filter(|(n, _)| n != "host") {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("inbox").status()
+}
+
+async fn follow_state(server: &TestServer, actor: &str) -> Option<String> {
+    let (_, list) = common::call(server, reqwest::Method::GET, "/api/v1/admin/follows", None).await;
+    list.as_array()?
+        .iter()
+        .find(|f| f["actor"]["ap_id"] == actor)
+        .and_then(|f| f["state"].as_str().map(str::to_owned))
+}
+
+async fn instance_followers(server: &TestServer) -> Vec<maillage::store::FollowerRecord> {
+    server
+        .store
+        .list_followers(
+            &server.url("/actor"),
+            maillage::store::PageRequest {
+                page: 1,
+                per_page: 50,
+            },
+        )
+        .await
+        .expect("followers")
+        .items
+}
+
+async fn stored_blocks(server: &TestServer) -> Value {
+    let (status, blocks) =
+        common::call(server, reqwest::Method::GET, "/api/v1/admin/blocks", None).await;
+    assert_eq!(status, StatusCode::OK, "{blocks}");
+    blocks["blocks"].clone()
+}
+
+/// Instances asking to follow this one are accepted or refused from the federation page, and
+/// the answers reach them; a domain blocked there is refused at the inbox until unblocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_followers_and_blocks() {
+    common::init_logs();
+    common::install_tls_provider();
+    for db in TestDb::all().await {
+        let label = db.label;
+        let a = TestServer::start_on(&db, 0, |c| {
+            c.federation.approve_instance_followers = true;
+        })
+        .await;
+        // One peer named `localhost`, so that it has a domain to block; one by address.
+        let (db_b, db_c) = (TestDb::sqlite(), TestDb::sqlite());
+        let b = TestServer::start_on(&db_b, 0, |c| {
+            c.public_url = c.public_url.replace("127.0.0.1", "localhost");
+        })
+        .await;
+        let c = TestServer::start(&db_c).await;
+        setup(&a).await;
+        let a_actor = a.url("/actor");
+        let b_actor = format!("http://localhost:{}/actor", b.port);
+        let c_actor = c.url("/actor");
+        for peer in [&b, &c] {
+            common::ok(
+                peer,
+                reqwest::Method::POST,
+                "/api/v1/admin/follows",
+                Some(json!({"actor": a_actor})),
+            )
+            .await;
+        }
+        common::eventually("both follows to arrive", || async {
+            instance_followers(&a).await.len() == 2
+        })
+        .await;
+        let followers = instance_followers(&a).await;
+        let id_of = |actor: &str| {
+            followers
+                .iter()
+                .find(|f| f.actor.ap_id == actor)
+                .map(|f| (f.id, f.state.clone(), f.actor.handle()))
+                .expect("a follower")
+        };
+        let (b_id, b_state, b_handle) = id_of(&b_actor);
+        let (c_id, c_state, _) = id_of(&c_actor);
+        assert_eq!(
+            (b_state.as_str(), c_state.as_str()),
+            ("pending", "pending"),
+            "[{label}]"
+        );
+
+        let mut v = Visitor::new(&a);
+        assert_eq!(
+            v.sign_in("webadmin", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
+        );
+        let page = v.get("/admin/federation").await;
+        assert_eq!(page.status, StatusCode::OK, "[{label}]");
+        for id in [b_id, c_id] {
+            assert!(
+                page.body
+                    .contains(&format!("action=\"/admin/followers/{id}/accept\""))
+                    && page
+                        .body
+                        .contains(&format!("action=\"/admin/followers/{id}/reject\"")),
+                "[{label}] follower {id} can be answered"
+            );
+        }
+        assert!(page.body.contains(&b_handle), "[{label}] {b_handle}");
+
+        let accepted = v
+            .submit(
+                "/admin/federation",
+                &format!("/admin/followers/{b_id}/accept"),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            accepted.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            accepted.body
+        );
+        let after = v.get(&accepted.location).await.body;
+        assert!(
+            after.contains("Instance acceptée"),
+            "[{label}] flash after accepting"
+        );
+        assert!(
+            !after.contains(&format!("/admin/followers/{b_id}/accept")),
+            "[{label}] no more buttons for an accepted instance"
+        );
+        common::eventually("the Accept to reach the follower", || async {
+            follow_state(&b, &a_actor).await.as_deref() == Some("accepted")
+        })
+        .await;
+
+        let refused = v
+            .submit(
+                "/admin/federation",
+                &format!("/admin/followers/{c_id}/reject"),
+                &[],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::SEE_OTHER, "[{label}]");
+        assert!(
+            v.get(&refused.location)
+                .await
+                .body
+                .contains("Instance refusée"),
+            "[{label}] flash after refusing"
+        );
+        common::eventually("the Reject to reach the follower", || async {
+            follow_state(&c, &a_actor).await.as_deref() == Some("rejected")
+        })
+        .await;
+        assert!(
+            a.store.follower(c_id).await.is_err(),
+            "[{label}] a refused instance is no longer a follower"
+        );
+
+        // A bad domain is refused next to its field, what was typed kept, nothing stored.
+        let bad = v
+            .submit(
+                "/admin/federation",
+                "/admin/blocks",
+                &[
+                    ("domain", "https://spam.example/x"),
+                    ("reason", "Publicités"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "[{label}]");
+        assert!(
+            bad.body.contains("id=\"b-domain-error\"")
+                && bad.body.contains("Ce n’est pas un nom de domaine")
+                && bad.body.contains("value=\"https://spam.example/x\"")
+                && bad.body.contains("value=\"Publicités\"")
+                && bad.body.contains("aria-invalid=\"true\""),
+            "[{label}] {}",
+            bad.body
+        );
+        assert_eq!(stored_blocks(&a).await, json!([]), "[{label}]");
+
+        // A pole editor is refused the page and every form.
+        let mut e = Visitor::new(&a);
+        assert_eq!(
+            e.sign_in("editrice", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(
+            e.get("/admin/federation").await.status,
+            StatusCode::FORBIDDEN,
+            "[{label}]"
+        );
+        for action in [
+            "/admin/blocks".to_owned(),
+            "/admin/blocks/spam.example/delete".to_owned(),
+            format!("/admin/followers/{b_id}/accept"),
+            format!("/admin/followers/{b_id}/reject"),
+        ] {
+            let answer = e
+                .submit("/admin", &action, &[("domain", "spam.example")])
+                .await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "[{label}] {action}");
+        }
+        assert_eq!(stored_blocks(&a).await, json!([]), "[{label}]");
+        assert_eq!(instance_followers(&a).await.len(), 1, "[{label}]");
+
+        // Blocking the peer's domain refuses its activities and removes it as a follower.
+        let b_key = b.store.instance_keys().await.expect("keys").private_key;
+        let blocked = v
+            .submit(
+                "/admin/federation",
+                "/admin/blocks",
+                &[("domain", "LocalHost."), ("reason", "Essai de blocage")],
+            )
+            .await;
+        assert_eq!(
+            blocked.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            blocked.body
+        );
+        let after = v.get(&blocked.location).await.body;
+        assert!(
+            after.contains("Bloqué : localhost")
+                && after.contains("action=\"/admin/blocks/localhost/delete\"")
+                && after.contains("Essai de blocage"),
+            "[{label}] {after}"
+        );
+        let blocks = stored_blocks(&a).await;
+        assert_eq!(blocks[0]["domain"], "localhost", "[{label}] {blocks}");
+        assert_eq!(blocks[0]["reason"], "Essai de blocage", "[{label}]");
+        assert_eq!(blocks[0]["created_by"], "webadmin", "[{label}]");
+        assert!(
+            instance_followers(&a).await.is_empty(),
+            "[{label}] the blocked domain's follower is removed"
+        );
+        assert_eq!(
+            signed_follow(&a, &b_actor, &b_key, &a_actor, 1).await,
+            StatusCode::FORBIDDEN,
+            "[{label}] a blocked domain is refused at the inbox"
+        );
+        assert!(instance_followers(&a).await.is_empty(), "[{label}]");
+
+        let unblocked = v
+            .submit("/admin/federation", "/admin/blocks/localhost/delete", &[])
+            .await;
+        assert_eq!(unblocked.status, StatusCode::SEE_OTHER, "[{label}]");
+        assert!(
+            v.get(&unblocked.location)
+                .await
+                .body
+                .contains("Débloqué : localhost"),
+            "[{label}]"
+        );
+        assert_eq!(stored_blocks(&a).await, json!([]), "[{label}]");
+        assert_eq!(
+            signed_follow(&a, &b_actor, &b_key, &a_actor, 2).await,
+            StatusCode::ACCEPTED,
+            "[{label}] an unblocked domain is let through again"
+        );
+        let followers = instance_followers(&a).await;
+        assert!(
+            followers.len() == 1 && followers[0].state == "pending",
+            "[{label}] the new follow waits for approval"
+        );
+
+        for server in [a, b, c] {
+            server.stop().await;
+        }
+        db.drop_now().await;
+    }
+}

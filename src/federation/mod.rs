@@ -1,6 +1,7 @@
 //! ActivityPub: what goes on the wire, kept apart from stored rows and domain types.
 
 pub mod actors;
+pub mod blocks;
 pub mod client;
 pub mod discover;
 pub mod follows;

@@ -285,6 +285,14 @@ async fn take_in_delete(fed: &Federation, target: &str) -> Result<Applied> {
 /// Forgets the poles (with their objects) that came through an instance no longer
 /// followed, except those one of our actors follows directly.
 pub async fn purge(fed: &Federation, instance: &str) -> Result<usize> {
+    let purged = forget_relayed(fed, instance).await?;
+    tracing::info!(%instance, poles = purged, "forgot what came through an instance no longer followed");
+    Ok(purged)
+}
+
+/// Deletes the poles that came through the instance actor `instance`, except those one of
+/// our actors follows directly; returns how many.
+pub async fn forget_relayed(fed: &Federation, instance: &str) -> Result<usize> {
     let mut purged = 0;
     for ap_id in fed.store.poles_via(instance).await? {
         if let Some(actor) = fed.store.remote_actor(&ap_id).await?
@@ -296,6 +304,5 @@ pub async fn purge(fed: &Federation, instance: &str) -> Result<usize> {
             purged += 1;
         }
     }
-    tracing::info!(%instance, poles = purged, "forgot what came through an instance no longer followed");
     Ok(purged)
 }

@@ -133,6 +133,8 @@ pub struct Federation {
     pub worker_id: String,
     pub limiter: RateLimiter,
     pub actors: ActorCache,
+    /// Held while the stored domain blocks are read again (see `blocks::reload`).
+    pub blocks_reload: tokio::sync::Mutex<()>,
 }
 
 impl Federation {
@@ -148,6 +150,7 @@ impl Federation {
             client,
             limiter,
             actors: ActorCache::default(),
+            blocks_reload: tokio::sync::Mutex::new(()),
             publish_wakeup: Notify::new(),
             deliver_wakeup: Notify::new(),
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
@@ -292,6 +295,15 @@ impl Federation {
                     tracing::warn!(inbox = %i, error = %e, "skipping an inbox that is not a URL");
                     None
                 }
+            })
+            .filter(|u| {
+                let blocked = u
+                    .host_str()
+                    .is_some_and(|host| self.client.blocks().is_blocked(host));
+                if blocked {
+                    tracing::debug!(inbox = %u, "not sending to a blocked domain");
+                }
+                !blocked
             })
             .collect();
         let added = self

@@ -5,6 +5,7 @@
 //! can point at 127.0.0.1.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
 
 use url::Url;
 
@@ -95,28 +96,103 @@ fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
-/// Blocked domains: a blocked domain blocks its subdomains too.
+/// A text that is not a domain name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a domain name such as spam.example")]
+pub struct BadDomain(pub String);
+
+/// A domain as blocks keep it: lower-case ASCII (international names in their `xn--` form),
+/// without a trailing dot; IP addresses, ports, paths and schemes are refused.
+pub fn parse_domain(input: &str) -> Result<String, BadDomain> {
+    let bad = || BadDomain(input.to_owned());
+    let plain = input.trim().trim_end_matches('.');
+    if plain.is_empty() || plain.len() > 253 {
+        return Err(bad());
+    }
+    let ascii = match url::Host::parse(plain) {
+        Ok(url::Host::Domain(d)) => d,
+        _ => return Err(bad()),
+    };
+    let labels_ok = ascii.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if !labels_ok {
+        return Err(bad());
+    }
+    Ok(ascii.to_ascii_lowercase())
+}
+
+/// Whether `host` (lower-case, no trailing dot) is `domain` or one of its subdomains.
+fn covers(domain: &str, host: &str) -> bool {
+    host == domain
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|rest| rest.ends_with('.'))
+}
+
+/// Blocked domains: those of the configuration, fixed, and those an administrator stored,
+/// replaced as a whole whenever they change. Clones share the stored list, so that every
+/// check sees a change at once. A blocked domain blocks its subdomains too.
 #[derive(Debug, Clone, Default)]
 pub struct DomainBlocks {
-    domains: Vec<String>,
+    configured: Arc<Vec<String>>,
+    stored: Arc<RwLock<Arc<Vec<String>>>>,
 }
 
 impl DomainBlocks {
     pub fn new(domains: impl IntoIterator<Item = String>) -> Self {
         DomainBlocks {
-            domains: domains
-                .into_iter()
-                .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
-                .filter(|d| !d.is_empty())
-                .collect(),
+            configured: Arc::new(
+                domains
+                    .into_iter()
+                    .map(|d| {
+                        parse_domain(&d)
+                            .unwrap_or_else(|_| d.trim().trim_end_matches('.').to_ascii_lowercase())
+                    })
+                    .filter(|d| !d.is_empty())
+                    .collect(),
+            ),
+            stored: Arc::default(),
         }
+    }
+
+    /// Replaces the stored blocks (already in the form [`parse_domain`] gives).
+    pub fn set_stored(&self, domains: Vec<String>) {
+        let domains = Arc::new(domains);
+        match self.stored.write() {
+            Ok(mut stored) => *stored = domains,
+            Err(poisoned) => *poisoned.into_inner() = domains,
+        }
+    }
+
+    fn stored(&self) -> Arc<Vec<String>> {
+        match self.stored.read() {
+            Ok(stored) => stored.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The blocks of the configuration, which only a restart changes.
+    pub fn configured(&self) -> &[String] {
+        &self.configured
+    }
+
+    /// The configured block covering `domain`, if any.
+    pub fn configured_block(&self, domain: &str) -> Option<&str> {
+        self.configured
+            .iter()
+            .find(|d| covers(d, domain))
+            .map(String::as_str)
     }
 
     pub fn is_blocked(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.domains
-            .iter()
-            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        self.configured.iter().any(|d| covers(d, &host))
+            || self.stored().iter().any(|d| covers(d, &host))
     }
 }
 
@@ -322,6 +398,66 @@ mod tests {
             matches!(dev_blocked, Err(UrlError::Blocked(_))),
             "blocks hold in every mode"
         );
+    }
+
+    #[test]
+    fn domains_are_normalised_or_refused() {
+        for (given, kept) in [
+            ("spam.example", "spam.example"),
+            (" Spam.EXAMPLE. ", "spam.example"),
+            ("localhost", "localhost"),
+            ("bücher.example", "xn--bcher-kva.example"),
+            ("a-b.c-d.example", "a-b.c-d.example"),
+        ] {
+            assert_eq!(parse_domain(given).as_deref(), Ok(kept), "{given}");
+        }
+        for bad in [
+            "",
+            ".",
+            "https://spam.example/",
+            "spam.example/x",
+            "spam.example:443",
+            "user@spam.example",
+            "a..example",
+            "-a.example",
+            "a-.example",
+            "a_b.example",
+            "spam example",
+            "127.0.0.1",
+            "[::1]",
+        ] {
+            assert!(parse_domain(bad).is_err(), "`{bad}` is refused");
+        }
+        let long = format!("{}.example", "a".repeat(64));
+        assert!(
+            parse_domain(&long).is_err(),
+            "labels are at most 63 characters"
+        );
+    }
+
+    #[test]
+    fn stored_blocks_are_shared_by_every_clone() {
+        let blocks = DomainBlocks::new(["configured.example".to_owned()]);
+        let client_copy = blocks.clone();
+        assert!(!client_copy.is_blocked("spam.example"));
+        blocks.set_stored(vec!["spam.example".to_owned()]);
+        assert!(client_copy.is_blocked("spam.example"));
+        assert!(client_copy.is_blocked("a.b.spam.example."));
+        assert!(!client_copy.is_blocked("notspam.example"));
+        assert!(client_copy.is_blocked("x.configured.example"));
+        assert_eq!(
+            client_copy.configured_block("x.configured.example"),
+            Some("configured.example")
+        );
+        assert_eq!(client_copy.configured_block("spam.example"), None);
+        let url = Url::parse("https://www.spam.example/inbox").expect("url");
+        assert!(matches!(
+            check_url(&url, NetworkMode::Production, &client_copy),
+            Err(UrlError::Blocked(_))
+        ));
+        blocks.set_stored(Vec::new());
+        assert!(!client_copy.is_blocked("spam.example"));
+        assert!(check_url(&url, NetworkMode::Production, &client_copy).is_ok());
     }
 
     #[test]

@@ -27,8 +27,26 @@ pub fn spawn(fed: Arc<Federation>, shutdown: watch::Receiver<bool>) -> JoinSet<(
     let mut tasks = JoinSet::new();
     tasks.spawn(publisher(fed.clone(), shutdown.clone()));
     tasks.spawn(deliverer(fed.clone(), shutdown.clone()));
+    tasks.spawn(block_reloader(fed.clone(), shutdown.clone()));
     tasks.spawn(housekeeping(fed, shutdown));
     tasks
+}
+
+/// Reads the stored domain blocks at start, then every [`super::blocks::RELOAD_EVERY`], for
+/// the changes other processes sharing the database made.
+async fn block_reloader(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match super::blocks::reload(&fed).await {
+            Ok(count) => tracing::debug!(stored = count, "domain blocks read"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the domain blocks; keeping the last ones")
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(super::blocks::RELOAD_EVERY) => {}
+            () = stopped(&mut shutdown) => return,
+        }
+    }
 }
 
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {

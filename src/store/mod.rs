@@ -3,6 +3,7 @@
 //! Every write that changes what a pole publishes runs in one transaction with a row in
 //! `changes`, the history that federation publishes.
 
+mod blocks;
 mod changes;
 mod convert;
 pub mod entities;
@@ -25,6 +26,7 @@ use url::Url;
 use crate::config::{Backend, Config};
 use crate::domain::ValidationErrors;
 
+pub use blocks::{DomainBlockRecord, ForgottenDomain};
 pub use changes::{Action, ChangeRecord};
 pub use federation::{
     FollowerRecord, FollowingRecord, LocalObject, NewRemoteActor, NewReply, PendingChange,

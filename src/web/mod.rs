@@ -242,6 +242,8 @@ pub async fn serve(config: Config) -> Result<(), crate::Error> {
         .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
     tracing::info!(listen = %local, public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
     let state = AppState::new(store.clone(), config);
+    // The stored blocks hold from the first request on.
+    crate::federation::blocks::reload(&state.fed).await?;
     let background = Background::start(&state);
     let served = axum::serve(
         listener,

@@ -241,6 +241,24 @@ try {
 
   await visit(a, "/admin/federation");
   await axe(a, "federation-admin");
+  check(
+    (await a.locator("form[action$='/accept'] button").count()) > 0,
+    "the instance waiting to follow can be accepted"
+  );
+  await a.fill("#b-domain", "pas un domaine");
+  await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/blocks'] button[type=submit]")]);
+  check((await a.getAttribute("#b-domain", "aria-invalid")) === "true", "a bad domain is marked invalid");
+  check((await a.inputValue("#b-domain")) === "pas un domaine", "what was typed is kept");
+  await axe(a, "federation-admin-error");
+  await a.fill("#b-domain", "spam.example");
+  await a.fill("#b-reason", "Publicités");
+  await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/blocks'] button[type=submit]")]);
+  check(
+    (await a.locator("form[action='/admin/blocks/spam.example/delete']").count()) === 1,
+    `the blocked domain is listed: ${a.url()}`
+  );
+  await axe(a, "federation-admin-blocks");
+  await shots(adminContext, "/admin/federation", "federation-admin");
 
   await visit(a, "/admin");
   await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/logout'] button")]);

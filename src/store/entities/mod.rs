@@ -8,6 +8,7 @@ pub mod calls;
 pub mod changes;
 pub mod deliveries;
 pub mod delivery_domains;
+pub mod domain_blocks;
 pub mod events;
 pub mod followers;
 pub mod following;

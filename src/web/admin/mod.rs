@@ -96,6 +96,16 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         .route("/admin/federation", get(federation_page))
         .route("/admin/follows", post(follow_create))
         .route("/admin/follows/{id}/delete", post(follow_delete))
+        .route(
+            "/admin/followers/{id}/accept",
+            post(instance_follower_accept),
+        )
+        .route(
+            "/admin/followers/{id}/reject",
+            post(instance_follower_reject),
+        )
+        .route("/admin/blocks", post(block_create))
+        .route("/admin/blocks/{domain}/delete", post(block_delete))
 }
 
 /// A signed-in person: what pages need (`c`) and what they may do (`auth`).
@@ -2072,43 +2082,103 @@ pub struct QueueRow {
     health: String,
 }
 
+/// A stored block as the page shows it.
+pub struct BlockRow {
+    domain: String,
+    reason: String,
+    since: String,
+    by: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/federation.html")]
 struct FederationPage {
     c: Ctx,
     meta: Meta,
     flash: String,
+    form: FederationForm,
+    follows: Vec<FollowerRow>,
+    followers: Vec<FollowerRow>,
+    blocks: Vec<BlockRow>,
+    configured: Vec<String>,
+    queue: Vec<QueueRow>,
+}
+
+/// What was typed in the page's forms and what was wrong with it, shown again after a
+/// refused submission.
+#[derive(Default)]
+struct FederationForm {
+    /// The follow form's error.
     error: String,
     actor: String,
-    follows: Vec<FollowerRow>,
-    queue: Vec<QueueRow>,
+    domain: String,
+    reason: String,
+    domain_error: String,
+    reason_error: String,
+}
+
+/// Instance followers shown at most; the API lists them all, page by page.
+const INSTANCE_FOLLOWERS_SHOWN: u64 = 500;
+
+fn state_label(state: &str, lang: Lang) -> &'static str {
+    match state {
+        "pending" => lang.t("admin.pending"),
+        "accepted" => lang.t("admin.accepted"),
+        _ => lang.t("admin.refused"),
+    }
+}
+
+fn actor_row(id: i64, actor: &crate::store::RemoteActor, state: &str, lang: Lang) -> FollowerRow {
+    FollowerRow {
+        id,
+        handle: actor.handle(),
+        url: actor.url.clone().unwrap_or_else(|| actor.ap_id.clone()),
+        pending: state == "pending",
+        state: state_label(state, lang),
+    }
 }
 
 async fn federation_view(
     state: &AppState,
     admin: &Admin,
     flash_text: String,
-    error: String,
-    actor: String,
+    form: FederationForm,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     admin.auth.require_admin()?;
     let lang = admin.lang();
+    let instance = state.fed.instance_actor_id();
     let follows = state
         .store
-        .list_following(&state.fed.instance_actor_id())
+        .list_following(&instance)
         .await?
         .into_iter()
-        .map(|f| FollowerRow {
-            id: f.id,
-            handle: f.actor.handle(),
-            url: f.actor.url.clone().unwrap_or_else(|| f.actor.ap_id.clone()),
-            pending: f.state == "pending",
-            state: match f.state.as_str() {
-                "pending" => lang.t("admin.pending"),
-                "accepted" => lang.t("admin.accepted"),
-                _ => lang.t("admin.refused"),
+        .map(|f| actor_row(f.id, &f.actor, &f.state, lang))
+        .collect();
+    let followers = state
+        .store
+        .list_followers(
+            &instance,
+            crate::store::PageRequest {
+                page: 1,
+                per_page: INSTANCE_FOLLOWERS_SHOWN,
             },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|f| actor_row(f.id, &f.actor, &f.state, lang))
+        .collect();
+    let blocks = state
+        .store
+        .domain_blocks()
+        .await?
+        .into_iter()
+        .map(|b| BlockRow {
+            domain: b.domain,
+            reason: b.reason.unwrap_or_default(),
+            since: views::timestamp(b.created_at, lang),
+            by: b.created_by.unwrap_or_default(),
         })
         .collect();
     let queue = state
@@ -2138,9 +2208,11 @@ async fn federation_view(
         &FederationPage {
             meta: Meta::new(lang.t("admin.federation"), "", String::new()),
             flash: flash_text,
-            error,
-            actor,
+            form,
             follows,
+            followers,
+            blocks,
+            configured: state.fed.client.blocks().configured().to_vec(),
             queue,
             c: admin.c.clone(),
         },
@@ -2159,12 +2231,18 @@ async fn federation_page(
             &state,
             &admin,
             flash(q.ok()),
-            String::new(),
-            String::new(),
+            FederationForm::default(),
             StatusCode::OK,
         ),
     )
     .await
+}
+
+/// The status of a refused submission shown again with its error: that of the error for a
+/// mistake of the person, 502 when the other server failed.
+fn shown_error(e: &ApiError) -> Option<StatusCode> {
+    let status = e.status();
+    (status.is_client_error() || status == StatusCode::BAD_GATEWAY).then_some(status)
 }
 
 async fn follow_create(State(state): State<AppState>, admin: Admin, body: Bytes) -> Response {
@@ -2173,12 +2251,16 @@ async fn follow_create(State(state): State<AppState>, admin: Admin, body: Bytes)
         admin.auth.require_admin()?;
         let actor = form.get("actor");
         if actor.is_empty() {
+            let form = FederationForm {
+                error: admin.t("admin.follow_empty").to_owned(),
+                actor,
+                ..Default::default()
+            };
             return federation_view(
                 &state,
                 &admin,
                 String::new(),
-                admin.t("admin.follow_empty").to_owned(),
-                actor,
+                form,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
@@ -2191,15 +2273,17 @@ async fn follow_create(State(state): State<AppState>, admin: Admin, body: Bytes)
                 "/admin/federation",
                 admin.t("admin.follow_sent"),
             )),
-            Err(e) if e.status().is_client_error() || e.status() == StatusCode::BAD_GATEWAY => {
-                let status = if e.status() == StatusCode::BAD_GATEWAY {
-                    StatusCode::BAD_GATEWAY
-                } else {
-                    e.status()
-                };
-                federation_view(&state, &admin, String::new(), e.to_string(), actor, status).await
-            }
-            Err(e) => Err(e),
+            Err(e) => match shown_error(&e) {
+                Some(status) => {
+                    let form = FederationForm {
+                        error: e.to_string(),
+                        actor,
+                        ..Default::default()
+                    };
+                    federation_view(&state, &admin, String::new(), form, status).await
+                }
+                None => Err(e),
+            },
         }
     })
     .await
@@ -2223,6 +2307,128 @@ async fn follow_delete(
             &state,
             "/admin/federation",
             admin.t("admin.unfollowed"),
+        ))
+    })
+    .await
+}
+
+async fn instance_follower_answer(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    body: &[u8],
+    accept: bool,
+) -> Result<Response, ApiError> {
+    admin.form(body)?;
+    admin.auth.require_admin()?;
+    super::api::federation::answer_instance_follower(state, id, accept, &admin.auth.user.username)
+        .await?;
+    Ok(done(
+        state,
+        "/admin/federation",
+        admin.t(if accept {
+            "admin.accepted_instance"
+        } else {
+            "admin.refused_instance"
+        }),
+    ))
+}
+
+async fn instance_follower_accept(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    run(
+        &admin.c,
+        instance_follower_answer(&state, &admin, id, &body, true),
+    )
+    .await
+}
+
+async fn instance_follower_reject(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    run(
+        &admin.c,
+        instance_follower_answer(&state, &admin, id, &body, false),
+    )
+    .await
+}
+
+async fn block_create(State(state): State<AppState>, admin: Admin, body: Bytes) -> Response {
+    run(&admin.c, async {
+        let form = admin.form(&body)?;
+        admin.auth.require_admin()?;
+        let mut typed = FederationForm {
+            domain: form.get("domain"),
+            reason: form.get("reason"),
+            ..Default::default()
+        };
+        if typed.domain.trim().is_empty() {
+            typed.domain_error = admin.t("admin.block_empty").to_owned();
+        } else if crate::federation::url_check::parse_domain(&typed.domain).is_err() {
+            typed.domain_error = format!("{} {}", admin.t("admin.block_bad_domain"), typed.domain);
+        }
+        if typed.reason.trim().chars().count() > crate::federation::blocks::MAX_REASON {
+            typed.reason_error = admin.t("admin.block_reason_long").to_owned();
+        }
+        if !typed.domain_error.is_empty() || !typed.reason_error.is_empty() {
+            return federation_view(
+                &state,
+                &admin,
+                String::new(),
+                typed,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+        let reason = Some(typed.reason.as_str());
+        match crate::federation::blocks::block(
+            &state.fed,
+            &typed.domain,
+            reason,
+            Some(&admin.auth.user.username),
+        )
+        .await
+        .map_err(ApiError::from)
+        {
+            Ok(record) => Ok(done(
+                &state,
+                "/admin/federation",
+                &format!("{} {}", admin.t("admin.blocked"), record.domain),
+            )),
+            Err(e) => match shown_error(&e) {
+                Some(status) => {
+                    typed.domain_error = e.to_string();
+                    federation_view(&state, &admin, String::new(), typed, status).await
+                }
+                None => Err(e),
+            },
+        }
+    })
+    .await
+}
+
+async fn block_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(domain): Path<String>,
+    body: Bytes,
+) -> Response {
+    run(&admin.c, async {
+        admin.form(&body)?;
+        admin.auth.require_admin()?;
+        crate::federation::blocks::unblock(&state.fed, &domain, Some(&admin.auth.user.username))
+            .await?;
+        Ok(done(
+            &state,
+            "/admin/federation",
+            &format!("{} {}", admin.t("admin.unblocked"), domain.trim()),
         ))
     })
     .await

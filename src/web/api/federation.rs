@@ -294,14 +294,31 @@ pub async fn list_instance_followers(
     Ok(Json(followers.into()))
 }
 
-async fn instance_follower(state: &AppState, auth: &Auth, id: i64) -> ApiResult<FollowerRecord> {
-    auth.require_admin()?;
+/// Answers an instance (or other actor) asking to follow this instance's actor: accepted, it
+/// receives an `Accept`, then the directory; refused, a `Reject`, and it is removed. The API
+/// and the administration pages both come here.
+pub(crate) async fn answer_instance_follower(
+    state: &AppState,
+    id: i64,
+    accept: bool,
+    username: &str,
+) -> ApiResult<FollowerRecord> {
     let follower = state.store.follower(id).await?;
     if follower.local_actor != state.fed.instance_actor_id() {
         return Err(ApiError::NotFound(format!(
             "follower {id} of this instance"
         )));
     }
+    let follower = if accept {
+        let follower = state.store.set_follower_state(id, "accepted").await?;
+        crate::federation::relay::welcome(&state.fed, &follower).await?;
+        follower
+    } else {
+        answer_follow(&state.fed, &follower, false).await?;
+        state.store.delete_follower(id).await?;
+        follower
+    };
+    tracing::info!(actor = %follower.actor.ap_id, user = %username, accept, "answered an instance follower");
     Ok(follower)
 }
 
@@ -315,10 +332,10 @@ pub async fn accept_instance_follower(
     auth: Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<FollowerRecord>> {
-    instance_follower(&state, &auth, id).await?;
-    let follower = state.store.set_follower_state(id, "accepted").await?;
-    crate::federation::relay::welcome(&state.fed, &follower).await?;
-    Ok(Json(follower))
+    auth.require_admin()?;
+    Ok(Json(
+        answer_instance_follower(&state, id, true, &auth.user.username).await?,
+    ))
 }
 
 /// Refuse an instance following this one, pending or not: it receives a `Reject`.
@@ -330,9 +347,8 @@ pub async fn reject_instance_follower(
     auth: Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    let follower = instance_follower(&state, &auth, id).await?;
-    answer_follow(&state.fed, &follower, false).await?;
-    state.store.delete_follower(id).await?;
+    auth.require_admin()?;
+    answer_instance_follower(&state, id, false, &auth.user.username).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

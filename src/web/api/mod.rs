@@ -1,5 +1,6 @@
 //! The JSON API, version 1, and its OpenAPI description.
 
+pub mod blocks;
 pub mod directory;
 pub mod federation;
 pub mod meta;
@@ -95,6 +96,7 @@ impl utoipa::Modify for TokenSecurity {
         federation::moderate_reply,
         federation::list_instance_followers, federation::accept_instance_follower,
         federation::reject_instance_follower, federation::discover,
+        blocks::list, blocks::create, blocks::delete,
         directory::search, directory::statistics,
     ),
     tags(
@@ -160,6 +162,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             axum::routing::post(federation::reject_instance_follower),
         )
         .route("/api/v1/admin/discover", get(federation::discover))
+        .route(
+            "/api/v1/admin/blocks",
+            get(blocks::list).post(blocks::create),
+        )
+        .route(
+            "/api/v1/admin/blocks/{domain}",
+            axum::routing::delete(blocks::delete),
+        )
         .route(
             "/api/v1/poles/{slug}/followers",
             get(federation::list_followers),
