@@ -4,6 +4,7 @@ pub mod actors;
 pub mod client;
 pub mod discover;
 pub mod follows;
+pub mod foreign;
 pub mod inbox;
 pub mod objects;
 pub mod publish;

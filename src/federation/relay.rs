@@ -187,6 +187,9 @@ async fn take_in_document(
         store_pole(fed, document, announcer).await?;
         return Ok(Applied::Done("announced pole stored"));
     }
+    if super::foreign::is_foreign_event(document) {
+        return super::foreign::store_event(fed, document, budget).await;
+    }
     if maillage_kind(document).is_none() {
         return Ok(Applied::Ignored(format!(
             "an announced `{}` that is not a Maillage object",

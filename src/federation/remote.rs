@@ -66,7 +66,7 @@ pub fn type_of(doc: &Value) -> &str {
 
 /// A name or user name as plain text: markup removed, entities decoded, at most
 /// [`MAX_NAME`] characters; `None` when nothing is left.
-fn plain(text: Option<&Value>) -> Option<String> {
+pub(crate) fn plain(text: Option<&Value>) -> Option<String> {
     let cleaned = ammonia::Builder::empty().clean(text?.as_str()?).to_string();
     // ammonia gives HTML back: the text of it has these few entities decoded, `&amp;` last.
     let decoded = cleaned
