@@ -310,7 +310,8 @@ fn gancio_create(peer: &Peer) -> Value {
     .expect("event fixture")
 }
 
-async fn follow_by_domain(server: &TestServer, peer: &Peer) {
+/// Follows the peer by its bare domain and waits for its `Accept`; the follow's id.
+async fn follow_by_domain(server: &TestServer, peer: &Peer) -> i64 {
     let record = ok(
         server,
         reqwest::Method::POST,
@@ -334,6 +335,7 @@ async fn follow_by_domain(server: &TestServer, peer: &Peer) {
             .any(|a| a["type"] == "Follow" && a["object"] == json!(peer.actor_id())),
         "the peer got no Follow"
     );
+    record["id"].as_i64().expect("a follow id")
 }
 
 async fn directory(server: &TestServer, query: &str) -> Vec<Value> {
@@ -393,7 +395,7 @@ async fn mobilizon_and_gancio_events_are_taken_in_and_kept_exact() {
 
         // --- Mobilizon: followed through relay@domain, announces its event by URL. ---------
         let (m, m_event) = mobilizon().await;
-        follow_by_domain(&server, &m).await;
+        let follows_m = follow_by_domain(&server, &m).await;
         let announce = json!({
             "@context": ["https://www.w3.org/ns/activitystreams"],
             "id": format!("{m_event}/announces/1"),
@@ -462,7 +464,7 @@ async fn mobilizon_and_gancio_events_are_taken_in_and_kept_exact() {
 
         // --- Gancio: followed through NodeInfo, sends its events itself. -------------------
         let g = gancio().await;
-        follow_by_domain(&server, &g).await;
+        let follows_g = follow_by_domain(&server, &g).await;
         let create = gancio_create(&g);
         let (status, body) = g.send(&inbox(&server), &create).await;
         assert_eq!(status, StatusCode::ACCEPTED, "[{label}] {body}");
@@ -592,6 +594,21 @@ async fn mobilizon_and_gancio_events_are_taken_in_and_kept_exact() {
             "[{label}]"
         );
         assert!(!calendar(&server).await.contains("Caledonian"), "[{label}]");
+
+        // Unfollowing Mobilizon keeps Gancio's event; unfollowing Gancio with `purge`
+        // forgets it with its organiser.
+        for (follow, purge) in [(follows_m, false), (follows_g, true)] {
+            let (status, body) = call(
+                &server,
+                reqwest::Method::DELETE,
+                &format!("/api/v1/admin/follows/{follow}?purge={purge}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "[{label}] {body}");
+        }
+        assert!(event_titles(&server).await.is_empty(), "[{label}]");
+        assert!(!calendar(&server).await.contains("Assembl"), "[{label}]");
 
         server.stop().await;
         db.drop_now().await;

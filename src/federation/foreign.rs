@@ -215,10 +215,13 @@ async fn organiser(
 }
 
 /// Stores a foreign event, created or replaced. Its organiser must be on the event's own
-/// server: one server's actors never organise another's events here.
+/// server: one server's actors never organise another's events here. `via` is the instance
+/// actor followed here that the event came through, noted on the organiser so that
+/// unfollowing that instance can forget it.
 pub async fn store_event(
     fed: &Federation,
     doc: &Value,
+    via: Option<&str>,
     budget: &mut FetchBudget,
 ) -> Result<Applied> {
     let id = first_id(doc)
@@ -253,6 +256,9 @@ pub async fn store_event(
         .await
     {
         Ok(_) => {
+            if via.is_some() {
+                fed.store.note_pole_source(organiser.id, via).await?;
+            }
             tracing::debug!(event = %id, organiser = %organiser.ap_id, "foreign event stored");
             Ok(Applied::Done("event stored"))
         }
@@ -262,22 +268,25 @@ pub async fn store_event(
 }
 
 /// Whether a foreign event sent directly by `actor` (a `Create` or `Update`, not relayed) is
-/// wanted here: it is already stored, or it comes from a server whose actors this instance
-/// follows.
-async fn wanted(fed: &Federation, id: &str, actor: &RemoteActor) -> Result<bool> {
-    if matches!(fed.store.event_by_ap_id(id).await?, Some((r, false)) if !r.local) {
-        return Ok(true);
-    }
-    if fed.store.is_followed_here(actor.id).await? {
-        return Ok(true);
-    }
+/// wanted here, and through which followed instance actor: it comes from a server whose
+/// instance actor this instance follows (`Some(Some(…))`), or it is already stored, or its
+/// sender is followed here (`Some(None)`).
+async fn wanted(fed: &Federation, id: &str, actor: &RemoteActor) -> Result<Option<Option<String>>> {
     let server = origin(&actor.ap_id)?;
-    Ok(fed
+    if let Some(instance) = fed
         .store
         .list_following(&fed.instance_actor_id())
         .await?
-        .iter()
-        .any(|f| f.state == "accepted" && origin(&f.actor.ap_id).is_ok_and(|o| o == server)))
+        .into_iter()
+        .find(|f| f.state == "accepted" && origin(&f.actor.ap_id).is_ok_and(|o| o == server))
+    {
+        return Ok(Some(Some(instance.actor.ap_id)));
+    }
+    let stored = matches!(fed.store.event_by_ap_id(id).await?, Some((r, false)) if !r.local);
+    if stored || fed.store.is_followed_here(actor.id).await? {
+        return Ok(Some(None));
+    }
+    Ok(None)
 }
 
 /// A foreign event in a `Create` or `Update` sent by `actor`, whose server holds the event
@@ -289,12 +298,12 @@ pub async fn receive_event(
     budget: &mut FetchBudget,
 ) -> Result<Applied> {
     let id = first_id(doc).ok_or_else(|| FederationError::Invalid("the event has no id".into()))?;
-    if !wanted(fed, id, actor).await? {
+    let Some(via) = wanted(fed, id, actor).await? else {
         return Ok(Applied::Ignored(
             "an event from a server not followed here".into(),
         ));
-    }
-    store_event(fed, doc, budget).await
+    };
+    store_event(fed, doc, via.as_deref(), budget).await
 }
 
 /// Deletes a foreign event, whose server's actor sent the `Delete` (checked by the inbox
