@@ -724,10 +724,13 @@ async fn gancio_and_mobilizon_can_follow_this_instance() {
             server.url("/poles/redon"),
             "[{label}]"
         );
-        assert!(
-            announce["object"]["location"]
-                .to_string()
-                .contains("La Halle"),
+        // One `Place`: Mobilizon reads `location` as one object, never a list.
+        assert_eq!(
+            announce["object"]["location"]["type"], "Place",
+            "[{label}] {announce}"
+        );
+        assert_eq!(
+            announce["object"]["location"]["name"], "La Halle",
             "[{label}] {announce}"
         );
     }

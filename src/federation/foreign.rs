@@ -100,6 +100,23 @@ fn place(location: &Value) -> Option<PlaceInput> {
     (!empty).then_some(input)
 }
 
+/// An event's online link: in a `VirtualLocation` (FEP-8a8e), or else a `Link` attachment,
+/// as Mobilizon's online address and Gancio's online locations are.
+pub(crate) fn online_link(doc: &Value, locations: &[&Value]) -> Option<String> {
+    locations
+        .iter()
+        .filter(|l| type_of(l) == "VirtualLocation")
+        .find_map(|l| web_url(l.get("url")))
+        .or_else(|| {
+            doc.get("attachment")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|a| type_of(a) == "Link")
+                .find_map(|a| web_url(a.get("href")))
+        })
+}
+
 /// Reads a Mobilizon or Gancio `Event` as a Maillage event.
 pub fn parse_foreign_event(doc: &Value) -> Result<Event, String> {
     let id = first_id(doc).ok_or("the event has no `id`")?;
@@ -114,20 +131,7 @@ pub fn parse_foreign_event(doc: &Value) -> Result<Event, String> {
         .iter()
         .filter(|l| type_of(l) != "VirtualLocation")
         .find_map(|l| place(l));
-    // Mobilizon's online address and Gancio's online locations are `Link` attachments;
-    // FEP-8a8e puts it in a `VirtualLocation`.
-    let online_url = locations
-        .iter()
-        .filter(|l| type_of(l) == "VirtualLocation")
-        .find_map(|l| web_url(l.get("url")))
-        .or_else(|| {
-            doc.get("attachment")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|a| type_of(a) == "Link")
-                .find_map(|a| web_url(a.get("href")))
-        });
+    let online_url = online_link(doc, &locations);
     let status = match doc
         .get("status")
         .or_else(|| doc.get("ical:status"))

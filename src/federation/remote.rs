@@ -382,12 +382,7 @@ pub fn parse_event(doc: &Value) -> Result<Event, String> {
         .iter()
         .find(|l| type_of(l) == "Place")
         .and_then(|l| place_input(l));
-    let online_url = locations
-        .iter()
-        .find(|l| type_of(l) == "VirtualLocation")
-        .and_then(|l| l.get("url"))
-        .and_then(first_id)
-        .map(str::to_owned);
+    let online_url = super::foreign::online_link(doc, &locations);
     EventInput {
         title: common.name.clone(),
         summary: common.excerpt.clone(),
