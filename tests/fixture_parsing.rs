@@ -18,6 +18,7 @@ use common::TestDb;
 use maillage::domain::text::sanitize_html;
 use maillage::domain::{PoleInput, Project, ProjectInput};
 use maillage::federation::client::FetchBudget;
+use maillage::federation::foreign::{is_foreign_event, organiser_of, parse_foreign_event};
 use maillage::federation::inbox::{self, Applied};
 use maillage::federation::remote::{
     first_id, is_maillage_pole, maillage_kind, parse_actor, parse_event, type_of,
@@ -470,7 +471,8 @@ fn objects_of_other_software_read_as_maillage_reads_them() {
         Some("https://rendezvous.nomagic.uk/address/e4c95383-15ac-4cc7-adf6-723d74ee2ccc")
     );
     // Maillage's own events say `ptceKind: "event"`; other software's events are not taken
-    // for them (and the inbox stores objects only from Maillage poles followed here).
+    // for them (the inbox stores them as events of other software, and only from servers
+    // followed here: see `tests/foreign_events.rs`).
     assert_eq!(maillage_kind(&event), None);
     // Read as a Maillage event would be, it is refused with reasons, not a panic: a British
     // postal code, and Mobilizon's `maximumAttendeeCapacity: 0` (no limit there) is outside
@@ -535,6 +537,69 @@ fn objects_of_other_software_read_as_maillage_reads_them() {
     assert_eq!(maillage_kind(note), None);
 }
 
+#[test]
+fn events_of_mobilizon_and_gancio_are_read_as_events() {
+    // Mobilizon: a `Place` with a British address (its postal code has no place in a French
+    // address and is left out), its own time zone, no capacity limit (`0`).
+    let event = json("mobilizon/event.json", MOBILIZON_EVENT);
+    assert!(is_foreign_event(&event));
+    assert_eq!(
+        organiser_of(&event),
+        Some("https://rendezvous.nomagic.uk/@devon_caledonian_society")
+    );
+    let read = parse_foreign_event(&event).expect("a Mobilizon event");
+    assert_eq!(read.title, "Caledonian scottish dance class");
+    assert_eq!(read.timezone, "Europe/London");
+    assert_eq!(read.starts_at.to_rfc3339(), "2022-12-11T19:00:00+00:00");
+    assert_eq!(
+        read.ends_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2022-12-11T21:00:00+00:00")
+    );
+    let place = read.place.as_ref().expect("a place");
+    assert_eq!(place.name.as_deref(), Some("The Kenn Centre"));
+    assert_eq!(place.street.as_deref(), Some("Devon Expressway"));
+    assert_eq!(place.locality.as_deref(), Some("Teignbridge"));
+    assert_eq!(place.postal_code, None);
+    assert_eq!(place.latitude, Some(50.66881615));
+    assert_eq!(read.capacity, None);
+    assert_eq!(read.online_url, None);
+    // Its `url` is its id: no separate source page.
+    assert_eq!(read.source_url, None);
+    let html = &read.description.as_ref().expect("a description").html;
+    assert!(html.contains("posh ceilidh"), "{html}");
+    assert!(
+        html.contains("rel=\"nofollow noopener noreferrer\""),
+        "{html}"
+    );
+
+    // Gancio: the `Create`'s event, a `location` with only a name, times with an offset and
+    // no time zone, a page apart from its id.
+    let create = json("gancio/event.json", GANCIO_CREATE_EVENT);
+    let event = &create["object"];
+    assert!(is_foreign_event(event));
+    assert_eq!(
+        organiser_of(event),
+        Some("https://demo.gancio.org/federation/u/gancio")
+    );
+    let read = parse_foreign_event(event).expect("a Gancio event");
+    assert_eq!(read.title, "Demo event");
+    assert_eq!(read.starts_at.to_rfc3339(), "2021-07-14T15:30:57+00:00");
+    assert_eq!(read.timezone, "Europe/Paris");
+    assert_eq!(
+        read.place.as_ref().and_then(|p| p.name.as_deref()),
+        Some("Colosseo")
+    );
+    assert_eq!(
+        read.source_url.as_deref(),
+        Some("https://demo.gancio.org/event/demo-event")
+    );
+    assert!(
+        read.summary
+            .as_deref()
+            .is_some_and(|s| s.contains("Colosseo"))
+    );
+}
+
 #[tokio::test]
 async fn objects_of_other_software_are_left_alone_by_the_inbox() {
     let gancio = json("gancio/actor.json", GANCIO_ACTOR);
@@ -547,7 +612,7 @@ async fn objects_of_other_software_are_left_alone_by_the_inbox() {
             (
                 "gancio/event.json",
                 &gancio_create,
-                "an object of type `Event` that is neither a reply nor a Maillage object",
+                "an event from a server not followed here",
             ),
             (
                 "fedify/create_with_proof.json",

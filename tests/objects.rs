@@ -193,10 +193,19 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
         assert_eq!(ev["startTime"], "2027-12-04T14:00:00+01:00");
         assert_eq!(ev["endTime"], "2027-12-04T18:00:00+01:00");
         assert_eq!(ev["timezone"], "Europe/Paris");
-        let location = ev["location"].as_array().expect("locations");
-        assert_eq!(location[0]["type"], "Place");
-        assert_eq!(location[0]["address"]["addressLocality"], "Redon");
-        assert_eq!(location[1]["type"], "VirtualLocation");
+        // One `Place`, not a list (Mobilizon reads no list); the online link as Mobilizon's
+        // online address.
+        assert_eq!(ev["location"]["type"], "Place");
+        assert_eq!(ev["location"]["address"]["addressLocality"], "Redon");
+        let online = &ev["attachment"][0];
+        assert_eq!(online["type"], "Link", "{ev}");
+        assert_eq!(online["name"], "Website");
+        assert!(
+            online["href"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("https://")),
+            "{ev}"
+        );
         assert_eq!(
             ev["organizer"],
             json!([pole.ap_id, server.url("/poles/voisin")])

@@ -9,6 +9,7 @@ mod m20261123_000005_directory;
 mod m20261123_000006_web_sessions;
 mod m20261123_000007_provenance;
 mod m20261123_000008_domain_blocks;
+mod m20261123_000009_organisers;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_web_sessions::Migration),
             Box::new(m20261123_000007_provenance::Migration),
             Box::new(m20261123_000008_domain_blocks::Migration),
+            Box::new(m20261123_000009_organisers::Migration),
         ]
     }
 }

@@ -63,6 +63,10 @@ pub struct Event {
     pub registration_url: Option<String>,
     pub capacity: Option<u32>,
     pub status: EventStatus,
+    /// The event's page on the server of other software it was taken from (a Mobilizon or
+    /// Gancio event), when that is not its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
 }
 
 /// Reads a date-time as people write it: with an offset, or local to the event's zone.
@@ -191,6 +195,7 @@ impl EventInput {
             registration_url: registration_url.flatten(),
             capacity: self.capacity,
             status: self.status.unwrap_or(EventStatus::Scheduled),
+            source_url: None,
         })
     }
 }

@@ -159,7 +159,7 @@ async fn dispatch(
         "Accept" => on_answer(fed, activity, actor, "accepted").await?,
         "Reject" => on_answer(fed, activity, actor, "rejected").await?,
         "Create" => on_create(fed, activity, actor, budget).await?,
-        "Update" => on_update(fed, activity, actor).await?,
+        "Update" => on_update(fed, activity, actor, budget).await?,
         "Delete" => on_delete(fed, activity, actor).await?,
         "Like" => on_reaction(fed, activity, actor, "like").await?,
         "Announce" => on_announce(fed, activity, actor, budget).await?,
@@ -411,6 +411,11 @@ async fn on_create(
     budget: &mut FetchBudget,
 ) -> Result<Applied> {
     let object = object_of(fed, activity, actor, budget).await?;
+    // Another software's event is checked by its origin: a Mobilizon person sends the
+    // events of the group it organises them for.
+    if super::foreign::is_foreign_event(&object) {
+        return super::foreign::receive_event(fed, &object, actor, budget).await;
+    }
     check_author(&object, actor)?;
     if let Some(parent) = object.get("inReplyTo").and_then(first_id)
         && let Some(local) = fed.store.local_object(parent).await?
@@ -538,7 +543,12 @@ pub(crate) async fn store_object_for_pole(
     }
 }
 
-async fn on_update(fed: &Federation, activity: &Value, actor: &RemoteActor) -> Result<Applied> {
+async fn on_update(
+    fed: &Federation,
+    activity: &Value,
+    actor: &RemoteActor,
+    budget: &mut FetchBudget,
+) -> Result<Applied> {
     let Some(object) = embedded_object(activity, actor)? else {
         return Ok(Applied::Ignored("an Update without its object".into()));
     };
@@ -563,6 +573,9 @@ async fn on_update(fed: &Federation, activity: &Value, actor: &RemoteActor) -> R
             return Ok(Applied::Done("pole updated"));
         }
         return Ok(Applied::Done("actor updated"));
+    }
+    if super::foreign::is_foreign_event(object) {
+        return super::foreign::receive_event(fed, object, actor, budget).await;
     }
     check_author(object, actor)?;
     if let Some(content) = object.get("content").and_then(Value::as_str)
@@ -599,6 +612,9 @@ async fn on_delete(fed: &Federation, activity: &Value, actor: &RemoteActor) -> R
         if deleted {
             return Ok(Applied::Done("object deleted"));
         }
+    }
+    if super::foreign::delete_event(fed, id).await? {
+        return Ok(Applied::Done("event deleted"));
     }
     Ok(Applied::Ignored("nothing to delete".into()))
 }

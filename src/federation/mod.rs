@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod client;
 pub mod discover;
 pub mod follows;
+pub mod foreign;
 pub mod inbox;
 pub mod objects;
 pub mod publish;

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 use super::actors::ApPlace;
@@ -127,8 +127,14 @@ pub struct ApEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     pub timezone: String,
-    /// A `Place`, a `VirtualLocation`, or both.
-    pub location: Vec<Value>,
+    /// The `Place`, or the `VirtualLocation` of an online-only event: one object, not a
+    /// list, which Mobilizon cannot read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Value>,
+    /// The online link again as Mobilizon's online address (a `Link` named `Website`),
+    /// where Mobilizon and Gancio read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment: Vec<Value>,
     pub organizer: Vec<Url>,
     pub event_status: EventStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -438,19 +444,26 @@ pub fn event_object(
             .unwrap_or_default(),
         link = link(&record.ap_id),
     );
-    let mut location = Vec::new();
-    if let Some(place) = &e.place {
-        location.push(serde_json::to_value(ApPlace::from_place(place)).unwrap_or_default());
-    }
-    if let Some(online) = &e.online_url {
-        location.push(
+    let online = e.online_url.as_deref().map(Url::parse).transpose()?;
+    let location = match (&e.place, &online) {
+        (Some(place), _) => {
+            Some(serde_json::to_value(ApPlace::from_place(place)).unwrap_or_default())
+        }
+        (None, Some(url)) => Some(
             serde_json::to_value(VirtualLocation {
                 kind: "VirtualLocation".into(),
-                url: Url::parse(online)?,
+                url: url.clone(),
             })
             .unwrap_or_default(),
-        );
-    }
+        ),
+        (None, None) => None,
+    };
+    let attachment = online
+        .iter()
+        .map(
+            |url| json!({"type": "Link", "mediaType": "text/html", "name": "Website", "href": url}),
+        )
+        .collect();
     let mut organizer = vec![Url::parse(author.ap_id)?];
     for other in &author.co_organisers {
         organizer.push(Url::parse(other)?);
@@ -476,6 +489,7 @@ pub fn event_object(
         end_time: e.ends_at.map(|t| t.with_timezone(&tz).to_rfc3339()),
         timezone: e.timezone.clone(),
         location,
+        attachment,
         organizer,
         event_status: e.status,
         registration_url: e.registration_url.as_deref().map(Url::parse).transpose()?,

@@ -187,6 +187,9 @@ async fn take_in_document(
         store_pole(fed, document, announcer).await?;
         return Ok(Applied::Done("announced pole stored"));
     }
+    if super::foreign::is_foreign_event(document) {
+        return super::foreign::store_event(fed, document, Some(&announcer.ap_id), budget).await;
+    }
     if maillage_kind(document).is_none() {
         return Ok(Applied::Ignored(format!(
             "an announced `{}` that is not a Maillage object",
@@ -282,8 +285,9 @@ async fn take_in_delete(fed: &Federation, target: &str) -> Result<Applied> {
     Ok(Applied::Ignored("nothing to delete".into()))
 }
 
-/// Forgets the poles (with their objects) that came through an instance no longer
-/// followed, except those one of our actors follows directly.
+/// Forgets the poles and the organisers of other software's events (with their objects)
+/// that came through an instance no longer followed, except those one of our actors
+/// follows directly.
 pub async fn purge(fed: &Federation, instance: &str) -> Result<usize> {
     let purged = forget_relayed(fed, instance).await?;
     tracing::info!(%instance, poles = purged, "forgot what came through an instance no longer followed");

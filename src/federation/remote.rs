@@ -66,7 +66,7 @@ pub fn type_of(doc: &Value) -> &str {
 
 /// A name or user name as plain text: markup removed, entities decoded, at most
 /// [`MAX_NAME`] characters; `None` when nothing is left.
-fn plain(text: Option<&Value>) -> Option<String> {
+pub(crate) fn plain(text: Option<&Value>) -> Option<String> {
     let cleaned = ammonia::Builder::empty().clean(text?.as_str()?).to_string();
     // ammonia gives HTML back: the text of it has these few entities decoded, `&amp;` last.
     let decoded = cleaned
@@ -382,12 +382,7 @@ pub fn parse_event(doc: &Value) -> Result<Event, String> {
         .iter()
         .find(|l| type_of(l) == "Place")
         .and_then(|l| place_input(l));
-    let online_url = locations
-        .iter()
-        .find(|l| type_of(l) == "VirtualLocation")
-        .and_then(|l| l.get("url"))
-        .and_then(first_id)
-        .map(str::to_owned);
+    let online_url = super::foreign::online_link(doc, &locations);
     EventInput {
         title: common.name.clone(),
         summary: common.excerpt.clone(),

@@ -291,7 +291,10 @@ fn event_lines(record: &ObjectRecord<Event>, directory: &Directory, lines: &mut 
             }
         }
     }
-    lines.line(&format!("URL:{}", record.ap_id));
+    lines.line(&format!(
+        "URL:{}",
+        event.source_url.as_deref().unwrap_or(&record.ap_id)
+    ));
     if let Some(pole) = directory.publisher(record.pole_id) {
         let address = match &pole.pole.contact_email {
             Some(email) => format!("mailto:{email}"),

@@ -143,6 +143,7 @@ fn event_from_model(m: events::Model) -> Result<ObjectRecord<Event>> {
             registration_url: m.registration_url,
             capacity: m.capacity.and_then(|c| u32::try_from(c).ok()),
             status: vocab("status", &m.status, EventStatus::from_id)?,
+            source_url: m.source_url,
         }
     ))
 }
@@ -163,6 +164,7 @@ fn set_event_columns(am: &mut events::ActiveModel, e: &Event) -> Result<()> {
     am.registration_url = Set(e.registration_url.clone());
     am.capacity = Set(e.capacity.map(|c| i32::try_from(c).unwrap_or(i32::MAX)));
     am.status = Set(e.status.id().to_owned());
+    am.source_url = Set(e.source_url.clone());
     Ok(())
 }
 

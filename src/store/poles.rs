@@ -31,6 +31,8 @@ pub struct PoleRecord {
     pub ap_id: String,
     pub local: bool,
     pub domain: String,
+    /// False for an organiser of events taken from other software, which is not a pole.
+    pub ptce: bool,
     pub pole: Pole,
     pub logo: Option<MediaRef>,
     pub banner: Option<MediaRef>,
@@ -216,6 +218,7 @@ impl Store {
             ap_id: m.ap_id,
             local: m.local,
             domain: m.domain,
+            ptce: m.ptce,
             version: m.version,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -922,5 +925,105 @@ impl Store {
             .into_iter()
             .map(|m| m.ap_id)
             .collect())
+    }
+}
+
+impl Store {
+    /// Stores (or renames) the actor of other software that organises events taken in here,
+    /// such as a Mobilizon group or a Gancio instance: a row of `poles` marked `ptce = false`,
+    /// which is never listed or counted as a pole. `None` when the actor is a pole.
+    pub async fn upsert_organiser(
+        &self,
+        ap_id: &str,
+        domain: &str,
+        username: Option<&str>,
+        name: &str,
+    ) -> Result<Option<PoleRecord>> {
+        let txn = self.write_txn().await?;
+        let domain = domain.to_ascii_lowercase();
+        let now = Utc::now();
+        let model = match poles::Entity::find()
+            .filter(poles::Column::ApId.eq(ap_id))
+            .one(&txn)
+            .await?
+        {
+            Some(m) if m.ptce => return Ok(None),
+            Some(m) if m.name == name && m.deleted_at.is_none() => m,
+            Some(m) => {
+                let mut am = m.into_active_model();
+                am.name = Set(name.to_owned());
+                am.deleted_at = Set(None);
+                am.updated_at = Set(now);
+                am.update(&txn).await?
+            }
+            None => {
+                let slug = organiser_slug(username, ap_id);
+                let taken = poles::Entity::find()
+                    .filter(poles::Column::Domain.eq(&domain))
+                    .filter(poles::Column::Slug.eq(&slug))
+                    .count(&txn)
+                    .await?
+                    > 0;
+                // Two actors of one server may share a user name (a person and a group);
+                // the second one's slug is made unique with its id.
+                let slug = if taken {
+                    let digest = hex::encode(Sha256::digest(ap_id.as_bytes()));
+                    format!("{slug}-{}", &digest[..8])
+                } else {
+                    slug
+                };
+                poles::ActiveModel {
+                    ap_id: Set(ap_id.to_owned()),
+                    local: Set(false),
+                    ptce: Set(false),
+                    domain: Set(domain),
+                    slug: Set(slug),
+                    name: Set(name.to_owned()),
+                    communes: Set(serde_json::json!([])),
+                    themes: Set(serde_json::json!([])),
+                    pooling: Set(serde_json::json!([])),
+                    national_calls: Set(serde_json::json!([])),
+                    manually_approves_followers: Set(false),
+                    replies_need_approval: Set(false),
+                    logo_media_id: Set(None),
+                    banner_media_id: Set(None),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    deleted_at: Set(None),
+                    refreshed_at: Set(Some(now)),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?
+            }
+        };
+        let record = self.pole_record(&txn, model).await?;
+        txn.commit().await?;
+        Ok(Some(record))
+    }
+}
+
+/// A slug for an organiser: its user name in the characters of a slug, or else a digest of
+/// its id.
+fn organiser_slug(username: Option<&str>, ap_id: &str) -> String {
+    let slug: String = username
+        .unwrap_or_default()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+        .chars()
+        .take(60)
+        .collect();
+    if slug.is_empty() {
+        let digest = hex::encode(Sha256::digest(ap_id.as_bytes()));
+        format!("organiser-{}", &digest[..12])
+    } else {
+        slug
     }
 }

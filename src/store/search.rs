@@ -972,7 +972,9 @@ pub(crate) async fn index_pole(
         return unindex_pole(db, pole_id).await;
     }
     let rows = pole_members(db, pole_id).await?;
-    write_entry(db, &pole_entry(&pole, &rows)?).await?;
+    if pole.ptce {
+        write_entry(db, &pole_entry(&pole, &rows)?).await?;
+    }
     if !objects {
         return Ok(());
     }
@@ -1155,7 +1157,9 @@ async fn rebuild(db: &impl ConnectionTrait) -> Result<u64> {
     for p in &live_poles {
         facts.insert(p.id, PoleFacts::of(p)?);
         let rows = member_rows.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
-        pole_entries.push(pole_entry(p, rows)?);
+        if p.ptce {
+            pole_entries.push(pole_entry(p, rows)?);
+        }
     }
     drop(member_rows);
     count += pole_entries.len() as u64;

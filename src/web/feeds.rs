@@ -510,7 +510,8 @@ pub async fn select_directory(
                         .is_none_or(|limit| d.deadline.is_some_and(|d| d <= limit))
             }));
         }
-        let pole_matches = wants(EntryKind::Pole)
+        let pole_matches = entry.record.ptce
+            && wants(EntryKind::Pole)
             && query.matches_words(&[
                 Some(&pole.name),
                 pole.summary.as_deref(),

@@ -64,6 +64,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub via: Option<String>,
     pub refreshed_at: Option<DateTimeUtc>,
+    /// False for an actor of other software that organises events but is not a PTCE pole.
+    pub ptce: bool,
     /// PEM public key of the actor, generated on first use.
     #[sea_orm(column_type = "Text", nullable)]
     pub public_key: Option<String>,

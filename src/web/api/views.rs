@@ -247,6 +247,9 @@ pub struct EventView {
     pub registration_url: Option<String>,
     pub capacity: Option<u32>,
     pub status: EventStatus,
+    /// The event's page on the server of other software it was taken from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
 }
 
 impl EventView {
@@ -267,6 +270,7 @@ impl EventView {
             registration_url: e.registration_url,
             capacity: e.capacity,
             status: e.status,
+            source_url: e.source_url,
         }
     }
 }
