@@ -344,15 +344,16 @@ async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> Bench
         .prefix("maillage-bench-")
         .disable_cleanup(std::env::var_os("MAILLAGE_BENCH_KEEP").is_some())
         .tempdir()?;
+    // The receivers take their ports first, so that the server's, chosen afterwards, cannot
+    // be one of theirs.
+    let received = Arc::new(AtomicUsize::new(0));
+    let ports = receivers(followers, received.clone()).await?;
     let port = free_port()?;
     let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let base = format!("http://127.0.0.1:{port}");
     let mut config = Config::default();
     config.database.url = database_url.clone();
     config.public_url = base.clone();
-
-    let received = Arc::new(AtomicUsize::new(0));
-    let ports = receivers(followers, received.clone()).await?;
 
     // The instance as it would be after followers came: a pole, its keys, its followers.
     let store = Store::connect(&config).await?;
