@@ -76,6 +76,18 @@ pub enum Command {
         #[arg(long, default_value_t = 2)]
         depth: u32,
     },
+    /// Read again from their origin the copies of other instances' poles and objects not
+    /// read for a while (as the server does in the background): update what changed, delete
+    /// what is gone at the source, keep what cannot be read now.
+    Refresh {
+        /// Read again what was last read longer ago than this (45s, 30m, 12h, 7d); by
+        /// default `federation.refresh_after`.
+        #[arg(long)]
+        older_than: Option<crate::config::Age>,
+        /// The most documents to fetch.
+        #[arg(long, default_value_t = crate::federation::refresh::DEFAULT_LIMIT)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -175,7 +187,8 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Follow { .. }
         | Command::Unfollow { .. }
         | Command::Follows { .. }
-        | Command::Discover { .. } => {
+        | Command::Discover { .. }
+        | Command::Refresh { .. } => {
             let fed = crate::federation::service::Federation::new(
                 store.clone(),
                 std::sync::Arc::new(config),
@@ -250,6 +263,24 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
                 let _ = writeln!(out, "{line}");
             }
         }
+        Command::Refresh { older_than, limit } => {
+            let mut options = crate::federation::refresh::RefreshOptions::from_config(&fed.config);
+            if let Some(age) = older_than {
+                options.older_than = age.as_chrono();
+            }
+            options.limit = limit;
+            let report = crate::federation::refresh::refresh_stale(
+                fed,
+                &options,
+                &mut crate::federation::refresh::Backoff::default(),
+            )
+            .await?;
+            let _ = writeln!(
+                out,
+                "unchanged {}\tupdated {}\tdeleted {}\tdeferred {}\trefused {}",
+                report.unchanged, report.updated, report.deleted, report.deferred, report.refused
+            );
+        }
         _ => {}
     }
     Ok(())
@@ -267,7 +298,8 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         | Command::Follow { .. }
         | Command::Unfollow { .. }
         | Command::Follows { .. }
-        | Command::Discover { .. } => {}
+        | Command::Discover { .. }
+        | Command::Refresh { .. } => {}
         Command::Migrate { status } => {
             let (applied, pending) = store.migration_status().await?;
             let note = if status {

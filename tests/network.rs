@@ -7,15 +7,10 @@
 
 mod common;
 
-use common::{TestDb, TestServer, call, eventually, ok, post_signed};
+use common::{TestDb, TestServer, call, eventually, item_titles, ok, post_signed, titles};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-
-/// `name:port`, the domain of an instance.
-fn host(server: &TestServer) -> String {
-    server.base.trim_start_matches("http://").to_owned()
-}
 
 fn pole(slug: &str, commune: &str) -> Value {
     json!({
@@ -39,32 +34,6 @@ fn event(title: &str) -> Value {
            "place": {"name": "La Maison", "commune": "35236"}})
 }
 
-/// The titles of a pole's objects of one kind as `server` knows them; empty if it does not
-/// know the pole.
-async fn titles(server: &TestServer, handle: &str, collection: &str) -> Vec<String> {
-    let (status, page) = call(
-        server,
-        Method::GET,
-        &format!("/api/v1/poles/{handle}/{collection}?per_page=100"),
-        None,
-    )
-    .await;
-    if status != StatusCode::OK {
-        return Vec::new();
-    }
-    let mut titles: Vec<String> = page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["title"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    titles.sort();
-    titles
-}
-
 /// The titles a directory search on `server` finds.
 async fn search(server: &TestServer, query: &str) -> Vec<String> {
     let (_, page) = call(
@@ -74,17 +43,7 @@ async fn search(server: &TestServer, query: &str) -> Vec<String> {
         None,
     )
     .await;
-    let mut titles: Vec<String> = page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["title"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    titles.sort();
-    titles
+    item_titles(&page)
 }
 
 /// The directory's Atom feed on `server`.
@@ -117,7 +76,7 @@ async fn follow_instance(from: &TestServer, to: &TestServer) -> i64 {
         from,
         Method::POST,
         "/api/v1/admin/follows",
-        Some(json!({"actor": host(to)})),
+        Some(json!({"actor": to.host()})),
     )
     .await;
     assert_eq!(record["actor"]["ap_id"], to.url("/actor"), "{record}");
@@ -192,8 +151,8 @@ async fn instances_follow_instances() {
     )
     .await;
     let (redon, figeac) = (
-        format!("redon@{}", host(&a)),
-        format!("figeac@{}", host(&b)),
+        format!("redon@{}", a.host()),
+        format!("figeac@{}", b.host()),
     );
 
     // C follows A and B; N, with no pole of its own, follows A, B and C.
@@ -226,11 +185,11 @@ async fn instances_follow_instances() {
     let found = ok(
         &n,
         Method::GET,
-        &format!("/api/v1/admin/discover?from={}&depth=0", host(&a)),
+        &format!("/api/v1/admin/discover?from={}&depth=0", a.host()),
         None,
     )
     .await;
-    assert_eq!(domains(&found), [(host(&a), 0)]);
+    assert_eq!(domains(&found), [(a.host(), 0)]);
     assert_eq!(found[0]["software"], "maillage");
     assert_eq!(found[0]["poles"], 1);
     assert_eq!(found[0]["followed"], true);
@@ -238,21 +197,21 @@ async fn instances_follow_instances() {
     let found = ok(
         &n,
         Method::GET,
-        &format!("/api/v1/admin/discover?from={}&depth=1", host(&a)),
+        &format!("/api/v1/admin/discover?from={}&depth=1", a.host()),
         None,
     )
     .await;
-    let mut expected = vec![(host(&a), 0), (host(&c), 1)];
+    let mut expected = vec![(a.host(), 0), (c.host(), 1)];
     expected.sort();
     assert_eq!(domains(&found), expected);
     let found = ok(
         &n,
         Method::GET,
-        &format!("/api/v1/admin/discover?from={}&depth=2", host(&a)),
+        &format!("/api/v1/admin/discover?from={}&depth=2", a.host()),
         None,
     )
     .await;
-    expected.push((host(&b), 2));
+    expected.push((b.host(), 2));
     expected.sort();
     assert_eq!(domains(&found), expected);
     let (status, _) = call(
@@ -443,14 +402,14 @@ async fn blocked_domain_never_enters(c: &TestServer, e: &TestServer, n: &TestSer
         "/projects/{}",
         cave["id"].as_str().expect("an id")
     ));
-    let causses = format!("causses@{}", host(e));
+    let causses = format!("causses@{}", e.host());
 
     // N cannot follow E.
     let (status, refused) = call(
         n,
         Method::POST,
         "/api/v1/admin/follows",
-        Some(json!({"actor": host(e)})),
+        Some(json!({"actor": e.host()})),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");

@@ -7,6 +7,7 @@ pub mod follows;
 pub mod inbox;
 pub mod objects;
 pub mod publish;
+pub mod refresh;
 pub mod relay;
 pub mod remote;
 pub mod service;

@@ -385,6 +385,7 @@ macro_rules! object_methods {
                         $set(&mut am, data)?;
                         am.version = Set(version);
                         am.updated_at = Set(now);
+                        am.refreshed_at = Set(Some(now));
                         (am.update(&txn).await?, Action::Update)
                     }
                     None => {
@@ -398,6 +399,7 @@ macro_rules! object_methods {
                             created_at: Set(now),
                             updated_at: Set(now),
                             deleted_at: Set(None),
+                            refreshed_at: Set(Some(now)),
                             ..Default::default()
                         };
                         $set(&mut am, data)?;

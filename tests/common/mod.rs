@@ -188,6 +188,11 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// `name:port`, the domain of this instance.
+    pub fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
     /// Stops cleanly: deliveries in flight are handed back to the queue.
     pub async fn stop(mut self) {
         if let Some(background) = self.background.take() {
@@ -263,6 +268,34 @@ pub async fn ok(server: &TestServer, method: Method, path: &str, body: Option<Va
     let (status, value) = call(server, method.clone(), path, body).await;
     assert!(status.is_success(), "{method} {path}: {status} {value}");
     value
+}
+
+/// The titles of a pole's objects of one kind as `server` knows them; empty if it does not
+/// know the pole.
+pub async fn titles(server: &TestServer, handle: &str, collection: &str) -> Vec<String> {
+    let (status, page) = call(
+        server,
+        Method::GET,
+        &format!("/api/v1/poles/{handle}/{collection}?per_page=100"),
+        None,
+    )
+    .await;
+    if status != StatusCode::OK {
+        return Vec::new();
+    }
+    item_titles(&page)
+}
+
+/// The titles of a page of items, sorted.
+pub fn item_titles(page: &Value) -> Vec<String> {
+    let mut titles: Vec<String> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["title"].as_str().map(str::to_owned))
+        .collect();
+    titles.sort();
+    titles
 }
 
 /// Waits until `check` holds, up to 30 seconds.
