@@ -89,6 +89,18 @@ pub enum Command {
     Unblock { domain: String },
     /// List the blocked domains, those of the configuration too.
     Blocks,
+    /// Read again from their origin the copies of other instances' poles and objects not
+    /// read for a while (as the server does in the background): update what changed, delete
+    /// what is gone at the source, keep what cannot be read now.
+    Refresh {
+        /// Read again what was last read longer ago than this (45s, 30m, 12h, 7d); by
+        /// default `federation.refresh_after`.
+        #[arg(long)]
+        older_than: Option<crate::config::Age>,
+        /// The most documents to fetch.
+        #[arg(long, default_value_t = crate::federation::refresh::DEFAULT_LIMIT)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -191,7 +203,8 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         | Command::Discover { .. }
         | Command::Block { .. }
         | Command::Unblock { .. }
-        | Command::Blocks => {
+        | Command::Blocks
+        | Command::Refresh { .. } => {
             let fed = crate::federation::service::Federation::new(
                 store.clone(),
                 std::sync::Arc::new(config),
@@ -299,6 +312,24 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
                 let _ = writeln!(out, "{domain}\t-\tconfiguration\t");
             }
         }
+        Command::Refresh { older_than, limit } => {
+            let mut options = crate::federation::refresh::RefreshOptions::from_config(&fed.config);
+            if let Some(age) = older_than {
+                options.older_than = age.as_chrono();
+            }
+            options.limit = limit;
+            let report = crate::federation::refresh::refresh_stale(
+                fed,
+                &options,
+                &mut crate::federation::refresh::Backoff::default(),
+            )
+            .await?;
+            let _ = writeln!(
+                out,
+                "unchanged {}\tupdated {}\tdeleted {}\tdeferred {}\trefused {}",
+                report.unchanged, report.updated, report.deleted, report.deferred, report.refused
+            );
+        }
         _ => {}
     }
     Ok(())
@@ -319,7 +350,8 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         | Command::Discover { .. }
         | Command::Block { .. }
         | Command::Unblock { .. }
-        | Command::Blocks => {}
+        | Command::Blocks
+        | Command::Refresh { .. } => {}
         Command::Migrate { status } => {
             let (applied, pending) = store.migration_status().await?;
             let note = if status {

@@ -99,6 +99,53 @@ pub struct FederationConfig {
     /// Whether another instance following this one waits for an administrator's approval
     /// (otherwise it is accepted at once).
     pub approve_instance_followers: bool,
+    /// How long a copy of another instance's pole or object is kept without reading it again
+    /// from its origin (which may have changed or deleted it without telling us).
+    pub refresh_after: Age,
+}
+
+/// A length of time with its unit: `45s`, `30m`, `12h` or `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(pub std::time::Duration);
+
+impl Age {
+    pub fn as_chrono(self) -> chrono::Duration {
+        chrono::Duration::from_std(self.0).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+impl std::str::FromStr for Age {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Age, String> {
+        let text = text.trim();
+        let unit_at = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(unit_at);
+        let seconds = match unit.trim() {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => 0,
+        };
+        match number.parse::<u64>() {
+            Ok(n) if seconds > 0 && n <= u64::MAX / seconds => {
+                Ok(Age(std::time::Duration::from_secs(n * seconds)))
+            }
+            _ => Err(format!(
+                "`{text}` is not a length of time such as 45s, 30m, 12h or 7d"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Age {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Age, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for FederationConfig {
@@ -110,6 +157,7 @@ impl Default for FederationConfig {
             inbox_requests_per_minute: 1200,
             delivery_concurrency: 64,
             approve_instance_followers: false,
+            refresh_after: Age(std::time::Duration::from_secs(7 * 86_400)),
         }
     }
 }
@@ -301,6 +349,9 @@ impl Config {
             "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY" => {
                 self.federation.delivery_concurrency = parse_number(name, value)?
             }
+            "MAILLAGE_FEDERATION_REFRESH_AFTER" => {
+                self.federation.refresh_after = value.parse().map_err(|e| invalid(name, e))?
+            }
             "MAILLAGE_FEEDS_MAX_ITEMS" => self.feeds.max_items = parse_number(name, value)?,
             "MAILLAGE_LOG_FILTER" => self.log.filter = value.to_owned(),
             "MAILLAGE_LOG_FORMAT" => {
@@ -351,6 +402,12 @@ impl Config {
         }
         if self.api.max_body_bytes < 1024 {
             return Err(invalid("api.max_body_bytes", "must be at least 1024 bytes"));
+        }
+        if self.federation.refresh_after.0 < std::time::Duration::from_secs(60) {
+            return Err(invalid(
+                "federation.refresh_after",
+                "must be at least one minute (1m)",
+            ));
         }
         for domain in &self.federation.blocked_domains {
             crate::federation::url_check::parse_domain(domain)
@@ -508,6 +565,14 @@ mod tests {
                 &[("MAILLAGE_API_DEFAULT_PAGE_SIZE", "500")],
                 "api.default_page_size",
             ),
+            (
+                &[("MAILLAGE_FEDERATION_REFRESH_AFTER", "a week")],
+                "MAILLAGE_FEDERATION_REFRESH_AFTER",
+            ),
+            (
+                &[("MAILLAGE_FEDERATION_REFRESH_AFTER", "30s")],
+                "federation.refresh_after",
+            ),
         ];
         for (vars, expected) in cases {
             let err = Config::load_from(None, env(vars)).unwrap_err().to_string();
@@ -571,5 +636,26 @@ mod example_tests {
         let example = Config::load_from(Some(&path), Vec::new()).unwrap();
         let defaults = Config::default();
         assert_eq!(format!("{example:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn ages_carry_their_unit() {
+        let secs = |t: &str| t.parse::<Age>().map(|a| a.0.as_secs());
+        assert_eq!(secs("45s"), Ok(45));
+        assert_eq!(secs("30m"), Ok(1800));
+        assert_eq!(secs(" 12h "), Ok(43_200));
+        assert_eq!(secs("7d"), Ok(604_800));
+        assert_eq!(secs("0s"), Ok(0));
+        for bad in ["", "7", "d", "7w", "-1d", "1.5h", "99999999999999999999d"] {
+            assert!(secs(bad).is_err(), "{bad}");
+        }
+        let config = Config::load_from(None, Vec::new()).unwrap();
+        assert_eq!(config.federation.refresh_after.0.as_secs(), 7 * 86_400);
+        let vars = [(
+            "MAILLAGE_FEDERATION_REFRESH_AFTER".to_owned(),
+            "2d".to_owned(),
+        )];
+        let config = Config::load_from(None, vars).unwrap();
+        assert_eq!(config.federation.refresh_after.as_chrono().num_hours(), 48);
     }
 }

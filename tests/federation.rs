@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestDb, TestServer, call, eventually, ok};
+use common::{TestDb, TestServer, call, eventually, ok, post_signed};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -458,35 +458,4 @@ async fn three_instances() {
     b.stop().await;
     c.stop().await;
     db_a.drop_now().await;
-}
-
-/// POSTs an activity signed with `private_key_pem`, as another server would.
-async fn post_signed(
-    server: &TestServer,
-    path: &str,
-    activity: &Value,
-    key_id: &str,
-    private_key_pem: &str,
-) -> StatusCode {
-    let body = serde_json::to_vec(activity).expect("json");
-    let url = url::Url::parse(&server.url(path)).expect("url");
-    let headers = maillage::federation::signatures::sign_post(
-        &url,
-        &body,
-        key_id,
-        private_key_pem,
-        std::time::SystemTime::now(),
-    )
-    .expect("sign");
-    let mut request = server
-        .client
-        .post(url)
-        .header("content-type", "application/activity+json")
-        .body(body);
-    for (name, value) in headers {
-        if name != "host" {
-            request = request.header(name, value);
-        }
-    }
-    request.send().await.expect("post").status()
 }

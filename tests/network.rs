@@ -1,11 +1,15 @@
 //! The inter-network on loopback: instances follow instances, and every object created,
 //! updated or deleted on a pole's instance reaches the instances that follow it, directly or
-//! through another instance, until they stop following.
+//! through another instance, until they stop following; nothing of a blocked domain enters.
+//!
+//! Each instance has its own name under `localhost` (loopback, RFC 6761 §6.3), so that a
+//! domain can be blocked.
 
 mod common;
 
-use common::{TestDb, TestServer, call, eventually, ok};
+use common::{TestDb, TestServer, call, eventually, item_titles, ok, post_signed, titles};
 use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 fn pole(slug: &str, commune: &str) -> Value {
@@ -30,32 +34,6 @@ fn event(title: &str) -> Value {
            "place": {"name": "La Maison", "commune": "35236"}})
 }
 
-/// The titles of a pole's objects of one kind as `server` knows them; empty if it does not
-/// know the pole.
-async fn titles(server: &TestServer, handle: &str, collection: &str) -> Vec<String> {
-    let (status, page) = call(
-        server,
-        Method::GET,
-        &format!("/api/v1/poles/{handle}/{collection}?per_page=100"),
-        None,
-    )
-    .await;
-    if status != StatusCode::OK {
-        return Vec::new();
-    }
-    let mut titles: Vec<String> = page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["title"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    titles.sort();
-    titles
-}
-
 /// The titles a directory search on `server` finds.
 async fn search(server: &TestServer, query: &str) -> Vec<String> {
     let (_, page) = call(
@@ -65,17 +43,7 @@ async fn search(server: &TestServer, query: &str) -> Vec<String> {
         None,
     )
     .await;
-    let mut titles: Vec<String> = page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["title"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    titles.sort();
-    titles
+    item_titles(&page)
 }
 
 /// The directory's Atom feed on `server`.
@@ -108,7 +76,7 @@ async fn follow_instance(from: &TestServer, to: &TestServer) -> i64 {
         from,
         Method::POST,
         "/api/v1/admin/follows",
-        Some(json!({"actor": format!("127.0.0.1:{}", to.port)})),
+        Some(json!({"actor": to.host()})),
     )
     .await;
     assert_eq!(record["actor"]["ap_id"], to.url("/actor"), "{record}");
@@ -130,11 +98,21 @@ async fn instances_follow_instances() {
         Some(pg) => pg,
         None => TestDb::sqlite(),
     };
-    let (db_b, db_c, db_n) = (TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite());
-    let a = TestServer::start(&db_a).await;
-    let b = TestServer::start(&db_b).await;
-    let c = TestServer::start(&db_c).await;
-    let n = TestServer::start(&db_n).await;
+    let (db_b, db_c, db_n, db_e) = (
+        TestDb::sqlite(),
+        TestDb::sqlite(),
+        TestDb::sqlite(),
+        TestDb::sqlite(),
+    );
+    let a = TestServer::start_as(&db_a, "a.localhost", 0, |_| {}).await;
+    let b = TestServer::start_as(&db_b, "b.localhost", 0, |_| {}).await;
+    let c = TestServer::start_as(&db_c, "c.localhost", 0, |_| {}).await;
+    let e = TestServer::start_as(&db_e, "e.localhost", 0, |_| {}).await;
+    // N blocks E's domain.
+    let n = TestServer::start_as(&db_n, "n.localhost", 0, |config| {
+        config.federation.blocked_domains = vec!["e.localhost".into()];
+    })
+    .await;
 
     // A and B each have a pole with objects before anyone follows them.
     ok(
@@ -173,8 +151,8 @@ async fn instances_follow_instances() {
     )
     .await;
     let (redon, figeac) = (
-        format!("redon@127.0.0.1:{}", a.port),
-        format!("figeac@127.0.0.1:{}", b.port),
+        format!("redon@{}", a.host()),
+        format!("figeac@{}", b.host()),
     );
 
     // C follows A and B; N, with no pole of its own, follows A, B and C.
@@ -204,15 +182,14 @@ async fn instances_follow_instances() {
         d.sort();
         d
     };
-    let host = |s: &TestServer| format!("127.0.0.1:{}", s.port);
     let found = ok(
         &n,
         Method::GET,
-        &format!("/api/v1/admin/discover?from={}&depth=0", host(&a)),
+        &format!("/api/v1/admin/discover?from={}&depth=0", a.host()),
         None,
     )
     .await;
-    assert_eq!(domains(&found), [(host(&a), 0)]);
+    assert_eq!(domains(&found), [(a.host(), 0)]);
     assert_eq!(found[0]["software"], "maillage");
     assert_eq!(found[0]["poles"], 1);
     assert_eq!(found[0]["followed"], true);
@@ -220,21 +197,21 @@ async fn instances_follow_instances() {
     let found = ok(
         &n,
         Method::GET,
-        &format!("/api/v1/admin/discover?from={}&depth=1", host(&a)),
+        &format!("/api/v1/admin/discover?from={}&depth=1", a.host()),
         None,
     )
     .await;
-    let mut expected = vec![(host(&a), 0), (host(&c), 1)];
+    let mut expected = vec![(a.host(), 0), (c.host(), 1)];
     expected.sort();
     assert_eq!(domains(&found), expected);
     let found = ok(
         &n,
         Method::GET,
-        &format!("/api/v1/admin/discover?from={}&depth=2", host(&a)),
+        &format!("/api/v1/admin/discover?from={}&depth=2", a.host()),
         None,
     )
     .await;
-    expected.push((host(&b), 2));
+    expected.push((b.host(), 2));
     expected.sort();
     assert_eq!(domains(&found), expected);
     let (status, _) = call(
@@ -355,8 +332,191 @@ async fn instances_follow_instances() {
     // A's pole, followed through A itself, is still there.
     assert_eq!(titles(&n, &redon, "projects").await, ["Légumerie"]);
 
-    for server in [a, b, c, n] {
+    blocked_domain_never_enters(&c, &e, &n).await;
+
+    for server in [a, b, c, e, n] {
         server.stop().await;
     }
     db_a.drop_now().await;
+}
+
+/// A document of `server` as another server fetches it, without its context.
+async fn document(server: &TestServer, url: &str) -> Value {
+    let response = server
+        .client
+        .get(url)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .expect("a document");
+    let mut document: Value = response.json().await.expect("json");
+    document.as_object_mut().map(|d| d.remove("@context"));
+    document
+}
+
+/// Rows on `server` whose text columns name `domain`: its actors, poles and objects.
+async fn rows_from(server: &TestServer, domain: &str) -> i64 {
+    let db = server.store.connection();
+    let mut total = 0;
+    for (table, column) in [
+        ("remote_actors", "ap_id"),
+        ("poles", "ap_id"),
+        ("projects", "ap_id"),
+        ("events", "ap_id"),
+        ("calls", "ap_id"),
+        ("followers", "follow_activity_id"),
+        ("inbox_seen", "activity_id"),
+    ] {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} LIKE '%{domain}%'"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        total += row.try_get::<i64>("", "n").expect("n");
+    }
+    total
+}
+
+/// E is blocked on N: its poles' follows, announces and creates sent to N are refused, N
+/// cannot follow it, C (which follows E) relays none of it, and an instance that tries to
+/// pass E's content off to N is refused too. Nothing of E's domain is stored on N.
+async fn blocked_domain_never_enters(c: &TestServer, e: &TestServer, n: &TestServer) {
+    ok(
+        e,
+        Method::POST,
+        "/api/v1/poles",
+        Some(pole("causses", "12145")),
+    )
+    .await;
+    let cave = ok(
+        e,
+        Method::POST,
+        "/api/v1/poles/causses/projects",
+        Some(project("Cave coopérative")),
+    )
+    .await;
+    let cave = e.url(&format!(
+        "/projects/{}",
+        cave["id"].as_str().expect("an id")
+    ));
+    let causses = format!("causses@{}", e.host());
+
+    // N cannot follow E.
+    let (status, refused) = call(
+        n,
+        Method::POST,
+        "/api/v1/admin/follows",
+        Some(json!({"actor": e.host()})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+    // C follows E and takes in its directory, and what E creates later; C relays none of it.
+    follow_instance(c, e).await;
+    eventually("C's follow of E to be accepted", || accepted(c, e)).await;
+    ok(
+        e,
+        Method::POST,
+        "/api/v1/poles/causses/projects",
+        Some(project("Fromagerie")),
+    )
+    .await;
+    eventually("C to take in E's objects", || async {
+        titles(c, &causses, "projects").await == ["Cave coopérative", "Fromagerie"]
+    })
+    .await;
+
+    // What E's pole sends to N itself is refused before anything is fetched.
+    let pole_id = e.url("/poles/causses");
+    let pole_keys = e
+        .store
+        .pole_keys(e.store.pole("causses").await.expect("pole").id)
+        .await
+        .expect("keys");
+    let key_id = format!("{pole_id}#main-key");
+    let inbox = "/inbox";
+    let from_pole = |kind: &str, object: Value| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": e.url(&format!("/activities/{kind}-to-n")),
+            "type": kind,
+            "actor": pole_id,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": object,
+        })
+    };
+    let cave_document = document(e, &cave).await;
+    let pole_document = document(e, &pole_id).await;
+    for activity in [
+        from_pole("Follow", json!(n.url("/actor"))),
+        from_pole("Create", cave_document.clone()),
+        from_pole("Announce", json!(cave)),
+        from_pole("Update", pole_document.clone()),
+    ] {
+        let status = post_signed(n, inbox, &activity, &key_id, &pole_keys.private_key).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{activity}");
+    }
+
+    // C, followed by N, announcing E's content (by reference or embedded): N would have
+    // to fetch it from E, which it never contacts.
+    let c_actor = c.url("/actor");
+    let c_keys = c.store.instance_keys().await.expect("keys");
+    for (i, object) in [json!(cave), cave_document, pole_document, json!(pole_id)]
+        .into_iter()
+        .enumerate()
+    {
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": c.url(&format!("/activities/relay-{i}")),
+            "type": "Announce",
+            "actor": c_actor,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": object,
+        });
+        let status = post_signed(
+            n,
+            inbox,
+            &activity,
+            &format!("{c_actor}#main-key"),
+            &c_keys.private_key,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{activity}");
+    }
+    // Nor can C pass E's object off as one of its own: its id is C's, its pole E's.
+    let mut disguised = document(e, &cave).await;
+    disguised["id"] = json!(c.url("/projects/disguised"));
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": c.url("/activities/relay-disguised"),
+        "type": "Announce",
+        "actor": c_actor,
+        "object": disguised,
+    });
+    let status = post_signed(
+        n,
+        inbox,
+        &activity,
+        &format!("{c_actor}#main-key"),
+        &c_keys.private_key,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{activity}");
+
+    // C knows E's pole; N knows nothing of E, by any path.
+    assert!(knows_pole(c, &causses).await);
+    assert!(!knows_pole(n, &causses).await);
+    assert!(search(n, "q=fromagerie").await.is_empty());
+    assert!(
+        rows_from(c, "e.localhost").await > 0,
+        "C stores E's content"
+    );
+    assert_eq!(
+        rows_from(n, "e.localhost").await,
+        0,
+        "N stores nothing of E"
+    );
 }

@@ -2,7 +2,6 @@
 //! never to a private address (unless in development mode), never more than 1 MiB back.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +10,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::signatures::{SignatureError, private_key, sign_request};
-use super::url_check::{DomainBlocks, NetworkMode, UrlError, check_resolved, check_url};
+use super::url_check::{DomainBlocks, NetworkMode, UrlError, check_resolved, check_url, lookup};
 use crate::store::queue::Outcome;
 
 /// The largest document or activity accepted from another server.
@@ -79,8 +78,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let mode = self.mode;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs = lookup(&host, 0).await?;
             let addrs = check_resolved(&host, addrs, mode)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
@@ -360,4 +358,37 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::dns::Resolve;
+    use std::net::SocketAddr;
+
+    async fn resolve(mode: NetworkMode, name: &str) -> Result<Vec<SocketAddr>, String> {
+        let name: reqwest::dns::Name = name.parse().map_err(|e| format!("{e:?}"))?;
+        GuardedResolver { mode }
+            .resolve(name)
+            .await
+            .map(Iterator::collect)
+            .map_err(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn the_resolver_answers_localhost_names_itself_and_guards_them() {
+        let loopback: Vec<SocketAddr> = vec![
+            "127.0.0.1:0".parse().expect("addr"),
+            "[::1]:0".parse().expect("addr"),
+        ];
+        for name in ["localhost", "a.localhost", "e.LOCALHOST"] {
+            assert_eq!(
+                resolve(NetworkMode::Development, name).await,
+                Ok(loopback.clone()),
+                "{name}"
+            );
+            let refused = resolve(NetworkMode::Production, name).await.unwrap_err();
+            assert!(refused.contains("loopback"), "{name}: {refused}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod foreign;
 pub mod inbox;
 pub mod objects;
 pub mod publish;
+pub mod refresh;
 pub mod relay;
 pub mod remote;
 pub mod service;

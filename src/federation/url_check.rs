@@ -4,7 +4,7 @@
 //! The check is on the addresses a name resolves to, not on the name alone: a public name
 //! can point at 127.0.0.1.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
 use url::Url;
@@ -215,8 +215,7 @@ pub fn check_url(url: &Url, mode: NetworkMode, blocks: &DomainBlocks) -> Result<
     if blocks.is_blocked(&host) {
         return Err(UrlError::Blocked(host));
     }
-    let bare = host.trim_end_matches('.').to_ascii_lowercase();
-    if mode == NetworkMode::Production && (bare == "localhost" || bare.ends_with(".localhost")) {
+    if mode == NetworkMode::Production && is_loopback_name(&host) {
         return Err(UrlError::NotPublic {
             host,
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -237,6 +236,26 @@ fn check_ip(host: &str, ip: IpAddr, mode: NetworkMode) -> Result<(), UrlError> {
     }
 }
 
+/// Whether a name is `localhost` or one under it, which RFC 6761 §6.3 reserves for the
+/// loopback interface.
+pub fn is_loopback_name(host: &str) -> bool {
+    let bare = host.trim_end_matches('.').to_ascii_lowercase();
+    bare == "localhost" || bare.ends_with(".localhost")
+}
+
+/// The addresses of a name: loopback ones for `localhost` and the names under it, answered
+/// here as RFC 6761 §6.3 asks (the system resolver may not know `x.localhost`), the system
+/// resolver's for any other name. Nothing is checked: callers refuse what is not public.
+pub async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    if is_loopback_name(host) {
+        return Ok(vec![
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
+        ]);
+    }
+    Ok(tokio::net::lookup_host((host, port)).await?.collect())
+}
+
 /// Resolves the URL's host and checks every address it has; the caller connects only to
 /// the addresses returned, so a second lookup cannot swap in a private one.
 pub async fn resolve_checked(
@@ -250,10 +269,9 @@ pub async fn resolve_checked(
         .ok_or_else(|| UrlError::NoHost(url.to_string()))?;
     let port = url.port_or_known_default().unwrap_or(443);
     let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host_for_lookup, port))
+    let addrs = lookup(host_for_lookup, port)
         .await
-        .map_err(|e| UrlError::Resolve(host.to_owned(), e.to_string()))?
-        .collect();
+        .map_err(|e| UrlError::Resolve(host.to_owned(), e.to_string()))?;
     check_resolved(host, addrs, mode)
 }
 
@@ -507,5 +525,46 @@ mod tests {
             addrs,
             vec!["127.0.0.1:8443".parse::<SocketAddr>().expect("addr")]
         );
+    }
+
+    #[tokio::test]
+    async fn localhost_names_are_loopback_without_the_system_resolver() {
+        let loopback = |port| {
+            vec![
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
+            ]
+        };
+        // Names the system resolver of many machines does not know: answered here.
+        for host in ["localhost", "e.localhost", "a.b.LocalHost", "x.localhost."] {
+            assert!(is_loopback_name(host), "{host}");
+            assert_eq!(lookup(host, 8080).await.expect(host), loopback(8080));
+        }
+        for host in [
+            "localhost.example",
+            "notlocalhost",
+            "localhost-a.example",
+            "example",
+        ] {
+            assert!(!is_loopback_name(host), "{host}");
+        }
+        let blocks = DomainBlocks::new(["e.localhost".to_owned()]);
+        let dev = NetworkMode::Development;
+        let url = Url::parse("http://a.localhost:8443/actor").expect("url");
+        assert_eq!(
+            resolve_checked(&url, dev, &blocks).await.expect("allowed"),
+            loopback(8443)
+        );
+        let url = Url::parse("https://a.localhost:8443/actor").expect("url");
+        let err = resolve_checked(&url, NetworkMode::Production, &blocks)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UrlError::NotPublic { .. }), "{err}");
+        // A block holds for loopback names too, before any lookup.
+        let url = Url::parse("http://sub.e.localhost:8443/actor").expect("url");
+        assert!(matches!(
+            resolve_checked(&url, dev, &blocks).await,
+            Err(UrlError::Blocked(_))
+        ));
     }
 }

@@ -28,7 +28,8 @@ pub fn spawn(fed: Arc<Federation>, shutdown: watch::Receiver<bool>) -> JoinSet<(
     tasks.spawn(publisher(fed.clone(), shutdown.clone()));
     tasks.spawn(deliverer(fed.clone(), shutdown.clone()));
     tasks.spawn(block_reloader(fed.clone(), shutdown.clone()));
-    tasks.spawn(housekeeping(fed, shutdown));
+    tasks.spawn(housekeeping(fed.clone(), shutdown.clone()));
+    tasks.spawn(refresher(fed, shutdown));
     tasks
 }
 
@@ -79,6 +80,30 @@ async fn housekeeping(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>)
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// How often stale copies of other instances' data are looked for.
+const REFRESH_EVERY: Duration = Duration::from_secs(600);
+
+/// Reads again, now and then, the copies of other instances' poles and objects that have
+/// not been read for longer than `federation.refresh_after`.
+async fn refresher(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+    let options = super::refresh::RefreshOptions::from_config(&fed.config);
+    let mut backoff = super::refresh::Backoff::default();
+    loop {
+        // The first run waits too: a server that starts has other things to do.
+        tokio::select! {
+            () = tokio::time::sleep(REFRESH_EVERY) => {}
+            () = stopped(&mut shutdown) => return,
+        }
+        tokio::select! {
+            result = super::refresh::refresh_stale(&fed, &options, &mut backoff) => match result {
+                Ok(report) => tracing::debug!(?report, "refreshed stale copies"),
+                Err(e) => tracing::warn!(error = %e, "refreshing stale copies failed; trying again later"),
+            },
             () = stopped(&mut shutdown) => return,
         }
     }

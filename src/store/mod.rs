@@ -12,6 +12,7 @@ mod keys;
 mod objects;
 mod poles;
 pub mod queue;
+mod refresh;
 pub mod search;
 mod sessions;
 mod users;
@@ -36,6 +37,7 @@ pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};
+pub use refresh::{CopyKind, StaleCopy};
 pub use search::{
     DirectoryHit, DirectoryKind, DirectoryParams, DirectoryQuery, DirectoryStatistics,
 };

@@ -387,6 +387,7 @@ macro_rules! object_methods {
                         $set(&mut am, data)?;
                         am.version = Set(version);
                         am.updated_at = Set(now);
+                        am.refreshed_at = Set(Some(now));
                         (am.update(&txn).await?, Action::Update)
                     }
                     None => {
@@ -400,6 +401,7 @@ macro_rules! object_methods {
                             created_at: Set(now),
                             updated_at: Set(now),
                             deleted_at: Set(None),
+                            refreshed_at: Set(Some(now)),
                             ..Default::default()
                         };
                         $set(&mut am, data)?;

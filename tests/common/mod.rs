@@ -123,12 +123,24 @@ impl TestServer {
 
     /// Starts on `port` (0: any free port), with the configuration adjusted by `adjust`.
     pub async fn start_on(db: &TestDb, port: u16, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_as(db, "127.0.0.1", port, adjust).await
+    }
+
+    /// Starts on 127.0.0.1 and `port`, known by the host `name` (a name under `localhost`,
+    /// which resolves to loopback, or an address), with the configuration adjusted by `adjust`.
+    pub async fn start_as(
+        db: &TestDb,
+        name: &str,
+        port: u16,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind");
-        let port = listener.local_addr().expect("address").port();
+        let address = listener.local_addr().expect("address");
+        let port = address.port();
         let mut config = db.config();
-        config.public_url = format!("http://127.0.0.1:{port}");
+        config.public_url = format!("http://{name}:{port}");
         config.listen = format!("127.0.0.1:{port}");
         config.uploads.max_bytes = 64 * 1024;
         config.federation.development_mode = true;
@@ -158,11 +170,15 @@ impl TestServer {
             axum::serve(listener, app).await.expect("serve");
         });
         TestServer {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{name}:{port}"),
             port,
             store,
             admin_token,
-            client: reqwest::Client::new(),
+            // The name is this server's whatever the system resolver says of it.
+            client: reqwest::Client::builder()
+                .resolve(name, address)
+                .build()
+                .expect("an HTTP client"),
             task,
             background: Some(background),
         }
@@ -170,6 +186,11 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `name:port`, the domain of this instance.
+    pub fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
     }
 
     /// Stops cleanly: deliveries in flight are handed back to the queue.
@@ -249,6 +270,34 @@ pub async fn ok(server: &TestServer, method: Method, path: &str, body: Option<Va
     value
 }
 
+/// The titles of a pole's objects of one kind as `server` knows them; empty if it does not
+/// know the pole.
+pub async fn titles(server: &TestServer, handle: &str, collection: &str) -> Vec<String> {
+    let (status, page) = call(
+        server,
+        Method::GET,
+        &format!("/api/v1/poles/{handle}/{collection}?per_page=100"),
+        None,
+    )
+    .await;
+    if status != StatusCode::OK {
+        return Vec::new();
+    }
+    item_titles(&page)
+}
+
+/// The titles of a page of items, sorted.
+pub fn item_titles(page: &Value) -> Vec<String> {
+    let mut titles: Vec<String> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["title"].as_str().map(str::to_owned))
+        .collect();
+    titles.sort();
+    titles
+}
+
 /// Waits until `check` holds, up to 30 seconds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -262,4 +311,35 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// POSTs an activity signed with `private_key_pem`, as another server would.
+pub async fn post_signed(
+    server: &TestServer,
+    path: &str,
+    activity: &Value,
+    key_id: &str,
+    private_key_pem: &str,
+) -> StatusCode {
+    let body = serde_json::to_vec(activity).expect("json");
+    let url = url::Url::parse(&server.url(path)).expect("url");
+    let headers = maillage::federation::signatures::sign_post(
+        &url,
+        &body,
+        key_id,
+        private_key_pem,
+        std::time::SystemTime::now(),
+    )
+    .expect("sign");
+    let mut request = server
+        .client
+        .post(url)
+        .header("content-type", "application/activity+json")
+        .body(body);
+    for (name, value) in headers {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    request.send().await.expect("post").status()
 }

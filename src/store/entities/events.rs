@@ -46,6 +46,8 @@ pub struct Model {
     /// The event's page on the server it comes from, when that is not its id.
     #[sea_orm(column_type = "Text", nullable)]
     pub source_url: Option<String>,
+    /// When a copy of another instance's object was last read from its origin.
+    pub refreshed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
