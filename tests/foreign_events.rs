@@ -462,6 +462,29 @@ async fn mobilizon_and_gancio_events_are_taken_in_and_kept_exact() {
             "[{label}]"
         );
 
+        // Changed at its source without a word: the refresh reads it again as a Mobilizon
+        // event (its organiser, not a pole, is kept as it is).
+        changed["content"] = json!("<p>Bring soft shoes: the hall has a wooden floor.</p>");
+        m.put(changed.clone());
+        let report = common::refresh(&server, &db, "0s").await;
+        assert!(
+            report.contains("updated 1") && report.contains("deleted 0"),
+            "[{label}] {report}"
+        );
+        let event = ok(
+            &server,
+            reqwest::Method::GET,
+            api_url.trim_start_matches(&server.base),
+            None,
+        )
+        .await;
+        let html = event["description_html"].as_str().unwrap_or_default();
+        assert!(html.contains("wooden floor"), "[{label}] {event}");
+        assert_eq!(
+            event["title"], "Caledonian dance class (new hall)",
+            "[{label}]"
+        );
+
         // --- Gancio: followed through NodeInfo, sends its events itself. -------------------
         let g = gancio().await;
         let follows_g = follow_by_domain(&server, &g).await;

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{TestDb, TestServer, call, eventually, ok, titles};
+use common::{TestDb, TestServer, call, eventually, ok, refresh, titles};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -43,33 +41,6 @@ async fn behind_the_back(server: &TestServer, sql: &str) {
         .await
         .expect("a direct change");
     assert_eq!(done.rows_affected(), 1, "{sql}");
-}
-
-/// Runs `maillage refresh` against `server`'s database, as an administrator would.
-async fn refresh(server: &TestServer, db: &TestDb, older_than: &str) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_maillage"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("MAILLAGE_") {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .args(["refresh", "--older-than", older_than])
-        .env("MAILLAGE_DATABASE_URL", &db.url)
-        .env("MAILLAGE_PUBLIC_URL", &server.base)
-        .env("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true")
-        .env("MAILLAGE_LOG_FILTER", "warn");
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("join")
-        .expect("run maillage refresh");
-    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }
 
 async fn refresh_on(db: &TestDb) {

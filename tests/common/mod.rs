@@ -343,3 +343,30 @@ pub async fn post_signed(
     }
     request.send().await.expect("post").status()
 }
+
+/// Runs `maillage refresh` against `server`'s database, as an administrator would.
+pub async fn refresh(server: &TestServer, db: &TestDb, older_than: &str) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_maillage"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MAILLAGE_") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .args(["refresh", "--older-than", older_than])
+        .env("MAILLAGE_DATABASE_URL", &db.url)
+        .env("MAILLAGE_PUBLIC_URL", &server.base)
+        .env("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true")
+        .env("MAILLAGE_LOG_FILTER", "warn");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run maillage refresh");
+    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
