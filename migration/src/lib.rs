@@ -8,6 +8,7 @@ mod m20261123_000004_federation_state;
 mod m20261123_000005_directory;
 mod m20261123_000006_web_sessions;
 mod m20261123_000007_provenance;
+mod m20261123_000010_search_facets;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_directory::Migration),
             Box::new(m20261123_000006_web_sessions::Migration),
             Box::new(m20261123_000007_provenance::Migration),
+            Box::new(m20261123_000010_search_facets::Migration),
         ]
     }
 }
