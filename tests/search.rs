@@ -974,3 +974,60 @@ async fn the_page_the_api_and_the_feeds_select_the_same() {
         db.drop_now().await;
     }
 }
+
+#[tokio::test]
+async fn many_matches_are_counted_up_to_a_cap() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+        let p = store
+            .create_pole(&pole(
+                "nombreux",
+                "Pôle Nombreux",
+                LYON,
+                vec![Theme::Digital],
+                vec![],
+            ))
+            .await
+            .expect("pole");
+        let n = maillage::store::search::COUNT_CAP + 10;
+        for i in 0..n {
+            store
+                .create_project(p.id, &project(&format!("Projet {i}"), "Atelier", vec![]))
+                .await
+                .expect("project");
+        }
+        let first = store
+            .search_directory(&query(|q| {
+                q.kind = Some("project".into());
+                q.per_page = Some("20".into());
+            }))
+            .await
+            .expect("search");
+        assert_eq!(first.items.len(), 20, "{label}");
+        assert!(!first.total_exact, "{label}");
+        assert_eq!(
+            first.total,
+            maillage::store::search::COUNT_CAP + 1,
+            "{label}"
+        );
+        assert_eq!(first.items[0].title, format!("Projet {}", n - 1), "{label}");
+        // The page asked for is always counted to its end.
+        let last = store
+            .search_directory(&query(|q| {
+                q.kind = Some("project".into());
+                q.per_page = Some("20".into());
+                q.page = Some(n.div_ceil(20).to_string());
+            }))
+            .await
+            .expect("search");
+        assert!(last.total_exact, "{label}");
+        assert_eq!(last.total, n, "{label}");
+        assert_eq!(last.items.len() as u64, n % 20, "{label}");
+        assert_eq!(
+            last.items.last().map(|h| h.title.as_str()),
+            Some("Projet 0")
+        );
+        db.drop_now().await;
+    }
+}

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entities::{calls, events, members, poles, projects};
 use super::objects::{call_from_model, event_from_model, project_from_model};
-use super::{ObjectRecord, Page, PoleRecord, Result, Store, StoreError};
+use super::{ObjectRecord, PoleRecord, Result, Store, StoreError};
 use crate::domain::place::Place;
 use crate::domain::territory::Territory;
 use crate::domain::territory_ref::{Reference, fold};
@@ -1405,6 +1405,21 @@ pub struct HitPole {
     pub local: bool,
 }
 
+/// Matches are counted exactly up to this number (or to the end of the page asked for).
+pub const COUNT_CAP: u64 = 1_000;
+
+/// One page of a directory search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryResults {
+    pub items: Vec<DirectoryHit>,
+    pub page: u64,
+    pub per_page: u64,
+    /// The number of matches; when `total_exact` is false, a lower bound (there are more
+    /// than [`COUNT_CAP`], and they were not all counted).
+    pub total: u64,
+    pub total_exact: bool,
+}
+
 /// One result of a directory search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirectoryHit {
@@ -1623,7 +1638,7 @@ impl Store {
     /// Ranking, identical on both databases: with words, entries whose title or name holds
     /// every word come first; then upcoming events by start; then the others newest first;
     /// ties broken by item id (newest first) and kind.
-    pub async fn search_directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryHit>> {
+    pub async fn search_directory(&self, query: &DirectoryQuery) -> Result<DirectoryResults> {
         self.search_directory_at(query, Utc::now()).await
     }
 
@@ -1632,28 +1647,34 @@ impl Store {
         &self,
         query: &DirectoryQuery,
         now: DateTime<Utc>,
-    ) -> Result<Page<DirectoryHit>> {
+    ) -> Result<DirectoryResults> {
         let backend = self.db.get_database_backend();
         let ctx = Context::new(query, now);
         let kinds = query.effective_kinds();
         let per_page = query.per_page.clamp(1, MAX_ROWS);
         let page = query.page.max(1);
 
+        let offset = (page - 1).saturating_mul(per_page);
+        // Matches are counted up to the end of the page or COUNT_CAP, whichever is
+        // further: a common word does not make the database count the whole directory.
+        let cap = offset.saturating_add(per_page).max(COUNT_CAP);
         let mut count = Sql::new(backend);
-        count.push("SELECT COUNT(*) AS n FROM directory d");
+        count.push("SELECT COUNT(*) AS n FROM (SELECT 1 FROM directory d");
         push_conditions(&mut count, query, &kinds, &ctx);
-        let total: i64 = match self.db.query_one_raw(count.statement()).await? {
+        count.push(&format!(" LIMIT {}) AS capped", cap + 1));
+        let counted: i64 = match self.db.query_one_raw(count.statement()).await? {
             Some(row) => row.try_get("", "n")?,
             None => 0,
         };
-        let total = u64::try_from(total).unwrap_or(0);
-        let offset = (page - 1).saturating_mul(per_page);
+        let total = u64::try_from(counted).unwrap_or(0);
+        let total_exact = total <= cap;
         if total == 0 || offset >= total {
-            return Ok(Page {
+            return Ok(DirectoryResults {
                 items: Vec::new(),
                 page,
                 per_page,
                 total,
+                total_exact,
             });
         }
 
@@ -1680,8 +1701,20 @@ impl Store {
         ));
         push_conditions(&mut sql, query, &kinds, &ctx);
         let order = match query.order {
+            // Keys that are the same for every row are left out, so that the database
+            // can walk an index in order and stop at the end of the page: without words
+            // every tier is 0, and without events every row is in the same group.
             DirectoryOrder::Relevance => {
-                "tier, up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind"
+                match (ctx.tokens.is_empty(), kinds.contains(&DirectoryKind::Event)) {
+                    (true, false) => "d.published_at DESC, d.item_id DESC, d.kind",
+                    (true, true) => {
+                        "up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind"
+                    }
+                    (false, false) => "tier, d.published_at DESC, d.item_id DESC, d.kind",
+                    (false, true) => {
+                        "tier, up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind"
+                    }
+                }
             }
             DirectoryOrder::Updated => "d.updated_at DESC, d.item_id DESC, d.kind",
             DirectoryOrder::Starts => "COALESCE(d.starts_at, 0), d.item_id, d.kind",
@@ -1794,11 +1827,12 @@ impl Store {
                 pole,
             });
         }
-        Ok(Page {
+        Ok(DirectoryResults {
             items,
             page,
             per_page,
             total,
+            total_exact,
         })
     }
 

@@ -35,6 +35,8 @@ pub fn page_query(raw: &str, api: &ApiConfig) -> Result<DirectoryQuery, Vec<Fiel
 pub struct Selection {
     pub items: Vec<ObjectItem>,
     pub total: u64,
+    /// False when `total` is a lower bound.
+    pub total_exact: bool,
 }
 
 /// Every local pole, page after page.
@@ -71,6 +73,7 @@ pub async fn select(
     Ok(Selection {
         items,
         total: page.total,
+        total_exact: page.total_exact,
     })
 }
 

@@ -157,7 +157,8 @@ struct DirectoryPage {
     to: String,
     deadline_before: String,
     results: Vec<ObjectItem>,
-    total: u64,
+    /// The number of matches, `1001+` when they were not all counted.
+    total: String,
     feed_query: String,
     page: u64,
     pages: u64,
@@ -203,11 +204,17 @@ pub async fn directory(
         directory::Selection {
             items: Vec::new(),
             total: 0,
+            total_exact: true,
         }
     };
     let lang = c.lang;
     let reference = Reference::get();
     let pages = selection.total.div_ceil(params.per_page).max(1);
+    let total = if selection.total_exact {
+        selection.total.to_string()
+    } else {
+        format!("{}+", selection.total)
+    };
     let page_url = |n: u64| {
         let q = params.to_query(Some(n));
         if q.is_empty() {
@@ -230,7 +237,7 @@ pub async fn directory(
         .collect();
     let one = |v: Option<&'static str>| v.into_iter().collect::<Vec<_>>();
     let title = if params.is_filtered() {
-        format!("{} ({})", c.t("directory.title"), selection.total)
+        format!("{} ({total})", c.t("directory.title"))
     } else {
         c.t("directory.title").to_owned()
     };
@@ -307,7 +314,7 @@ pub async fn directory(
             .map(|d| d.to_string())
             .unwrap_or_default(),
         results: selection.items,
-        total: selection.total,
+        total,
         feed_query,
         page: params.page,
         pages,
