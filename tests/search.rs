@@ -907,3 +907,127 @@ async fn directory_and_statistics_answer_over_http() {
         db.drop_now().await;
     }
 }
+
+/// The entry ids of an Atom feed.
+fn atom_ids(body: &str) -> std::collections::BTreeSet<String> {
+    let feed = feed_rs::parser::parse(body.as_bytes()).expect("feed-rs reads the feed");
+    feed.entries.into_iter().map(|e| e.id).collect()
+}
+
+#[tokio::test]
+async fn the_page_the_api_and_the_feeds_select_the_same() {
+    common::install_tls_provider();
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = common::TestServer::start(&db).await;
+        fill(&server.store).await;
+        let text = |path: String| {
+            let request = server.client.get(server.url(&path)).send();
+            async move {
+                let response = request.await.expect("get");
+                assert_eq!(response.status(), 200, "{path}");
+                response.text().await.expect("body")
+            }
+        };
+        let origin = server.url("");
+        for query in [
+            "q=%C3%A9nergie",
+            "q=solidaire&region=84",
+            "region=84",
+            "upcoming=true&departement=13",
+            "kind=call&call_status=open",
+            "theme=agriculture-food",
+            "kind=pole,event&pooling=knowledge",
+            "legal_form=scic",
+            "kind=event&from=2020-01-01",
+        ] {
+            let api: serde_json::Value = serde_json::from_str(
+                &text(format!("/api/v1/directory?{query}&per_page=100")).await,
+            )
+            .expect("json");
+            let urls: std::collections::BTreeSet<String> = api["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i["url"].as_str().expect("url").to_owned())
+                .collect();
+            let total = api["total"].as_u64().expect("total");
+            assert_eq!(total as usize, urls.len(), "{label} ?{query}");
+
+            let atom = atom_ids(&text(format!("/feeds/directory.atom?{query}")).await);
+            assert_eq!(atom, urls, "{label} ?{query}: Atom and API");
+
+            let page = text(format!("/directory?{query}&per_page=100")).await;
+            assert!(
+                page.contains(&format!("({total})</h2>")),
+                "{label} ?{query}: the page counts {total}"
+            );
+            for url in &urls {
+                let href = url.strip_prefix(&origin).unwrap_or(url);
+                assert!(
+                    page.contains(&format!("href=\"{href}\"")),
+                    "{label} ?{query}: the page lacks {href}"
+                );
+            }
+        }
+        server.stop().await;
+        db.drop_now().await;
+    }
+}
+
+#[tokio::test]
+async fn many_matches_are_counted_up_to_a_cap() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+        let p = store
+            .create_pole(&pole(
+                "nombreux",
+                "Pôle Nombreux",
+                LYON,
+                vec![Theme::Digital],
+                vec![],
+            ))
+            .await
+            .expect("pole");
+        let n = maillage::store::search::COUNT_CAP + 10;
+        for i in 0..n {
+            store
+                .create_project(p.id, &project(&format!("Projet {i}"), "Atelier", vec![]))
+                .await
+                .expect("project");
+        }
+        let first = store
+            .search_directory(&query(|q| {
+                q.kind = Some("project".into());
+                q.per_page = Some("20".into());
+            }))
+            .await
+            .expect("search");
+        assert_eq!(first.items.len(), 20, "{label}");
+        assert!(!first.total_exact, "{label}");
+        assert_eq!(
+            first.total,
+            maillage::store::search::COUNT_CAP + 1,
+            "{label}"
+        );
+        assert_eq!(first.items[0].title, format!("Projet {}", n - 1), "{label}");
+        // The page asked for is always counted to its end.
+        let last = store
+            .search_directory(&query(|q| {
+                q.kind = Some("project".into());
+                q.per_page = Some("20".into());
+                q.page = Some(n.div_ceil(20).to_string());
+            }))
+            .await
+            .expect("search");
+        assert!(last.total_exact, "{label}");
+        assert_eq!(last.total, n, "{label}");
+        assert_eq!(last.items.len() as u64, n % 20, "{label}");
+        assert_eq!(
+            last.items.last().map(|h| h.title.as_str()),
+            Some("Projet 0")
+        );
+        db.drop_now().await;
+    }
+}

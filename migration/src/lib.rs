@@ -10,6 +10,7 @@ mod m20261123_000006_web_sessions;
 mod m20261123_000007_provenance;
 mod m20261123_000008_domain_blocks;
 mod m20261123_000009_organisers;
+mod m20261123_000010_search_facets;
 mod m20261123_000011_refresh;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_provenance::Migration),
             Box::new(m20261123_000008_domain_blocks::Migration),
             Box::new(m20261123_000009_organisers::Migration),
+            Box::new(m20261123_000010_search_facets::Migration),
             Box::new(m20261123_000011_refresh::Migration),
         ]
     }

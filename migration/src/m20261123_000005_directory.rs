@@ -124,7 +124,12 @@ const POSTGRES_DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS directory",
 ];
 
-async fn run(manager: &SchemaManager<'_>, sqlite: &[&str], postgres: &[&str]) -> Result<(), DbErr> {
+/// Runs the statements of the database in use (shared with the later directory migrations).
+pub(crate) async fn run(
+    manager: &SchemaManager<'_>,
+    sqlite: &[&str],
+    postgres: &[&str],
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     let statements = match db.get_database_backend() {
         DbBackend::Sqlite => sqlite,

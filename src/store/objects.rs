@@ -90,7 +90,7 @@ fn territory(
     })
 }
 
-fn project_from_model(m: projects::Model) -> Result<ObjectRecord<Project>> {
+pub(super) fn project_from_model(m: projects::Model) -> Result<ObjectRecord<Project>> {
     Ok(object_record!(
         m,
         Project {
@@ -127,7 +127,7 @@ fn set_project_columns(am: &mut projects::ActiveModel, p: &Project) -> Result<()
     Ok(())
 }
 
-fn event_from_model(m: events::Model) -> Result<ObjectRecord<Event>> {
+pub(super) fn event_from_model(m: events::Model) -> Result<ObjectRecord<Event>> {
     Ok(object_record!(
         m,
         Event {
@@ -168,7 +168,7 @@ fn set_event_columns(am: &mut events::ActiveModel, e: &Event) -> Result<()> {
     Ok(())
 }
 
-fn call_from_model(m: calls::Model) -> Result<ObjectRecord<CallForCooperation>> {
+pub(super) fn call_from_model(m: calls::Model) -> Result<ObjectRecord<CallForCooperation>> {
     Ok(object_record!(
         m,
         CallForCooperation {

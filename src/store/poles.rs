@@ -205,7 +205,11 @@ impl Store {
             .collect())
     }
 
-    async fn pole_record(&self, db: &impl ConnectionTrait, m: poles::Model) -> Result<PoleRecord> {
+    pub(super) async fn pole_record(
+        &self,
+        db: &impl ConnectionTrait,
+        m: poles::Model,
+    ) -> Result<PoleRecord> {
         let refs = self
             .media_refs(db, &[m.logo_media_id, m.banner_media_id])
             .await?;

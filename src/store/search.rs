@@ -17,15 +17,17 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::entities::{calls, events, members, poles, projects};
-use super::{Page, Result, Store, StoreError};
+use super::objects::{call_from_model, event_from_model, project_from_model};
+use super::{ObjectRecord, PoleRecord, Result, Store, StoreError};
 use crate::domain::place::Place;
 use crate::domain::territory::Territory;
 use crate::domain::territory_ref::{Reference, fold};
 use crate::domain::vocab::{CallSubject, EmployeeBand, LegalForm, PoolingKind, Theme};
+use crate::domain::{CallForCooperation, Event, Project};
 
 /// Bumped whenever the tokens or facets computed for a row change: the index is then
 /// rebuilt when the instance next migrates.
-pub const INDEX_VERSION: i32 = 1;
+pub const INDEX_VERSION: i32 = 2;
 
 /// The time zone of dates given without one (`from`, `to`, `deadline_before`).
 const DIRECTORY_TZ: Tz = chrono_tz::Europe::Paris;
@@ -37,6 +39,10 @@ pub const MAX_QUERY_CHARS: usize = 200;
 /// Largest page.
 pub const MAX_PER_PAGE: u64 = 100;
 pub const DEFAULT_PER_PAGE: u64 = 20;
+/// Highest page number accepted.
+const MAX_PAGE: u64 = 1_000_000;
+/// Most rows one search returns, whatever the caller's page size (a feed's whole listing).
+pub const MAX_ROWS: u64 = 10_000;
 /// Longest token kept: longer "words" are noise (hashes, pasted URLs).
 const MAX_TOKEN_CHARS: usize = 40;
 
@@ -194,9 +200,28 @@ pub struct DirectoryQuery {
     pub to: Option<NaiveDate>,
     pub call_status: Option<CallState>,
     pub deadline_before: Option<NaiveDate>,
+    /// Only this pole and what it publishes (a pole's own feeds).
+    pub pole: Option<i64>,
+    pub order: DirectoryOrder,
     /// 1-based.
     pub page: u64,
+    /// At most [`MAX_ROWS`]; the parameters' own limit is the caller's [`PageLimits`].
     pub per_page: u64,
+}
+
+/// The order of the results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DirectoryOrder {
+    /// With words, those in the title first; then upcoming events by start; then the
+    /// others newest first.
+    #[default]
+    Relevance,
+    /// Most recently changed first (news feeds).
+    Updated,
+    /// Earliest start first (calendars).
+    Starts,
+    /// By title or name (tables).
+    Title,
 }
 
 /// The directory query parameters as they arrive in a URL, not yet checked.
@@ -302,130 +327,258 @@ fn parse_number(
         .transpose()
 }
 
+/// How many results a caller shows at once: its default page size and the largest it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimits {
+    pub default_per_page: u64,
+    pub max_per_page: u64,
+}
+
+impl PageLimits {
+    /// The API's limits: [`DEFAULT_PER_PAGE`], at most [`MAX_PER_PAGE`].
+    pub const API: PageLimits = PageLimits {
+        default_per_page: DEFAULT_PER_PAGE,
+        max_per_page: MAX_PER_PAGE,
+    };
+
+    /// A listing shown whole unless a smaller page is asked for (feeds): `max` both ways.
+    pub fn whole(max: u64) -> PageLimits {
+        PageLimits {
+            default_per_page: max,
+            max_per_page: max,
+        }
+    }
+}
+
+/// Every query parameter that cannot be used, in the order of the parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryQueryErrors(pub Vec<DirectoryQueryError>);
+
+impl DirectoryQueryErrors {
+    /// The parameters named, in order.
+    pub fn parameters(&self) -> Vec<&'static str> {
+        self.0.iter().map(|e| e.parameter).collect()
+    }
+}
+
+impl std::fmt::Display for DirectoryQueryErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DirectoryQueryErrors {}
+
+/// Collects the errors of a parse, keeping the values that were good.
+#[derive(Default)]
+struct Checker(Vec<DirectoryQueryError>);
+
+impl Checker {
+    fn take<T: Default>(&mut self, value: Result<T, DirectoryQueryError>) -> T {
+        value.unwrap_or_else(|e| {
+            self.0.push(e);
+            T::default()
+        })
+    }
+}
+
+fn parse_area(
+    parameter: &'static str,
+    value: &Option<String>,
+    find: impl Fn(&str) -> Option<&'static str>,
+    what: &str,
+) -> Result<Option<String>, DirectoryQueryError> {
+    present(value)
+        .map(|v| {
+            find(v)
+                .or_else(|| find(&v.to_ascii_uppercase()))
+                .map(str::to_owned)
+                .ok_or_else(|| bad(parameter, format!("`{v}` is not {what}")))
+        })
+        .transpose()
+}
+
 impl DirectoryParams {
-    /// Checks every parameter; the first wrong one is named in the error.
+    /// The directory parameters of a query string; other parameters (trackers, a page's
+    /// own) are left out. A parameter given twice is refused, except `kind` when
+    /// `combine_kinds` is set: an HTML form sends one `kind` per ticked box.
+    pub fn from_query(
+        raw: &str,
+        combine_kinds: bool,
+    ) -> Result<DirectoryParams, DirectoryQueryErrors> {
+        let mut p = DirectoryParams::default();
+        let mut errors = Vec::new();
+        for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+            let (name, slot) = match key.as_ref() {
+                "q" => ("q", &mut p.q),
+                "region" => ("region", &mut p.region),
+                "departement" => ("departement", &mut p.departement),
+                "epci" => ("epci", &mut p.epci),
+                "commune" => ("commune", &mut p.commune),
+                "theme" => ("theme", &mut p.theme),
+                "pooling" => ("pooling", &mut p.pooling),
+                "legal_form" => ("legal_form", &mut p.legal_form),
+                "kind" => ("kind", &mut p.kind),
+                "upcoming" => ("upcoming", &mut p.upcoming),
+                "from" => ("from", &mut p.from),
+                "to" => ("to", &mut p.to),
+                "call_status" => ("call_status", &mut p.call_status),
+                "deadline_before" => ("deadline_before", &mut p.deadline_before),
+                "page" => ("page", &mut p.page),
+                "per_page" => ("per_page", &mut p.per_page),
+                _ => continue,
+            };
+            match slot {
+                None => *slot = Some(value.into_owned()),
+                Some(previous) if name == "kind" && combine_kinds => {
+                    previous.push(',');
+                    previous.push_str(&value);
+                }
+                Some(_) => {
+                    if !errors
+                        .iter()
+                        .any(|e: &DirectoryQueryError| e.parameter == name)
+                    {
+                        errors.push(bad(name, "is given more than once"));
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(DirectoryQueryErrors(errors))
+        }
+    }
+
+    /// Checks every parameter with the API's page limits; the first wrong one is named.
     pub fn parse(&self) -> Result<DirectoryQuery, DirectoryQueryError> {
+        self.parse_with(PageLimits::API)
+            .map_err(|mut e| e.0.swap_remove(0))
+    }
+
+    /// Checks every parameter, with the page limits of the caller; every wrong one is named.
+    pub fn parse_with(&self, limits: PageLimits) -> Result<DirectoryQuery, DirectoryQueryErrors> {
         let reference = Reference::get();
+        let mut c = Checker::default();
         let q = present(&self.q).map(str::to_owned);
         if let Some(q) = &q
             && q.chars().count() > MAX_QUERY_CHARS
         {
-            return Err(bad(
+            c.0.push(bad(
                 "q",
                 format!("is longer than {MAX_QUERY_CHARS} characters"),
             ));
         }
-        let region = present(&self.region)
-            .map(|v| {
-                reference
-                    .region(v)
-                    .map(|r| r.code.to_owned())
-                    .ok_or_else(|| {
-                        bad("region", format!("`{v}` is not the INSEE code of a région"))
-                    })
-            })
-            .transpose()?;
-        let departement = present(&self.departement)
-            .map(|v| {
-                reference
-                    .departement(&v.to_ascii_uppercase())
-                    .map(|d| d.code.to_owned())
-                    .ok_or_else(|| {
-                        bad(
-                            "departement",
-                            format!("`{v}` is not the INSEE code of a département"),
-                        )
-                    })
-            })
-            .transpose()?;
-        let epci = present(&self.epci)
-            .map(|v| {
-                reference
-                    .epci(v)
-                    .map(|e| e.code.to_owned())
-                    .ok_or_else(|| bad("epci", format!("`{v}` is not the SIREN of an EPCI")))
-            })
-            .transpose()?;
-        let commune = present(&self.commune)
-            .map(|v| {
-                reference
-                    .commune(&v.to_ascii_uppercase())
-                    .map(|c| c.code.to_owned())
-                    .ok_or_else(|| {
-                        bad(
-                            "commune",
-                            format!("`{v}` is not the INSEE code of a current commune"),
-                        )
-                    })
-            })
-            .transpose()?;
-        let theme = parse_vocab("theme", &self.theme, Theme::from_id, Theme::ALL, |t| t.id())?;
-        let pooling = parse_vocab(
+        let region = c.take(parse_area(
+            "region",
+            &self.region,
+            |v| reference.region(v).map(|r| r.code),
+            "the INSEE code of a région",
+        ));
+        let departement = c.take(parse_area(
+            "departement",
+            &self.departement,
+            |v| reference.departement(v).map(|d| d.code),
+            "the INSEE code of a département",
+        ));
+        let epci = c.take(parse_area(
+            "epci",
+            &self.epci,
+            |v| reference.epci(v).map(|e| e.code),
+            "the SIREN of an EPCI",
+        ));
+        let commune = c.take(parse_area(
+            "commune",
+            &self.commune,
+            |v| reference.commune(v).map(|c| c.code),
+            "the INSEE code of a current commune",
+        ));
+        let theme = c.take(parse_vocab(
+            "theme",
+            &self.theme,
+            Theme::from_id,
+            Theme::ALL,
+            |t| t.id(),
+        ));
+        let pooling = c.take(parse_vocab(
             "pooling",
             &self.pooling,
             PoolingKind::from_id,
             PoolingKind::ALL,
             |t| t.id(),
-        )?;
-        let legal_form = parse_vocab(
+        ));
+        let legal_form = c.take(parse_vocab(
             "legal_form",
             &self.legal_form,
             LegalForm::from_id,
             LegalForm::ALL,
             |t| t.id(),
-        )?;
+        ));
         let mut kinds = Vec::new();
         if let Some(list) = present(&self.kind) {
             for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let kind = DirectoryKind::from_id(part).ok_or_else(|| {
-                    bad(
+                match DirectoryKind::from_id(part) {
+                    Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+                    Some(_) => {}
+                    None => c.0.push(bad(
                         "kind",
                         format!("unknown kind `{part}`, expected pole, project, event or call"),
-                    )
-                })?;
-                if !kinds.contains(&kind) {
-                    kinds.push(kind);
+                    )),
                 }
             }
         }
         kinds.sort();
+        // `on` is what an HTML check box sends.
         let upcoming = match present(&self.upcoming) {
             None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(v) => return Err(bad("upcoming", format!("`{v}` is not `true` or `false`"))),
+            Some("true") | Some("1") | Some("on") => true,
+            Some(v) => {
+                c.0.push(bad("upcoming", format!("`{v}` is not `true` or `false`")));
+                false
+            }
         };
-        let from = parse_date("from", &self.from)?;
-        let to = parse_date("to", &self.to)?;
+        let from = c.take(parse_date("from", &self.from));
+        let to = c.take(parse_date("to", &self.to));
         if let (Some(f), Some(t)) = (from, to)
             && t < f
         {
-            return Err(bad("to", format!("{t} is before `from` ({f})")));
+            c.0.push(bad("to", format!("{t} is before `from` ({f})")));
         }
         let call_status = match present(&self.call_status) {
             None => None,
             Some("open") => Some(CallState::Open),
             Some("closed") => Some(CallState::Closed),
             Some(v) => {
-                return Err(bad(
+                c.0.push(bad(
                     "call_status",
                     format!("`{v}` is not `open` or `closed`"),
                 ));
+                None
             }
         };
-        let deadline_before = parse_date("deadline_before", &self.deadline_before)?;
-        let page = parse_number("page", &self.page)?.unwrap_or(1);
+        let deadline_before = c.take(parse_date("deadline_before", &self.deadline_before));
+        let page = c.take(parse_number("page", &self.page)).unwrap_or(1);
         if page == 0 {
-            return Err(bad("page", "pages are numbered from 1"));
+            c.0.push(bad("page", "pages are numbered from 1"));
+        } else if page > MAX_PAGE {
+            c.0.push(bad("page", "is too large"));
         }
-        if page > 1_000_000 {
-            return Err(bad("page", "is too large"));
+        let max = limits.max_per_page;
+        let per_page = c
+            .take(parse_number("per_page", &self.per_page))
+            .unwrap_or(limits.default_per_page);
+        if !(1..=max).contains(&per_page) {
+            c.0.push(bad("per_page", format!("must be between 1 and {max}")));
         }
-        let per_page = parse_number("per_page", &self.per_page)?.unwrap_or(DEFAULT_PER_PAGE);
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(bad(
-                "per_page",
-                format!("must be between 1 and {MAX_PER_PAGE}"),
-            ));
+        if !c.0.is_empty() {
+            return Err(DirectoryQueryErrors(c.0));
         }
         Ok(DirectoryQuery {
             q,
@@ -444,6 +597,7 @@ impl DirectoryParams {
             deadline_before,
             page,
             per_page,
+            ..DirectoryQuery::default()
         })
     }
 }
@@ -456,6 +610,51 @@ impl DirectoryQuery {
             per_page: DEFAULT_PER_PAGE,
             ..Default::default()
         }
+    }
+
+    /// The query string of the filters (and of `page`, when given and not the first), for
+    /// links that keep the selection: the next page, the same selection as a feed.
+    pub fn to_query(&self, page: Option<u64>) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+        let kinds: Vec<&str> = self.kinds.iter().map(|k| k.id()).collect();
+        let pairs = [
+            ("q", self.q.clone()),
+            ("region", self.region.clone()),
+            ("departement", self.departement.clone()),
+            ("epci", self.epci.clone()),
+            ("commune", self.commune.clone()),
+            ("theme", self.theme.map(|t| t.id().to_owned())),
+            ("pooling", self.pooling.map(|t| t.id().to_owned())),
+            ("legal_form", self.legal_form.map(|t| t.id().to_owned())),
+            ("kind", (!kinds.is_empty()).then(|| kinds.join(","))),
+            ("upcoming", self.upcoming.then(|| "true".to_owned())),
+            ("from", date(self.from)),
+            ("to", date(self.to)),
+            (
+                "call_status",
+                self.call_status.map(|s| {
+                    match s {
+                        CallState::Open => "open",
+                        CallState::Closed => "closed",
+                    }
+                    .to_owned()
+                }),
+            ),
+            ("deadline_before", date(self.deadline_before)),
+            ("page", page.filter(|p| *p > 1).map(|p| p.to_string())),
+        ];
+        for (k, v) in pairs {
+            if let Some(v) = v {
+                out.append_pair(k, &v);
+            }
+        }
+        out.finish()
+    }
+
+    /// Whether anything narrows the selection.
+    pub fn is_filtered(&self) -> bool {
+        !self.to_query(None).is_empty()
     }
 
     fn has_event_filters(&self) -> bool {
@@ -512,6 +711,7 @@ pub(crate) struct Entry {
     title_tokens: String,
     tokens: String,
     published_at: i64,
+    updated_at: i64,
     starts_at: Option<i64>,
     ends_at: Option<i64>,
     event_month: Option<String>,
@@ -640,6 +840,7 @@ fn pole_entry(m: &poles::Model, member_rows: &[(String, String)]) -> Result<Entr
         title_tokens: token_text([m.name.as_str()]),
         tokens: token_text(body),
         published_at: m.created_at.timestamp(),
+        updated_at: m.updated_at.timestamp(),
         starts_at: None,
         ends_at: None,
         event_month: None,
@@ -697,6 +898,7 @@ fn project_entry(m: &projects::Model, pole: &PoleFacts) -> Result<Entry> {
         title_tokens: token_text([m.title.as_str()]),
         tokens: token_text(body),
         published_at: m.published_at.timestamp(),
+        updated_at: m.updated_at.timestamp(),
         starts_at: None,
         ends_at: None,
         event_month: None,
@@ -740,6 +942,7 @@ fn event_entry(m: &events::Model, pole: &PoleFacts) -> Result<Entry> {
         title_tokens: token_text([m.title.as_str()]),
         tokens: token_text(body),
         published_at: m.published_at.timestamp(),
+        updated_at: m.updated_at.timestamp(),
         starts_at: Some(m.starts_at.timestamp()),
         ends_at: Some(ends.timestamp()),
         event_month: Some(m.starts_at.with_timezone(&tz).format("%Y-%m").to_string()),
@@ -773,6 +976,7 @@ fn call_entry(m: &calls::Model, pole: &PoleFacts) -> Result<Entry> {
         title_tokens: token_text([m.title.as_str()]),
         tokens: token_text(body),
         published_at: m.published_at.timestamp(),
+        updated_at: m.updated_at.timestamp(),
         starts_at: None,
         ends_at: None,
         event_month: None,
@@ -823,7 +1027,8 @@ impl Sql {
 }
 
 const ENTRY_COLUMNS: &str = "kind, item_id, pole_id, local, title, summary, ap_id, public_id, \
-     title_tokens, tokens, published_at, starts_at, ends_at, event_month, call_status, deadline";
+     title_tokens, tokens, published_at, starts_at, ends_at, event_month, call_status, deadline, \
+     updated_at";
 
 fn bind_entry(sql: &mut Sql, e: &Entry) -> String {
     let values = [
@@ -843,6 +1048,7 @@ fn bind_entry(sql: &mut Sql, e: &Entry) -> String {
         sql.bind(e.event_month.clone()),
         sql.bind(e.call_status.clone()),
         sql.bind(e.deadline.clone()),
+        sql.bind(e.updated_at),
     ];
     values.join(", ")
 }
@@ -1072,7 +1278,7 @@ async fn bulk_insert(
     next_id: &mut i64,
 ) -> Result<()> {
     let backend = db.get_database_backend();
-    // Seventeen values a row: 1,000 rows stay under both databases' limits.
+    // Eighteen values a row: 1,000 rows stay under both databases' limits.
     for chunk in entries.chunks(1_000) {
         let mut sql = Sql::new(backend);
         sql.push(&format!(
@@ -1203,6 +1409,21 @@ pub struct HitPole {
     pub local: bool,
 }
 
+/// Matches are counted exactly up to this number (or to the end of the page asked for).
+pub const COUNT_CAP: u64 = 1_000;
+
+/// One page of a directory search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryResults {
+    pub items: Vec<DirectoryHit>,
+    pub page: u64,
+    pub per_page: u64,
+    /// The number of matches; when `total_exact` is false, a lower bound (there are more
+    /// than [`COUNT_CAP`], and they were not all counted).
+    pub total: u64,
+    pub total_exact: bool,
+}
+
 /// One result of a directory search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirectoryHit {
@@ -1298,6 +1519,10 @@ impl Context {
 /// Appends the WHERE conditions of `query` restricted to `kinds`.
 fn push_conditions(sql: &mut Sql, query: &DirectoryQuery, kinds: &[DirectoryKind], ctx: &Context) {
     let mut conds: Vec<String> = Vec::new();
+    if let Some(pole) = query.pole {
+        let p = sql.bind(pole);
+        conds.push(format!("d.pole_id = {p}"));
+    }
     let list: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.id())).collect();
     if kinds.len() < DirectoryKind::ALL.len() {
         conds.push(format!("d.kind IN ({})", list.join(", ")));
@@ -1417,7 +1642,7 @@ impl Store {
     /// Ranking, identical on both databases: with words, entries whose title or name holds
     /// every word come first; then upcoming events by start; then the others newest first;
     /// ties broken by item id (newest first) and kind.
-    pub async fn search_directory(&self, query: &DirectoryQuery) -> Result<Page<DirectoryHit>> {
+    pub async fn search_directory(&self, query: &DirectoryQuery) -> Result<DirectoryResults> {
         self.search_directory_at(query, Utc::now()).await
     }
 
@@ -1426,28 +1651,34 @@ impl Store {
         &self,
         query: &DirectoryQuery,
         now: DateTime<Utc>,
-    ) -> Result<Page<DirectoryHit>> {
+    ) -> Result<DirectoryResults> {
         let backend = self.db.get_database_backend();
         let ctx = Context::new(query, now);
         let kinds = query.effective_kinds();
-        let per_page = query.per_page.clamp(1, MAX_PER_PAGE);
+        let per_page = query.per_page.clamp(1, MAX_ROWS);
         let page = query.page.max(1);
 
+        let offset = (page - 1).saturating_mul(per_page);
+        // Matches are counted up to the end of the page or COUNT_CAP, whichever is
+        // further: a common word does not make the database count the whole directory.
+        let cap = offset.saturating_add(per_page).max(COUNT_CAP);
         let mut count = Sql::new(backend);
-        count.push("SELECT COUNT(*) AS n FROM directory d");
+        count.push("SELECT COUNT(*) AS n FROM (SELECT 1 FROM directory d");
         push_conditions(&mut count, query, &kinds, &ctx);
-        let total: i64 = match self.db.query_one_raw(count.statement()).await? {
+        count.push(&format!(" LIMIT {}) AS capped", cap + 1));
+        let counted: i64 = match self.db.query_one_raw(count.statement()).await? {
             Some(row) => row.try_get("", "n")?,
             None => 0,
         };
-        let total = u64::try_from(total).unwrap_or(0);
-        let offset = (page - 1).saturating_mul(per_page);
+        let total = u64::try_from(counted).unwrap_or(0);
+        let total_exact = total <= cap;
         if total == 0 || offset >= total {
-            return Ok(Page {
+            return Ok(DirectoryResults {
                 items: Vec::new(),
                 page,
                 per_page,
                 total,
+                total_exact,
             });
         }
 
@@ -1473,9 +1704,32 @@ impl Store {
              FROM directory d"
         ));
         push_conditions(&mut sql, query, &kinds, &ctx);
+        let order = match query.order {
+            // Keys that are the same for every row are left out, so that the database
+            // can walk an index in order and stop at the end of the page: without words
+            // every tier is 0, and without events every row is in the same group.
+            DirectoryOrder::Relevance => {
+                match (ctx.tokens.is_empty(), kinds.contains(&DirectoryKind::Event)) {
+                    (true, false) => "d.published_at DESC, d.item_id DESC, d.kind",
+                    (true, true) => {
+                        "up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind"
+                    }
+                    (false, false) => "tier, d.published_at DESC, d.item_id DESC, d.kind",
+                    (false, true) => {
+                        "tier, up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind"
+                    }
+                }
+            }
+            DirectoryOrder::Updated => "d.updated_at DESC, d.item_id DESC, d.kind",
+            DirectoryOrder::Starts => "COALESCE(d.starts_at, 0), d.item_id, d.kind",
+            // Byte order, the same on both databases whatever PostgreSQL's collation.
+            DirectoryOrder::Title if backend == DbBackend::Postgres => {
+                "d.title COLLATE \"C\", d.item_id, d.kind"
+            }
+            DirectoryOrder::Title => "d.title, d.item_id, d.kind",
+        };
         sql.push(&format!(
-            " ORDER BY tier, up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind \
-             LIMIT {per_page} OFFSET {offset}"
+            " ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
         ));
         let rows = self.db.query_all_raw(sql.statement()).await?;
 
@@ -1577,11 +1831,12 @@ impl Store {
                 pole,
             });
         }
-        Ok(Page {
+        Ok(DirectoryResults {
             items,
             page,
             per_page,
             total,
+            total_exact,
         })
     }
 
@@ -1617,6 +1872,109 @@ impl Store {
             "directory index rebuilt"
         );
         Ok(count)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Full records of the hits
+// ---------------------------------------------------------------------------------------
+
+/// The stored record of a hit, for the pages and feeds that show more than the hit.
+#[derive(Debug, Clone)]
+pub enum DirectoryRecord {
+    Pole(Box<PoleRecord>),
+    Project(ObjectRecord<Project>),
+    Event(ObjectRecord<Event>),
+    Call(ObjectRecord<CallForCooperation>),
+}
+
+/// The records of some hits, in the hits' order, with the poles that published them.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryRecords {
+    pub items: Vec<DirectoryRecord>,
+    /// Every pole a record belongs to (for a pole, itself), by id.
+    pub poles: HashMap<i64, PoleRecord>,
+}
+
+/// The ids of the hits of one kind.
+fn ids_of(hits: &[DirectoryHit], kind: DirectoryKind) -> Vec<i64> {
+    hits.iter()
+        .filter(|h| h.kind == kind)
+        .map(|h| h.item_id)
+        .collect()
+}
+
+macro_rules! records_by_id {
+    ($db:expr, $entity:ident, $from:ident, $ids:expr) => {{
+        let mut out = HashMap::new();
+        for chunk in $ids.chunks(500) {
+            for m in $entity::Entity::find()
+                .filter($entity::Column::Id.is_in(chunk.iter().copied()))
+                .filter($entity::Column::DeletedAt.is_null())
+                .all($db)
+                .await?
+            {
+                out.insert(m.id, $from(m)?);
+            }
+        }
+        out
+    }};
+}
+
+impl Store {
+    /// The records of `hits`, in their order; a hit deleted since the search is left out.
+    pub async fn directory_records(&self, hits: &[DirectoryHit]) -> Result<DirectoryRecords> {
+        let db = &self.db;
+        let mut projects = records_by_id!(
+            db,
+            projects,
+            project_from_model,
+            ids_of(hits, DirectoryKind::Project)
+        );
+        let mut events = records_by_id!(
+            db,
+            events,
+            event_from_model,
+            ids_of(hits, DirectoryKind::Event)
+        );
+        let mut calls = records_by_id!(
+            db,
+            calls,
+            call_from_model,
+            ids_of(hits, DirectoryKind::Call)
+        );
+        let mut pole_ids: Vec<i64> = hits.iter().map(|h| h.pole.id).collect();
+        pole_ids.sort_unstable();
+        pole_ids.dedup();
+        let mut poles = HashMap::with_capacity(pole_ids.len());
+        for chunk in pole_ids.chunks(500) {
+            for m in poles::Entity::find()
+                .filter(poles::Column::Id.is_in(chunk.iter().copied()))
+                .filter(poles::Column::DeletedAt.is_null())
+                .all(db)
+                .await?
+            {
+                let record = self.pole_record(db, m).await?;
+                poles.insert(record.id, record);
+            }
+        }
+        let mut items = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let record = match hit.kind {
+                DirectoryKind::Pole => poles
+                    .get(&hit.item_id)
+                    .map(|p| DirectoryRecord::Pole(Box::new(p.clone()))),
+                DirectoryKind::Project => {
+                    projects.remove(&hit.item_id).map(DirectoryRecord::Project)
+                }
+                DirectoryKind::Event => events.remove(&hit.item_id).map(DirectoryRecord::Event),
+                DirectoryKind::Call => calls.remove(&hit.item_id).map(DirectoryRecord::Call),
+            };
+            if poles.contains_key(&hit.pole.id) {
+                items.extend(record);
+            }
+        }
+        Ok(DirectoryRecords { items, poles })
     }
 }
 

@@ -6,7 +6,6 @@ use axum::extract::{Query, State};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::views::PageView;
 use crate::store::search::{DirectoryHit, DirectoryKind, DirectoryParams, DirectoryStatistics};
 use crate::store::{DirectoryQuery, Store};
 use crate::web::AppState;
@@ -108,6 +107,21 @@ impl DirectoryHitView {
     }
 }
 
+/// One page of results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DirectoryResultsView {
+    pub items: Vec<DirectoryHitView>,
+    pub page: u64,
+    pub per_page: u64,
+    /// Number of results over all pages; a lower bound when `total_exact` is false.
+    pub total: u64,
+    /// False when there are more than 1,000 results (or than the end of the page asked
+    /// for): they were not all counted, and `total` says "at least".
+    pub total_exact: bool,
+    /// Number of pages (at least, when `total_exact` is false).
+    pub pages: u64,
+}
+
 /// The query string, checked: unknown and wrong parameters are a 400 naming them.
 fn directory_query(
     params: Result<Query<DirectoryParams>, QueryRejection>,
@@ -126,17 +140,25 @@ fn directory_query(
 /// `upcoming`, `from` and `to` apply to events, `call_status` and `deadline_before` to
 /// calls, and without `kind` they also restrict the results to those kinds.
 #[utoipa::path(get, path = "/api/v1/directory", tag = "directory", params(DirectoryParams),
-    responses((status = 200, body = PageView<DirectoryHitView>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = DirectoryResultsView), (status = 400, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     params: Result<Query<DirectoryParams>, QueryRejection>,
-) -> ApiResult<Json<PageView<DirectoryHitView>>> {
+) -> ApiResult<Json<DirectoryResultsView>> {
     let query = directory_query(params)?;
-    let page = state.store.search_directory(&query).await?;
-    Ok(Json(
-        page.map(|hit| DirectoryHitView::new(&state.store, hit))
-            .into(),
-    ))
+    let results = state.store.search_directory(&query).await?;
+    Ok(Json(DirectoryResultsView {
+        pages: results.total.div_ceil(results.per_page.max(1)),
+        page: results.page,
+        per_page: results.per_page,
+        total: results.total,
+        total_exact: results.total_exact,
+        items: results
+            .items
+            .into_iter()
+            .map(|hit| DirectoryHitView::new(&state.store, hit))
+            .collect(),
+    }))
 }
 
 /// Figures over the directory: poles per région, share of poles pooling each kind,

@@ -7,13 +7,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::directory::{self, DirectoryParams};
+use super::directory;
 use super::views::{self, Choice, Label, ObjectItem, ReplyItem};
 use super::{Ctx, Lang, Meta, error_page, html};
 use crate::domain::territory_ref::Reference;
 use crate::domain::vocab::{CallStatus, LegalForm, PoolingKind, Theme};
 use crate::domain::{CallForCooperation, Event, FieldError, Project};
-use crate::store::{Kind, ObjectRecord, PageRequest, PoleRecord, StoreError};
+use crate::store::search::{CallState, MAX_ROWS};
+use crate::store::{
+    DirectoryKind, DirectoryQuery, Kind, ObjectRecord, PageRequest, PoleRecord, StoreError,
+};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 
@@ -77,18 +80,23 @@ pub async fn home(State(state): State<AppState>, c: Ctx) -> Response {
 async fn home_page(state: &AppState, c: &Ctx) -> Result<Response, ApiError> {
     let settings = state.store.ensure_instance("Maillage").await?;
     let poles = directory::all_poles(&state.store).await?;
-    let select = |kinds: &[&str], upcoming, call_status| DirectoryParams {
-        kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+    let select = |kind, upcoming, call_status| DirectoryQuery {
+        kinds: vec![kind],
         upcoming,
         call_status,
         page: 1,
         per_page: 6,
-        ..DirectoryParams::default()
+        ..DirectoryQuery::default()
     };
-    let events = directory::select(&state.store, &select(&["event"], true, None), c.lang).await?;
+    let events = directory::select(
+        &state.store,
+        &select(DirectoryKind::Event, true, None),
+        c.lang,
+    )
+    .await?;
     let calls = directory::select(
         &state.store,
-        &select(&["call"], false, Some(CallStatus::Open)),
+        &select(DirectoryKind::Call, false, Some(CallState::Open)),
         c.lang,
     )
     .await?;
@@ -149,7 +157,8 @@ struct DirectoryPage {
     to: String,
     deadline_before: String,
     results: Vec<ObjectItem>,
-    total: u64,
+    /// The number of matches, `1001+` when they were not all counted.
+    total: String,
     feed_query: String,
     page: u64,
     pages: u64,
@@ -174,20 +183,18 @@ pub async fn directory(
     c: Ctx,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = query.unwrap_or_default();
     let api = &state.config.api;
-    let (params, errors) =
-        match DirectoryParams::parse(&query, api.default_page_size, api.max_page_size) {
-            Ok(p) => (p, Vec::new()),
-            Err(e) => (
-                DirectoryParams {
-                    page: 1,
-                    per_page: api.default_page_size,
-                    ..DirectoryParams::default()
-                },
-                e.0,
-            ),
-        };
+    let (params, errors) = match directory::page_query(query.as_deref().unwrap_or_default(), api) {
+        Ok(q) => (q, Vec::new()),
+        Err(e) => (
+            DirectoryQuery {
+                page: 1,
+                per_page: api.default_page_size,
+                ..DirectoryQuery::default()
+            },
+            e,
+        ),
+    };
     let selection = if errors.is_empty() {
         match directory::select(&state.store, &params, c.lang).await {
             Ok(s) => s,
@@ -197,11 +204,17 @@ pub async fn directory(
         directory::Selection {
             items: Vec::new(),
             total: 0,
+            total_exact: true,
         }
     };
     let lang = c.lang;
     let reference = Reference::get();
     let pages = selection.total.div_ceil(params.per_page).max(1);
+    let total = if selection.total_exact {
+        selection.total.to_string()
+    } else {
+        format!("{}+", selection.total)
+    };
     let page_url = |n: u64| {
         let q = params.to_query(Some(n));
         if q.is_empty() {
@@ -219,12 +232,12 @@ pub async fn directory(
         .map(|k| Choice {
             code: (*k).to_owned(),
             label: lang.t(&format!("kind.{k}")).to_owned(),
-            selected: params.kinds.iter().any(|p| p == k),
+            selected: params.kinds.iter().any(|p| p.id() == *k),
         })
         .collect();
     let one = |v: Option<&'static str>| v.into_iter().collect::<Vec<_>>();
     let title = if params.is_filtered() {
-        format!("{} ({})", c.t("directory.title"), selection.total)
+        format!("{} ({total})", c.t("directory.title"))
     } else {
         c.t("directory.title").to_owned()
     };
@@ -251,16 +264,16 @@ pub async fn directory(
     let page = DirectoryPage {
         meta,
         errors,
-        q: params.q.clone(),
-        epci: params.epci.clone(),
-        commune: params.commune.clone(),
+        q: params.q.clone().unwrap_or_default(),
+        epci: params.epci.clone().unwrap_or_default(),
+        commune: params.commune.clone().unwrap_or_default(),
         regions: area_choices(
             reference.regions().iter().map(|r| (r.code, r.name)),
-            &params.region,
+            params.region.as_deref().unwrap_or_default(),
         ),
         departements: area_choices(
             reference.departements().iter().map(|d| (d.code, d.name)),
-            &params.departement,
+            params.departement.as_deref().unwrap_or_default(),
         ),
         themes: views::choices(
             Theme::ALL,
@@ -280,12 +293,18 @@ pub async fn directory(
             &one(params.legal_form.map(LegalForm::id)),
             lang,
         ),
-        call_statuses: views::choices(
-            CallStatus::ALL,
-            CallStatus::id,
-            &one(params.call_status.map(CallStatus::id)),
-            lang,
-        ),
+        // The directory's call states: open (and not past its deadline), or not.
+        call_statuses: [
+            (CallState::Open, CallStatus::Open),
+            (CallState::Closed, CallStatus::Closed),
+        ]
+        .into_iter()
+        .map(|(state, status)| Choice {
+            code: status.id().to_owned(),
+            label: status.label(lang).to_owned(),
+            selected: params.call_status == Some(state),
+        })
+        .collect(),
         kinds,
         upcoming: params.upcoming,
         from: params.from.map(|d| d.to_string()).unwrap_or_default(),
@@ -295,7 +314,7 @@ pub async fn directory(
             .map(|d| d.to_string())
             .unwrap_or_default(),
         results: selection.items,
-        total: selection.total,
+        total,
         feed_query,
         page: params.page,
         pages,
@@ -321,12 +340,12 @@ struct MapPage {
 /// `GET /map`: poles (at their shared place) and upcoming events on a map, and the same
 /// as a list for those who cannot use the map.
 pub async fn map(State(state): State<AppState>, c: Ctx) -> Response {
-    let params = DirectoryParams {
-        kinds: vec!["pole".into(), "event".into()],
+    let params = DirectoryQuery {
+        kinds: vec![DirectoryKind::Pole, DirectoryKind::Event],
         upcoming: true,
         page: 1,
-        per_page: 10_000,
-        ..DirectoryParams::default()
+        per_page: MAX_ROWS,
+        ..DirectoryQuery::default()
     };
     let selection = match directory::select(&state.store, &params, c.lang).await {
         Ok(s) => s,
