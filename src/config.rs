@@ -92,6 +92,9 @@ pub struct FederationConfig {
     /// The wait before the first retry of a failed delivery; each later retry waits twice
     /// as long as the one before, up to six hours.
     pub retry_base_seconds: u64,
+    /// How long a process may hold a delivery it took before another may take it over: what
+    /// a process that died was sending waits this long.
+    pub delivery_lease_seconds: u64,
     /// Incoming activities accepted per minute from one domain (0: no limit).
     pub inbox_requests_per_minute: u32,
     /// Deliveries sent at the same time, across all destination domains.
@@ -154,6 +157,7 @@ impl Default for FederationConfig {
             development_mode: false,
             blocked_domains: Vec::new(),
             retry_base_seconds: 60,
+            delivery_lease_seconds: 300,
             inbox_requests_per_minute: 1200,
             delivery_concurrency: 64,
             approve_instance_followers: false,
@@ -331,6 +335,9 @@ impl Config {
             "MAILLAGE_FEDERATION_RETRY_BASE_SECONDS" => {
                 self.federation.retry_base_seconds = parse_number(name, value)?
             }
+            "MAILLAGE_FEDERATION_DELIVERY_LEASE_SECONDS" => {
+                self.federation.delivery_lease_seconds = parse_number(name, value)?
+            }
             "MAILLAGE_FEDERATION_INBOX_REQUESTS_PER_MINUTE" => {
                 self.federation.inbox_requests_per_minute = parse_number(name, value)?
             }
@@ -378,6 +385,12 @@ impl Config {
         self.backend()?;
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.federation.delivery_lease_seconds < 5 {
+            return Err(invalid(
+                "federation.delivery_lease_seconds",
+                "must be at least 5 seconds, longer than a delivery may take",
+            ));
         }
         if self.feeds.max_items == 0 {
             return Err(invalid("feeds.max_items", "must be at least 1"));

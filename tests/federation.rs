@@ -124,7 +124,9 @@ async fn three_instances() {
         None => TestDb::sqlite(),
     };
     let (db_b, db_c) = (TestDb::sqlite(), TestDb::sqlite());
-    let a = TestServer::start(&db_a).await;
+    // What A is sending when it is killed below is taken over after this lease.
+    let short_lease = |c: &mut maillage::config::Config| c.federation.delivery_lease_seconds = 5;
+    let a = TestServer::start_on(&db_a, 0, short_lease).await;
     let b = TestServer::start(&db_b).await;
     let c = TestServer::start(&db_c).await;
 
@@ -421,7 +423,7 @@ async fn three_instances() {
     .await;
     a.kill().await;
     let b = TestServer::start_on(&db_b, b_port, |_| {}).await;
-    let a = TestServer::start_on(&db_a, a_port, |_| {}).await;
+    let a = TestServer::start_on(&db_a, a_port, short_lease).await;
     for title in queued {
         eventually(&format!("{title} on B"), || async {
             titles(&b, &handle, "projects")

@@ -117,6 +117,8 @@ pub struct Store {
     domain: String,
     /// The wait before the first retry of a failed delivery.
     retry_base: chrono::Duration,
+    /// How long a claimed delivery stays with its worker.
+    lease: chrono::Duration,
 }
 
 impl Store {
@@ -157,6 +159,9 @@ impl Store {
             domain,
             retry_base: chrono::Duration::seconds(
                 i64::try_from(config.federation.retry_base_seconds.max(1)).unwrap_or(60),
+            ),
+            lease: chrono::Duration::seconds(
+                i64::try_from(config.federation.delivery_lease_seconds.max(1)).unwrap_or(300),
             ),
         })
     }

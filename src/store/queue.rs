@@ -17,7 +17,8 @@ use serde::Serialize;
 use super::entities::{deliveries, delivery_domains};
 use super::{Result, Store, StoreError};
 
-/// How long a worker may hold a delivery before others may take it over.
+/// How long a worker may hold a delivery before others may take it over, unless
+/// `federation.delivery_lease_seconds` says otherwise.
 pub const LEASE: Duration = Duration::minutes(5);
 /// After this many failed attempts (about four days of backoff) a delivery is given up.
 pub const MAX_ATTEMPTS: i32 = 20;
@@ -211,7 +212,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
-        let until = now + LEASE;
+        let until = now + self.lease;
         // $1 worker, $2 lease end, $3 now, $4 limit per domain, then the domains.
         let mark = match self.backend {
             crate::config::Backend::Postgres => '$',
