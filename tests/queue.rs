@@ -9,6 +9,43 @@ use maillage::store::queue::{LEASE, MAX_ATTEMPTS, Outcome, UNREACHABLE_AFTER, ba
 use serde_json::json;
 use url::Url;
 
+/// Two processes claim and send what is due on `domains`, `limit` per domain at a time, until
+/// nothing is left: how many deliveries they sent, and how many distinct ones.
+async fn drain_from_two_processes(
+    a: &maillage::store::Store,
+    b: &maillage::store::Store,
+    domains: &[String],
+    limit: u64,
+    at: chrono::DateTime<Utc>,
+) -> (usize, usize) {
+    let run = |store: maillage::store::Store, worker: &'static str| async move {
+        let mut mine = Vec::new();
+        loop {
+            let batch = store
+                .claim_many(domains, worker, limit, at)
+                .await
+                .expect("claim");
+            if batch.is_empty() {
+                break;
+            }
+            for d in batch {
+                store
+                    .finish(d.id, worker, &Outcome::Delivered, at)
+                    .await
+                    .expect("finish");
+                mine.push(d.id);
+            }
+        }
+        mine
+    };
+    let (from_a, from_b) = tokio::join!(run(a.clone(), "process-a"), run(b.clone(), "process-b"));
+    let mut all: Vec<i64> = from_a.into_iter().chain(from_b).collect();
+    let total = all.len();
+    all.sort_unstable();
+    all.dedup();
+    (total, all.len())
+}
+
 fn inboxes(list: &[&str]) -> Vec<Url> {
     list.iter().map(|u| Url::parse(u).expect("url")).collect()
 }
@@ -301,34 +338,10 @@ async fn concurrent_claimers_share_the_queue_without_overlap() {
         .await
         .expect("enqueue");
 
-        let run = |store: maillage::store::Store, worker: &'static str| async move {
-            let mut mine = Vec::new();
-            loop {
-                let batch = store
-                    .claim("shared.example", worker, 7, now)
-                    .await
-                    .expect("claim");
-                if batch.is_empty() {
-                    break;
-                }
-                for d in batch {
-                    store
-                        .finish(d.id, worker, &Outcome::Delivered, now)
-                        .await
-                        .expect("finish");
-                    mine.push(d.id);
-                }
-            }
-            mine
-        };
-        let (from_a, from_b) =
-            tokio::join!(run(a.clone(), "process-a"), run(b.clone(), "process-b"));
-        let mut all: Vec<i64> = from_a.iter().chain(from_b.iter()).copied().collect();
-        all.sort_unstable();
-        let total = all.len();
-        all.dedup();
+        let shared = ["shared.example".to_owned()];
+        let (total, distinct) = drain_from_two_processes(&a, &b, &shared, 7, now).await;
         assert_eq!(total, 200, "[{}] every delivery was sent", db.label);
-        assert_eq!(all.len(), 200, "[{}] no delivery was sent twice", db.label);
+        assert_eq!(distinct, 200, "[{}] no delivery was sent twice", db.label);
 
         a.close().await.ok();
         b.close().await.ok();
@@ -416,37 +429,9 @@ async fn a_fan_out_is_claimed_for_many_domains_at_once() {
         a.release_claims("one").await.expect("release");
 
         // Two processes claiming for the same domains at once: each delivery sent once.
-        let run = |store: maillage::store::Store, worker: &'static str| {
-            let domains = domains.clone();
-            async move {
-                let mut mine = Vec::new();
-                loop {
-                    let batch = store
-                        .claim_many(&domains, worker, 2, at)
-                        .await
-                        .expect("claim");
-                    if batch.is_empty() {
-                        break;
-                    }
-                    for d in batch {
-                        store
-                            .finish(d.id, worker, &Outcome::Delivered, at)
-                            .await
-                            .expect("finish");
-                        mine.push(d.id);
-                    }
-                }
-                mine
-            }
-        };
-        let (from_a, from_b) =
-            tokio::join!(run(a.clone(), "process-a"), run(b.clone(), "process-b"));
-        let mut all: Vec<i64> = from_a.iter().chain(from_b.iter()).copied().collect();
-        all.sort_unstable();
-        let total = all.len();
-        all.dedup();
+        let (total, distinct) = drain_from_two_processes(&a, &b, &domains, 2, at).await;
         assert_eq!(total, 44, "[{}] every delivery was sent", db.label);
-        assert_eq!(all.len(), 44, "[{}] no delivery was sent twice", db.label);
+        assert_eq!(distinct, 44, "[{}] no delivery was sent twice", db.label);
 
         a.close().await.ok();
         b.close().await.ok();
