@@ -228,12 +228,41 @@ impl Instance {
     }
 
     /// The deliveries queued for a domain, taken as a worker would (nothing is sent).
-    async fn queued_for(&self, domain: &str) -> Vec<maillage::store::queue::Delivery> {
-        self.store()
+    async fn queued_for(&self, domain: &str) -> Vec<Queued> {
+        let claimed = self
+            .store()
             .claim(domain, "fixture-parsing-test", 100, Utc::now())
             .await
-            .expect("claim")
+            .expect("claim");
+        let ids: Vec<i64> = claimed.iter().map(|d| d.activity).collect();
+        let activities = self
+            .store()
+            .outgoing_activities(&ids)
+            .await
+            .expect("activities");
+        claimed
+            .into_iter()
+            .map(|d| {
+                let activity = activities
+                    .iter()
+                    .find(|a| a.id == d.activity)
+                    .expect("the delivery's activity");
+                Queued {
+                    inbox: d.inbox,
+                    signer: activity.signer.clone(),
+                    body: serde_json::from_str(&activity.body).expect("JSON"),
+                }
+            })
+            .collect()
     }
+}
+
+/// A delivery queued, with the activity it sends.
+#[derive(Debug)]
+struct Queued {
+    inbox: String,
+    signer: String,
+    body: Value,
 }
 
 /// What the activities change, compared before and after a duplicate.

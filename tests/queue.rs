@@ -5,6 +5,7 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::TestDb;
+use maillage::store::Store;
 use maillage::store::queue::{LEASE, MAX_ATTEMPTS, Outcome, UNREACHABLE_AFTER, backoff};
 use serde_json::json;
 use url::Url;
@@ -98,7 +99,29 @@ async fn deliveries_are_stored_once_per_inbox_and_claimed_once() {
             .await
             .expect("claim");
         assert_eq!(first.len(), 2, "[{}]", db.label);
-        assert_eq!(first[0].body, body);
+        assert_eq!(
+            first[0].activity, first[1].activity,
+            "[{}] both deliveries send the same stored activity",
+            db.label
+        );
+        let stored = store
+            .outgoing_activities(&[first[0].activity])
+            .await
+            .expect("activity");
+        assert_eq!(
+            stored.len(),
+            1,
+            "[{}] the activity is stored once",
+            db.label
+        );
+        assert_eq!(stored[0].activity_id, "https://a.example/activities/1");
+        assert_eq!(stored[0].signer, "https://a.example/poles/p");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&stored[0].body).expect("JSON"),
+            body,
+            "[{}] the activity is sent as it was queued",
+            db.label
+        );
         let second = store
             .claim("one.example", "worker-b", 10, now)
             .await
@@ -165,6 +188,52 @@ async fn deliveries_are_stored_once_per_inbox_and_claimed_once() {
             .find(|s| s.domain == "two.example")
             .expect("two");
         assert_eq!(two.pending, 1);
+
+        // Ended deliveries are forgotten after a while; the activity stays while one of
+        // its deliveries still waits.
+        let activity = first[0].activity;
+        let pruned = store
+            .prune_deliveries(later + Duration::seconds(1))
+            .await
+            .expect("prune");
+        assert_eq!(pruned, 2, "[{}] the delivered and the refused", db.label);
+        let state = store.queue_state().await.expect("state");
+        assert!(
+            state.iter().all(|s| s.domain != "one.example"),
+            "[{}] {state:?}",
+            db.label
+        );
+        assert_eq!(
+            store
+                .outgoing_activities(&[activity])
+                .await
+                .expect("activity")
+                .len(),
+            1,
+            "[{}] two.example still waits for it",
+            db.label
+        );
+        let last = store
+            .claim("two.example", "worker-c", 10, later)
+            .await
+            .expect("claim");
+        store
+            .finish(last[0].id, "worker-c", &Outcome::Delivered, later)
+            .await
+            .expect("finish");
+        store
+            .prune_deliveries(later + Duration::seconds(1))
+            .await
+            .expect("prune");
+        assert!(
+            store
+                .outgoing_activities(&[activity])
+                .await
+                .expect("activity")
+                .is_empty(),
+            "[{}] an activity all sent is forgotten with its deliveries",
+            db.label
+        );
 
         store.close().await.ok();
         db.drop_now().await;
@@ -435,6 +504,143 @@ async fn a_fan_out_is_claimed_for_many_domains_at_once() {
 
         a.close().await.ok();
         b.close().await.ok();
+        db.drop_now().await;
+    }
+}
+
+/// Deliveries queued before activities were stored once are moved over by the migration,
+/// each activity written once, and moved back by its `down`.
+#[tokio::test]
+async fn queued_deliveries_survive_the_move_to_stored_activities() {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, Statement};
+    for db in TestDb::all().await {
+        let store = Store::connect(&db.config()).await.expect("connect");
+        let conn = store.connection();
+        let all = migration::Migrator::migrations().len();
+        migration::Migrator::up(conn, Some((all - 1) as u32))
+            .await
+            .expect("migrate to the shape before");
+        let backend = conn.get_database_backend();
+        let now = Utc::now();
+        let mark = |n: usize| match backend {
+            sea_orm::DbBackend::Postgres => format!("${n}"),
+            _ => format!("?{n}"),
+        };
+        let rows = [
+            (
+                "https://a.example/activities/1",
+                "https://one.example/inbox",
+                "one.example",
+            ),
+            (
+                "https://a.example/activities/1",
+                "https://two.example/inbox",
+                "two.example",
+            ),
+            (
+                "https://a.example/activities/2",
+                "https://one.example/inbox",
+                "one.example",
+            ),
+        ];
+        for (activity, inbox, domain) in rows {
+            let body = json!({"type": "Create", "id": activity});
+            conn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO deliveries (activity_id, inbox, domain, signer, body, state, \
+                     attempts, next_attempt_at, created_at, updated_at) \
+                     VALUES ({}, {}, {}, {}, {}, 'pending', 0, {}, {}, {})",
+                    mark(1),
+                    mark(2),
+                    mark(3),
+                    mark(4),
+                    mark(5),
+                    mark(6),
+                    mark(7),
+                    mark(8)
+                ),
+                [
+                    activity.into(),
+                    inbox.into(),
+                    domain.into(),
+                    "https://a.example/poles/p".into(),
+                    body.into(),
+                    now.into(),
+                    now.into(),
+                    now.into(),
+                ],
+            ))
+            .await
+            .expect("an old delivery");
+        }
+        store.migrate().await.expect("migrate");
+
+        let mut claimed = store
+            .claim_many(
+                &["one.example".to_owned(), "two.example".to_owned()],
+                "w",
+                10,
+                now,
+            )
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 3, "[{}] nothing queued is lost", db.label);
+        claimed.sort_by_key(|d| d.id);
+        assert_eq!(claimed[0].activity, claimed[1].activity, "[{}]", db.label);
+        assert_ne!(claimed[0].activity, claimed[2].activity, "[{}]", db.label);
+        let ids: Vec<i64> = claimed.iter().map(|d| d.activity).collect();
+        let mut stored = store.outgoing_activities(&ids).await.expect("activities");
+        stored.sort_by_key(|a| a.id);
+        assert_eq!(stored.len(), 2, "[{}] one row per activity", db.label);
+        assert_eq!(stored[0].activity_id, "https://a.example/activities/1");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&stored[1].body).expect("JSON"),
+            json!({"type": "Create", "id": "https://a.example/activities/2"}),
+            "[{}]",
+            db.label
+        );
+        // New deliveries take ids after the moved ones.
+        let added = store
+            .enqueue(
+                "https://a.example/activities/3",
+                "https://a.example/poles/p",
+                &json!({"type": "Delete"}),
+                &inboxes(&["https://one.example/inbox"]),
+                now,
+            )
+            .await
+            .expect("enqueue");
+        assert_eq!(added, 1, "[{}]", db.label);
+
+        migration::Migrator::down(store.connection(), Some(1))
+            .await
+            .expect("migrate down");
+        let back = store
+            .connection()
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT activity_id, body FROM deliveries ORDER BY id",
+            ))
+            .await
+            .expect("old shape");
+        let back: Vec<String> = back
+            .iter()
+            .map(|r| r.try_get::<String>("", "activity_id").expect("activity_id"))
+            .collect();
+        assert_eq!(
+            back,
+            [
+                "https://a.example/activities/1",
+                "https://a.example/activities/1",
+                "https://a.example/activities/2",
+                "https://a.example/activities/3"
+            ],
+            "[{}] down keeps every delivery",
+            db.label
+        );
+        store.close().await.ok();
         db.drop_now().await;
     }
 }

@@ -12,6 +12,7 @@ mod m20261123_000008_domain_blocks;
 mod m20261123_000009_organisers;
 mod m20261123_000010_search_facets;
 mod m20261123_000011_refresh;
+mod m20261123_000012_outgoing_activities;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_organisers::Migration),
             Box::new(m20261123_000010_search_facets::Migration),
             Box::new(m20261123_000011_refresh::Migration),
+            Box::new(m20261123_000012_outgoing_activities::Migration),
         ]
     }
 }

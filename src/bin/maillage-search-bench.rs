@@ -7,6 +7,10 @@
 //! does, then times `Store::search_directory` on typical queries and prints the median and
 //! 95th-percentile latency of each. Run it with
 //! `cargo run --release --bin maillage-search-bench` (`--help` for the sizes).
+//!
+//! Writing a million objects takes minutes: `--sqlite FILE` and `--postgres-database NAME`
+//! keep the databases after the run, and a later run with the same options measures them
+//! again without writing anything (the index is rebuilt only if its format changed).
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +26,9 @@ use maillage::store::entities::{calls, events, members, poles, projects};
 use maillage::store::search::DirectoryParams;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, Database, EntityTrait, QuerySelect, TransactionTrait,
+};
 use serde_json::json;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -48,6 +54,15 @@ struct Args {
     /// Members per pole.
     #[arg(long, default_value_t = 20)]
     members: usize,
+    /// The SQLite database file to use and keep (default: a temporary one). When it
+    /// already holds poles, nothing is written and the sizes are those it holds.
+    #[arg(long, value_name = "FILE")]
+    sqlite: Option<std::path::PathBuf>,
+    /// The PostgreSQL database to use and keep, on the server of
+    /// MAILLAGE_SEARCH_BENCH_POSTGRES, created if missing (default: a scratch database
+    /// dropped afterwards). When it already holds poles, nothing is written.
+    #[arg(long, value_name = "NAME")]
+    postgres_database: Option<String>,
 }
 
 fn main() -> BenchResult<()> {
@@ -68,23 +83,54 @@ async fn run(args: Args) -> BenchResult<()> {
         args.runs
     );
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let file = match &args.sqlite {
+        Some(file) => file.clone(),
+        None => dir.path().join("bench.db"),
+    };
+    let url = format!("sqlite://{}", file.display());
     bench_one("SQLite", &url, &args).await?;
 
     match std::env::var(POSTGRES_ENV) {
         Ok(base) => {
-            let name = format!("maillage_search_bench_{}", std::process::id());
             let admin = Database::connect(&base).await?;
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await?;
+            let kept = args.postgres_database.clone();
+            let name = match &kept {
+                Some(name) => {
+                    if name.is_empty()
+                        || !name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    {
+                        return Err(format!(
+                            "--postgres-database `{name}`: use lower-case letters, digits and _"
+                        )
+                        .into());
+                    }
+                    name.clone()
+                }
+                None => format!("maillage_search_bench_{}", std::process::id()),
+            };
+            let exists = admin
+                .query_one_raw(sea_orm::Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"),
+                ))
+                .await?
+                .is_some();
+            if !exists {
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await?;
+            }
             let (prefix, _) = base
                 .rsplit_once('/')
                 .ok_or("the PostgreSQL URL must end with /database")?;
             let result = bench_one("PostgreSQL", &format!("{prefix}/{name}"), &args).await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await?;
+            if kept.is_none() {
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await?;
+            }
             result?;
         }
         Err(_) => println!("\n{POSTGRES_ENV} is not set: PostgreSQL skipped"),
@@ -100,15 +146,39 @@ async fn bench_one(label: &str, url: &str, args: &Args) -> BenchResult<()> {
     let store = Store::connect(&config).await?;
     store.migrate().await?;
 
-    let started = Instant::now();
-    let facts = generate(&store, args).await?;
-    println!("  data written in {:.1} s", started.elapsed().as_secs_f64());
-    let started = Instant::now();
-    let rows = store.rebuild_directory().await?;
-    println!(
-        "  directory index built in {:.1} s ({rows} rows)",
-        started.elapsed().as_secs_f64()
-    );
+    let facts = if store.count_poles().await? > 0 {
+        println!("  reusing the data already in the database");
+        let started = Instant::now();
+        if let Some(rows) = store.refresh_directory().await? {
+            println!(
+                "  directory index rebuilt in {:.1} s ({rows} rows)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        facts_of(&store).await?
+    } else {
+        let started = Instant::now();
+        let facts = generate(&store, args).await?;
+        println!("  data written in {:.1} s", started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let rows = store.rebuild_directory().await?;
+        println!(
+            "  directory index built in {:.1} s ({rows} rows)",
+            started.elapsed().as_secs_f64()
+        );
+        facts
+    };
+    let held = store
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.connection().get_database_backend(),
+            "SELECT COUNT(*) AS n FROM directory",
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    println!("  {held} rows in the directory index");
 
     let mut rng = StdRng::seed_from_u64(7);
     let words = [
@@ -211,6 +281,36 @@ fn ms(d: Duration) -> String {
 struct Facts {
     regions: Vec<String>,
     departements: Vec<String>,
+}
+
+/// The [`Facts`] of a database written by an earlier run.
+async fn facts_of(store: &Store) -> BenchResult<Facts> {
+    let reference = Reference::get();
+    let mut regions = Vec::new();
+    let mut departements = Vec::new();
+    let all: Vec<serde_json::Value> = poles::Entity::find()
+        .select_only()
+        .column(poles::Column::Communes)
+        .into_tuple()
+        .all(store.connection())
+        .await?;
+    for communes in all {
+        for code in communes.as_array().into_iter().flatten() {
+            let Some(commune) = code.as_str().and_then(|c| reference.commune(c)) else {
+                continue;
+            };
+            if !regions.contains(&commune.region.to_owned()) {
+                regions.push(commune.region.to_owned());
+            }
+            if !departements.contains(&commune.departement.to_owned()) {
+                departements.push(commune.departement.to_owned());
+            }
+        }
+    }
+    Ok(Facts {
+        regions,
+        departements,
+    })
 }
 
 const PREFIXES: &[&str] = &[

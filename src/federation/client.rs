@@ -9,7 +9,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
-use super::signatures::{SignatureError, private_key, sign_request};
+use super::signatures::{SignatureError, private_key, sign_request, sign_with_digest};
 use super::url_check::{DomainBlocks, NetworkMode, UrlError, check_resolved, check_url, lookup};
 use crate::store::queue::Outcome;
 
@@ -265,7 +265,13 @@ impl Client {
     }
 
     /// POSTs one activity to an inbox, signed; says whether to try again.
-    pub async fn deliver(&self, inbox: &str, body: &[u8], signer: &Signer) -> Outcome {
+    pub async fn deliver(
+        &self,
+        inbox: &str,
+        body: &bytes::Bytes,
+        digest: &str,
+        signer: &Signer,
+    ) -> Outcome {
         let url = match Url::parse(inbox) {
             Ok(url) => url,
             Err(e) => return Outcome::Refused(format!("`{inbox}` is not a URL: {e}")),
@@ -273,9 +279,9 @@ impl Client {
         if let Err(e) = self.check(&url) {
             return Outcome::Refused(e.to_string());
         }
-        let headers = match sign_request(
+        let headers = match sign_with_digest(
             &url,
-            Some(body),
+            Some(digest),
             &signer.key_id,
             &signer.key,
             SystemTime::now(),
@@ -288,7 +294,7 @@ impl Client {
             .post(url.clone())
             .headers(header_map(&headers))
             .header(CONTENT_TYPE, super::ACTIVITY_JSON)
-            .body(body.to_vec())
+            .body(body.clone())
             .send()
             .await;
         match response {

@@ -208,11 +208,32 @@ pub fn sign_post(
     sign_request(url, Some(body), key_id, &private_key(private_key_pem)?, now)
 }
 
+/// The `Digest` header of a body: `SHA-256=` and the base64 of its hash.
+pub fn body_digest(body: &[u8]) -> String {
+    format!(
+        "SHA-256={}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
+    )
+}
+
 /// The headers that sign a request to `url`: a POST when there is a body (with its
 /// `Digest`), a GET otherwise.
 pub fn sign_request(
     url: &url::Url,
     body: Option<&[u8]>,
+    key_id: &str,
+    key: &SigningKey,
+    now: SystemTime,
+) -> Result<BTreeMap<String, String>, SignatureError> {
+    let digest = body.map(body_digest);
+    sign_with_digest(url, digest.as_deref(), key_id, key, now)
+}
+
+/// [`sign_request`] for a POST whose body's `Digest` header (see [`body_digest`]) was
+/// computed already, as when one activity goes to many inboxes; a GET without one.
+pub fn sign_with_digest(
+    url: &url::Url,
+    digest: Option<&str>,
     key_id: &str,
     key: &SigningKey,
     now: SystemTime,
@@ -227,16 +248,12 @@ pub fn sign_request(
     };
     let date = httpdate::fmt_http_date(now);
     let mut headers = BTreeMap::new();
-    let (signing_string, covered) = match body {
-        Some(body) => {
-            let digest = format!(
-                "SHA-256={}",
-                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
-            );
+    let (signing_string, covered) = match digest {
+        Some(digest) => {
             let signing_string = format!(
                 "(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}"
             );
-            headers.insert("digest".to_owned(), digest);
+            headers.insert("digest".to_owned(), digest.to_owned());
             (signing_string, "(request-target) host date digest")
         }
         None => (

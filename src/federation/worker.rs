@@ -2,7 +2,7 @@
 //! queue with one worker per destination domain, so that a slow or dead server never delays
 //! the others.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +11,8 @@ use tokio::task::JoinSet;
 
 use super::publish::publish_pending;
 use super::service::Federation;
-use crate::store::queue::{Delivery, Outcome};
+use super::signatures::body_digest;
+use crate::store::queue::{Delivery, HISTORY_KEPT, Outcome};
 
 /// How often the queue is looked at when nothing wakes the workers (other processes may
 /// have queued work, and retries fall due).
@@ -78,6 +79,15 @@ async fn housekeeping(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>)
             Ok(n) => tracing::debug!(pruned = n, "forgot old activity ids"),
             Err(e) => tracing::warn!(error = %e, "cannot prune activity ids"),
         }
+        match fed
+            .store
+            .prune_deliveries(chrono::Utc::now() - HISTORY_KEPT)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "forgot old deliveries"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune old deliveries"),
+        }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(3600)) => {}
             () = stopped(&mut shutdown) => return,
@@ -124,6 +134,7 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     // as many domains as can run at once, so a fan-out to a thousand instances is claimed in
     // a few statements.
     let mut ready: VecDeque<(String, Vec<Delivery>)> = VecDeque::new();
+    let activities = Arc::new(Activities::default());
     let mut refresh = true;
     loop {
         if refresh || backlog.is_empty() {
@@ -169,6 +180,7 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
             }
             workers.spawn(domain_worker(
                 fed.clone(),
+                activities.clone(),
                 domain,
                 batch,
                 active.clone(),
@@ -224,8 +236,10 @@ fn by_domain(claimed: Vec<Delivery>) -> Vec<(String, Vec<Delivery>)> {
 
 /// Sends the deliveries of one domain claimed for it, then a batch at a time what else is
 /// due there, until none is.
+#[allow(clippy::too_many_arguments)]
 async fn domain_worker(
     fed: Arc<Federation>,
+    activities: Arc<Activities>,
     domain: String,
     mut batch: Vec<Delivery>,
     active: Arc<Mutex<HashSet<String>>>,
@@ -237,15 +251,20 @@ async fn domain_worker(
         // A short batch was all that was due: no need to ask again.
         let last = (batch.len() as u64) < BATCH;
         let mut failure: Option<Outcome> = None;
+        let prepared = activities.for_batch(&fed, &batch).await;
         for delivery in std::mem::take(&mut batch) {
-            let outcome = match &failure {
+            let outcome = match (&failure, &prepared) {
                 // The server is down: what was claimed with this delivery waits as it does.
-                Some(failed) => failed.clone(),
-                None => attempt(&fed, &delivery).await,
+                (Some(failed), _) => failed.clone(),
+                (None, Err(e)) => Outcome::Retry(format!("cannot read the activity: {e}")),
+                (None, Ok(prepared)) => match prepared.get(&delivery.activity) {
+                    Some(activity) => attempt(&fed, &delivery, activity).await,
+                    None => Outcome::Refused("the activity is no longer stored".into()),
+                },
             };
             match &outcome {
                 Outcome::Delivered => {
-                    tracing::debug!(inbox = %delivery.inbox, activity = %delivery.activity_id, "delivered")
+                    tracing::debug!(inbox = %delivery.inbox, activity = delivery.activity, "delivered")
                 }
                 Outcome::Retry(e) => {
                     tracing::info!(inbox = %delivery.inbox, error = %e, "delivery failed; will retry")
@@ -310,14 +329,74 @@ async fn record_delivered(fed: Arc<Federation>, mut done: mpsc::UnboundedReceive
     }
 }
 
-async fn attempt(fed: &Federation, delivery: &Delivery) -> Outcome {
-    let signer = match fed.signer_for(&delivery.signer).await {
+/// An activity ready to send: its bytes and their digest, computed once for all its
+/// inboxes.
+struct Prepared {
+    signer: String,
+    body: bytes::Bytes,
+    digest: String,
+}
+
+/// The activities being sent, by row id, read once for a whole fan-out.
+#[derive(Default)]
+struct Activities(Mutex<HashMap<i64, Arc<Prepared>>>);
+
+impl Activities {
+    /// At most this many are kept; the oldest fan-outs are long sent when it fills.
+    const KEPT: usize = 256;
+
+    /// The activities of a batch of deliveries, read from the database if not yet here.
+    async fn for_batch(
+        &self,
+        fed: &Federation,
+        batch: &[Delivery],
+    ) -> crate::store::Result<HashMap<i64, Arc<Prepared>>> {
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        if let Ok(kept) = self.0.lock() {
+            for delivery in batch {
+                if found.contains_key(&delivery.activity) || missing.contains(&delivery.activity) {
+                    continue;
+                }
+                match kept.get(&delivery.activity) {
+                    Some(prepared) => {
+                        found.insert(delivery.activity, prepared.clone());
+                    }
+                    None => missing.push(delivery.activity),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let rows = fed.store.outgoing_activities(&missing).await?;
+        let mut kept = self.0.lock().ok();
+        if let Some(kept) = kept.as_mut()
+            && kept.len() + rows.len() > Self::KEPT
+        {
+            kept.clear();
+        }
+        for row in rows {
+            let prepared = Arc::new(Prepared {
+                digest: body_digest(row.body.as_bytes()),
+                body: bytes::Bytes::from(row.body),
+                signer: row.signer,
+            });
+            if let Some(kept) = kept.as_mut() {
+                kept.insert(row.id, prepared.clone());
+            }
+            found.insert(row.id, prepared);
+        }
+        Ok(found)
+    }
+}
+
+async fn attempt(fed: &Federation, delivery: &Delivery, activity: &Prepared) -> Outcome {
+    let signer = match fed.signer_for(&activity.signer).await {
         Ok(s) => s,
-        Err(e) => return Outcome::Refused(format!("cannot sign as `{}`: {e}", delivery.signer)),
+        Err(e) => return Outcome::Refused(format!("cannot sign as `{}`: {e}", activity.signer)),
     };
-    let body = match serde_json::to_vec(&delivery.body) {
-        Ok(b) => b,
-        Err(e) => return Outcome::Refused(format!("the stored activity is not JSON: {e}")),
-    };
-    fed.client.deliver(&delivery.inbox, &body, &signer).await
+    fed.client
+        .deliver(&delivery.inbox, &activity.body, &activity.digest, &signer)
+        .await
 }

@@ -9,12 +9,12 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    Statement, prelude::Json,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set, Statement, prelude::Json,
 };
 use serde::Serialize;
 
-use super::entities::{deliveries, delivery_domains};
+use super::entities::{deliveries, delivery_domains, outgoing_activities};
 use super::{Result, Store, StoreError};
 
 /// How long a worker may hold a delivery before others may take it over, unless
@@ -40,16 +40,31 @@ pub fn backoff_from(attempts: i32, base: Duration) -> Duration {
 }
 
 /// A delivery handed to a worker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: i64,
-    pub activity_id: String,
+    /// The activity to send: see [`Store::outgoing_activities`].
+    pub activity: i64,
     pub inbox: String,
     pub domain: String,
-    pub signer: String,
-    pub body: Json,
     pub attempts: i32,
 }
+
+/// An activity to send, stored once for all its deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingActivity {
+    pub id: i64,
+    /// The activity's `id`.
+    pub activity_id: String,
+    /// The actor whose key signs it.
+    pub signer: String,
+    /// The document exactly as it is sent.
+    pub body: String,
+}
+
+/// How long delivered and abandoned deliveries are kept (for the queue's state per
+/// domain), with the activities only they referred to.
+pub const HISTORY_KEPT: Duration = Duration::days(14);
 
 /// What came of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +76,8 @@ pub enum Outcome {
     Refused(String),
 }
 
+/// The queue of one destination domain. Ended deliveries are kept for [`HISTORY_KEPT`]:
+/// `failed` and `delivered` count those of the last fourteen days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DomainQueueState {
     pub domain: String,
@@ -70,18 +87,6 @@ pub struct DomainQueueState {
     pub unreachable: bool,
     pub failing_since: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
-}
-
-fn delivery(m: deliveries::Model) -> Delivery {
-    Delivery {
-        id: m.id,
-        activity_id: m.activity_id,
-        inbox: m.inbox,
-        domain: m.domain,
-        signer: m.signer,
-        body: m.body,
-        attempts: m.attempts,
-    }
 }
 
 /// `host` or `host:port` of an inbox: deliveries are grouped by it.
@@ -94,8 +99,8 @@ pub fn inbox_domain(inbox: &url::Url) -> Option<String> {
 }
 
 impl Store {
-    /// Stores one delivery per distinct inbox; an inbox already queued for this activity is
-    /// skipped. Returns how many were added.
+    /// Stores the activity once and one delivery of it per distinct inbox; an inbox already
+    /// queued for this activity is skipped. Returns how many deliveries were added.
     pub async fn enqueue(
         &self,
         activity_id: &str,
@@ -105,45 +110,71 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize> {
         let mut seen = std::collections::HashSet::new();
-        let mut rows = Vec::new();
+        let mut targets = Vec::new();
         for inbox in inboxes {
-            if !seen.insert(inbox.as_str().to_owned()) {
+            if !seen.insert(inbox.as_str()) {
                 continue;
             }
             let domain = inbox_domain(inbox)
                 .ok_or_else(|| StoreError::Conflict(format!("inbox `{inbox}` names no host")))?;
-            rows.push(deliveries::ActiveModel {
-                activity_id: Set(activity_id.to_owned()),
-                inbox: Set(inbox.to_string()),
-                domain: Set(domain),
-                signer: Set(signer.to_owned()),
-                body: Set(body.clone()),
-                state: Set("pending".into()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                claimed_by: Set(None),
-                claimed_until: Set(None),
-                last_error: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            });
+            targets.push((inbox.to_string(), domain));
         }
+        if targets.is_empty() {
+            return Ok(0);
+        }
+        let document = serde_json::to_string(body)
+            .map_err(|e| StoreError::Corrupt(format!("activity `{activity_id}`: {e}")))?;
         // One transaction, many rows per statement: a fan-out to thousands of inboxes is
-        // queued in a few statements.
+        // queued in a few statements, and the activity itself is written once.
         let txn = self.write_txn().await?;
+        outgoing_activities::Entity::insert(outgoing_activities::ActiveModel {
+            activity_id: Set(activity_id.to_owned()),
+            signer: Set(signer.to_owned()),
+            body: Set(document),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::column(outgoing_activities::Column::ActivityId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        let activity: i64 = outgoing_activities::Entity::find()
+            .select_only()
+            .column(outgoing_activities::Column::Id)
+            .filter(outgoing_activities::Column::ActivityId.eq(activity_id))
+            .into_tuple()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("activity `{activity_id}` not stored")))?;
         let mut added = 0;
-        let mut rows = rows.into_iter().peekable();
+        let mut rows = targets.into_iter().peekable();
         while rows.peek().is_some() {
-            let chunk: Vec<deliveries::ActiveModel> = rows.by_ref().take(500).collect();
+            let chunk: Vec<deliveries::ActiveModel> = rows
+                .by_ref()
+                .take(500)
+                .map(|(inbox, domain)| deliveries::ActiveModel {
+                    activity: Set(activity),
+                    inbox: Set(inbox),
+                    domain: Set(domain),
+                    state: Set("pending".into()),
+                    attempts: Set(0),
+                    next_attempt_at: Set(now),
+                    claimed_by: Set(None),
+                    claimed_until: Set(None),
+                    last_error: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                })
+                .collect();
             let result = deliveries::Entity::insert_many(chunk)
                 .on_conflict(
-                    OnConflict::columns([
-                        deliveries::Column::ActivityId,
-                        deliveries::Column::Inbox,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
+                    OnConflict::columns([deliveries::Column::Activity, deliveries::Column::Inbox])
+                        .do_nothing()
+                        .to_owned(),
                 )
                 .exec_without_returning(&txn)
                 .await?;
@@ -151,6 +182,51 @@ impl Store {
         }
         txn.commit().await?;
         Ok(added)
+    }
+
+    /// The activities of these rows of `outgoing_activities` (those that exist).
+    pub async fn outgoing_activities(&self, ids: &[i64]) -> Result<Vec<OutgoingActivity>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = outgoing_activities::Entity::find()
+                .filter(outgoing_activities::Column::Id.is_in(chunk.iter().copied()))
+                .all(&self.db)
+                .await?;
+            found.extend(rows.into_iter().map(|m| OutgoingActivity {
+                id: m.id,
+                activity_id: m.activity_id,
+                signer: m.signer,
+                body: m.body,
+            }));
+        }
+        Ok(found)
+    }
+
+    /// Forgets deliveries that ended (delivered or given up) before `before`, and the
+    /// activities no delivery refers to any more. Returns how many deliveries went.
+    pub async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
+        let txn = self.write_txn().await?;
+        let gone = deliveries::Entity::delete_many()
+            .filter(deliveries::Column::State.is_in(["done", "failed"]))
+            .filter(deliveries::Column::UpdatedAt.lt(before))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let mark = match self.backend {
+            crate::config::Backend::Postgres => "$1",
+            crate::config::Backend::Sqlite => "?1",
+        };
+        txn.execute_raw(Statement::from_sql_and_values(
+            self.db_backend(),
+            format!(
+                "DELETE FROM outgoing_activities WHERE created_at < {mark} AND NOT EXISTS \
+                 (SELECT 1 FROM deliveries d WHERE d.activity = outgoing_activities.id)"
+            ),
+            [before.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        Ok(gone)
     }
 
     /// Domains with deliveries due now, leaving out unreachable ones until their next probe.
@@ -249,19 +325,25 @@ impl Store {
         };
         let sql = format!(
             "UPDATE deliveries SET state = 'sending', claimed_by = {mark}1, claimed_until = {mark}2, \
-             updated_at = {mark}3 WHERE id IN ({chosen}) RETURNING *"
+             updated_at = {mark}3 WHERE id IN ({chosen}) RETURNING id, activity, inbox, domain, attempts"
         );
         let mut values: Vec<sea_orm::Value> =
             vec![worker.into(), until.into(), now.into(), limit.into()];
         values.extend(domains.iter().map(|d| d.as_str().into()));
         let statement = Statement::from_sql_and_values(self.db_backend(), sql, values);
-        let mut claimed: Vec<Delivery> = deliveries::Entity::find()
-            .from_raw_sql(statement)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(delivery)
-            .collect();
+        // The columns are named: a statement prepared on a connection that has not seen a
+        // migration yet could otherwise keep the columns of the table's old shape.
+        let rows = self.db.query_all_raw(statement).await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            claimed.push(Delivery {
+                id: row.try_get("", "id")?,
+                activity: row.try_get("", "activity")?,
+                inbox: row.try_get("", "inbox")?,
+                domain: row.try_get("", "domain")?,
+                attempts: row.try_get("", "attempts")?,
+            });
+        }
         claimed.sort_by(|a, b| a.domain.cmp(&b.domain).then(a.id.cmp(&b.id)));
         Ok(claimed)
     }

@@ -1,4 +1,4 @@
-//! One activity to deliver to one inbox.
+//! One activity to deliver to one inbox: the state of its sending.
 
 use sea_orm::entity::prelude::*;
 
@@ -7,17 +7,12 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(column_type = "Text")]
-    pub activity_id: String,
+    /// The row of `outgoing_activities` to send.
+    pub activity: i64,
     #[sea_orm(column_type = "Text")]
     pub inbox: String,
     #[sea_orm(column_type = "Text")]
     pub domain: String,
-    /// Actor id whose key signs the request.
-    #[sea_orm(column_type = "Text")]
-    pub signer: String,
-    #[sea_orm(column_type = "Json")]
-    pub body: Json,
     /// `pending`, `sending`, `done` or `failed`.
     #[sea_orm(column_type = "Text")]
     pub state: String,

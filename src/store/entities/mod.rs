@@ -17,6 +17,7 @@ pub mod instance;
 pub mod login_failures;
 pub mod media;
 pub mod members;
+pub mod outgoing_activities;
 pub mod poles;
 pub mod projects;
 pub mod reactions;
