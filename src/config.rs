@@ -172,6 +172,9 @@ pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
     pub busy_timeout_ms: u64,
+    /// How much of a SQLite database file is read through memory mapping (0: none). The
+    /// directory of a network runs to gigabytes: mapped, its pages are read without a copy.
+    pub sqlite_mmap_mib: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +227,7 @@ impl Default for DatabaseConfig {
             url: "sqlite://maillage.db".into(),
             max_connections: 8,
             busy_timeout_ms: 5_000,
+            sqlite_mmap_mib: 1_024,
         }
     }
 }
@@ -306,6 +310,9 @@ impl Config {
             }
             "MAILLAGE_DATABASE_BUSY_TIMEOUT_MS" => {
                 self.database.busy_timeout_ms = parse_number(name, value)?
+            }
+            "MAILLAGE_DATABASE_SQLITE_MMAP_MIB" => {
+                self.database.sqlite_mmap_mib = parse_number(name, value)?
             }
             "MAILLAGE_UPLOADS_MAX_BYTES" => self.uploads.max_bytes = parse_number(name, value)?,
             "MAILLAGE_API_DEFAULT_PAGE_SIZE" => {

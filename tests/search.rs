@@ -1031,3 +1031,187 @@ async fn many_matches_are_counted_up_to_a_cap() {
         db.drop_now().await;
     }
 }
+
+/// Enough matches that SQLite walks its indexes instead of sorting every match: the pages
+/// are those of the ranking computed here, on every database, across the boundary between
+/// entries with the words in their title and the others.
+#[tokio::test]
+async fn many_matches_are_ranked_as_few_are() {
+    use sea_orm::{ActiveValue::Set, TransactionTrait};
+    const PROJECTS: i64 = 3_000;
+    let mut orders = Vec::new();
+    for db in TestDb::all().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+        let p = store
+            .create_pole(&pole(
+                "grand-pole",
+                "Grand pôle",
+                LYON,
+                vec![Theme::CircularEconomy],
+                vec![],
+            ))
+            .await
+            .expect("pole");
+        let base = Utc
+            .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+            .single()
+            .expect("date");
+        let txn = store.connection().begin().await.expect("txn");
+        let mut rows = Vec::new();
+        // (item id, title holds the word, published minute); ids and dates in different orders.
+        let mut expected: Vec<(i64, bool, i64)> = Vec::new();
+        for i in 0..PROJECTS {
+            let titled = i % 4 != 0;
+            let minute = (i * 7_919) % PROJECTS;
+            let published = base + Duration::minutes(minute);
+            rows.push(projects::ActiveModel {
+                public_id: Set(format!("grand-{i}")),
+                ap_id: Set(format!("https://test.example/projects/grand-{i}")),
+                local: Set(true),
+                pole_id: Set(p.id),
+                title: Set(if titled {
+                    format!("Recyclerie n°{i}")
+                } else {
+                    format!("Atelier n°{i}")
+                }),
+                summary: Set(Some("Le réemploi avec la recyclerie du quartier".into())),
+                description: Set(None),
+                description_format: Set(None),
+                description_html: Set(None),
+                status: Set("in-progress".into()),
+                partner_member_ids: Set(serde_json::json!([])),
+                themes: Set(serde_json::json!([])),
+                communes: Set(serde_json::json!([])),
+                territory_kind: Set(None),
+                territory_label: Set(None),
+                start_date: Set(None),
+                end_date: Set(None),
+                links: Set(serde_json::json!([])),
+                version: Set(1),
+                published_at: Set(published),
+                created_at: Set(published),
+                updated_at: Set(published),
+                deleted_at: Set(None),
+                ..Default::default()
+            });
+            expected.push((0, titled, minute));
+            if rows.len() == 500 {
+                projects::Entity::insert_many(std::mem::take(&mut rows))
+                    .exec(&txn)
+                    .await
+                    .expect("projects");
+            }
+        }
+        txn.commit().await.expect("commit");
+        store.rebuild_directory().await.expect("rebuild");
+        let ids: Vec<i64> = {
+            use sea_orm::{QueryOrder, QuerySelect};
+            projects::Entity::find()
+                .select_only()
+                .column(projects::Column::Id)
+                .order_by_asc(projects::Column::Id)
+                .into_tuple()
+                .all(store.connection())
+                .await
+                .expect("ids")
+        };
+        for (slot, id) in expected.iter_mut().zip(&ids) {
+            slot.0 = *id;
+        }
+        // With the word: title matches first, then newest first, then the newest id.
+        let mut ranked = expected.clone();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(b.0.cmp(&a.0)));
+        let by_words: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+        // Without words: newest first.
+        let mut newest = expected.clone();
+        newest.sort_by(|a, b| b.2.cmp(&a.2).then(b.0.cmp(&a.0)));
+        let by_date: Vec<i64> = newest.iter().map(|r| r.0).collect();
+
+        let page_of = |f: &dyn Fn(&mut DirectoryParams), page: u64| {
+            let mut params = DirectoryParams {
+                per_page: Some("20".into()),
+                page: Some(page.to_string()),
+                ..Default::default()
+            };
+            f(&mut params);
+            params.parse().expect("valid query")
+        };
+        let ids_of = |hits: Vec<DirectoryHit>| hits.iter().map(|h| h.item_id).collect::<Vec<_>>();
+        let titled = by_words.len() - PROJECTS as usize / 4;
+        // Pages at the start, inside the title matches, across the boundary, at the end.
+        let last_page = (PROJECTS as u64).div_ceil(20);
+        let mut seen = Vec::new();
+        for page in [1, 50, titled as u64 / 20 + 1, last_page] {
+            let words = |p: &mut DirectoryParams| {
+                p.q = Some("recyclerie".into());
+                p.region = Some("84".into());
+                p.kind = Some("project".into());
+            };
+            let got = store
+                .search_directory(&page_of(&words, page))
+                .await
+                .expect("search");
+            let from = ((page - 1) * 20) as usize;
+            let to = (from + 20).min(by_words.len());
+            // Counted up to the end of the page or a thousand, whichever is further.
+            let cap = ((page * 20) as i64).max(1_000);
+            assert_eq!(
+                got.total as i64,
+                PROJECTS.min(cap + 1),
+                "{label}: page {page}"
+            );
+            assert_eq!(got.total_exact, PROJECTS <= cap, "{label}: page {page}");
+            let hits = got.items;
+            assert_eq!(
+                hits.iter().filter(|h| h.title_match).count(),
+                ranked[from..to].iter().filter(|r| r.1).count(),
+                "{label}: page {page}"
+            );
+            let page_ids = ids_of(hits);
+            assert_eq!(page_ids, by_words[from..to], "{label}: words, page {page}");
+            seen.push(page_ids);
+
+            let listing = |p: &mut DirectoryParams| p.kind = Some("project".into());
+            let page_ids = ids_of(
+                store
+                    .search_directory(&page_of(&listing, page))
+                    .await
+                    .expect("search")
+                    .items,
+            );
+            assert_eq!(
+                page_ids,
+                by_date[from..to],
+                "{label}: newest first, page {page}"
+            );
+            seen.push(page_ids);
+
+            // Several kinds, a theme checked row by row.
+            let themed = |p: &mut DirectoryParams| {
+                p.kind = Some("project,call".into());
+                p.theme = Some("circular-economy".into());
+            };
+            let page_ids = ids_of(
+                store
+                    .search_directory(&page_of(&themed, page))
+                    .await
+                    .expect("search")
+                    .items,
+            );
+            assert_eq!(
+                page_ids,
+                by_date[from..to],
+                "{label}: by theme, page {page}"
+            );
+        }
+        orders.push((label, seen));
+        store.close().await.ok();
+        db.drop_now().await;
+    }
+    if let [(first, a), rest @ ..] = orders.as_slice() {
+        for (other, b) in rest {
+            assert_eq!(a, b, "{first} and {other} differ");
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod m20261123_000009_organisers;
 mod m20261123_000010_search_facets;
 mod m20261123_000011_refresh;
 mod m20261123_000012_outgoing_activities;
+mod m20261123_000013_directory_order;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_search_facets::Migration),
             Box::new(m20261123_000011_refresh::Migration),
             Box::new(m20261123_000012_outgoing_activities::Migration),
+            Box::new(m20261123_000013_directory_order::Migration),
         ]
     }
 }

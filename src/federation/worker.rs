@@ -164,7 +164,21 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
                     .claim_many(&domains, &fed.worker_id, BATCH, chrono::Utc::now())
                     .await
                 {
-                    Ok(claimed) => ready.extend(by_domain(claimed)),
+                    Ok(claimed) => {
+                        // The activities and their signers' keys are read here, once, not
+                        // by every worker of a fan-out at the same moment.
+                        if let Ok(prepared) = activities.for_batch(&fed, &claimed).await {
+                            let mut signers: Vec<&str> =
+                                prepared.values().map(|p| p.signer.as_str()).collect();
+                            signers.sort_unstable();
+                            signers.dedup();
+                            for signer in signers {
+                                // A key that cannot be read is reported by the workers.
+                                let _ = fed.signer_for(signer).await;
+                            }
+                        }
+                        ready.extend(by_domain(claimed));
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot claim deliveries");
                         break;

@@ -139,12 +139,18 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_dir(&config.database.url)?;
             let busy = Duration::from_millis(config.database.busy_timeout_ms);
+            let mmap = config
+                .database
+                .sqlite_mmap_mib
+                .saturating_mul(1024 * 1024)
+                .to_string();
             options.map_sqlx_sqlite_opts(move |o| {
                 o.create_if_missing(true)
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(busy)
                     .foreign_keys(true)
+                    .pragma("mmap_size", mmap.clone())
             });
         }
         let db = Database::connect(options).await?;

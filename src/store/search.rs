@@ -27,7 +27,7 @@ use crate::domain::{CallForCooperation, Event, Project};
 
 /// Bumped whenever the tokens or facets computed for a row change: the index is then
 /// rebuilt when the instance next migrates.
-pub const INDEX_VERSION: i32 = 2;
+pub const INDEX_VERSION: i32 = 3;
 
 /// The time zone of dates given without one (`from`, `to`, `deadline_before`).
 const DIRECTORY_TZ: Tz = chrono_tz::Europe::Paris;
@@ -70,6 +70,17 @@ fn facet_token(facet: &str, value: &str) -> String {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     format!("{FACET_TOKEN_PREFIX}{letter}{value}")
+}
+
+/// The text-index token of a kind (`zzkevent`).
+fn kind_token(kind: DirectoryKind) -> String {
+    format!("{FACET_TOKEN_PREFIX}k{}", kind.id())
+}
+
+/// The text-index token of a word of a title or name (`zzhrecyclerie`): "every word in the
+/// title" is then one index query too.
+fn title_token(word: &str) -> String {
+    format!("{FACET_TOKEN_PREFIX}h{word}")
 }
 
 /// Words too common to help find anything, already folded.
@@ -212,8 +223,8 @@ pub struct DirectoryQuery {
 /// The order of the results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DirectoryOrder {
-    /// With words, those in the title first; then upcoming events by start; then the
-    /// others newest first.
+    /// With words, those with every word in the title first; with `upcoming`, the events
+    /// by start before the other kinds asked for; then newest first.
     #[default]
     Relevance,
     /// Most recently changed first (news feeds).
@@ -657,6 +668,15 @@ impl DirectoryQuery {
         !self.to_query(None).is_empty()
     }
 
+    /// Whether every filter but the words is one the text index holds (territory, theme,
+    /// kind).
+    fn only_indexed_filters(&self) -> bool {
+        self.pole.is_none()
+            && pole_facets(self).is_empty()
+            && !self.has_event_filters()
+            && !self.has_call_filters()
+    }
+
     fn has_event_filters(&self) -> bool {
         self.upcoming || self.from.is_some() || self.to.is_some()
     }
@@ -791,13 +811,20 @@ fn theme_facets(themes: &[Theme], facets: &mut Vec<(&'static str, String)>) {
 }
 
 impl Entry {
-    /// Adds the facet tokens of the territory and themes to the text tokens.
+    /// Adds to the text tokens those of the territory and themes, of the kind, and the
+    /// title's words again as title tokens.
     fn with_facet_tokens(mut self) -> Entry {
-        for (facet, value) in &self.facets {
-            if matches!(*facet, REGION | DEPARTEMENT | EPCI | COMMUNE | THEME) {
-                self.tokens.push_str(&facet_token(facet, value));
-                self.tokens.push(' ');
-            }
+        let mut extra: Vec<String> = self
+            .facets
+            .iter()
+            .filter(|(facet, _)| matches!(*facet, REGION | DEPARTEMENT | EPCI | COMMUNE | THEME))
+            .map(|(facet, value)| facet_token(facet, value))
+            .collect();
+        extra.push(kind_token(self.kind));
+        extra.extend(self.title_tokens.split_whitespace().map(title_token));
+        for token in extra {
+            self.tokens.push_str(&token);
+            self.tokens.push(' ');
         }
         self
     }
@@ -1516,8 +1543,62 @@ impl Context {
     }
 }
 
+/// The columns of a hit, as [`Store::hits`] reads them.
+const HIT_COLUMNS: &str = "d.kind, d.item_id, d.pole_id, d.local, d.title, d.summary, d.ap_id, \
+     d.public_id, d.published_at, d.starts_at, d.ends_at, d.call_status, d.deadline";
+
+/// Newest first, the ranking's last keys.
+const NEWEST: &str = "d.published_at DESC, d.item_id DESC, d.kind";
+
+/// A group of the ranking with at most this many matches is sorted; a larger one is read
+/// by walking the entries newest first.
+const SORT_AT_MOST: u64 = 2_000;
+
+/// The text-index queries of a search with words and only filters the text index holds.
+struct TextTerms {
+    /// Every match.
+    all: String,
+    /// The matches with every word in the title.
+    in_title: String,
+    /// The others.
+    elsewhere: String,
+}
+
+impl TextTerms {
+    fn new(query: &DirectoryQuery, kinds: &[DirectoryKind], ctx: &Context) -> TextTerms {
+        let quoted = |t: &str| format!("\"{t}\"");
+        let mut filters: Vec<String> = entry_facets(query)
+            .iter()
+            .map(|(f, v)| quoted(&facet_token(f, v)))
+            .collect();
+        if kinds.len() < DirectoryKind::ALL.len() {
+            let any: Vec<String> = kinds.iter().map(|k| quoted(&kind_token(*k))).collect();
+            filters.push(format!("({})", any.join(" OR ")));
+        }
+        let words: Vec<String> = ctx.tokens.iter().map(|t| quoted(t)).collect();
+        let titled: Vec<String> = ctx.tokens.iter().map(|t| quoted(&title_token(t))).collect();
+        let and = |parts: Vec<String>| parts.join(" AND ");
+        let all = and(words.into_iter().chain(filters.clone()).collect());
+        let in_title = and(titled.iter().cloned().chain(filters).collect());
+        let elsewhere = format!("({all}) NOT ({})", and(titled));
+        TextTerms {
+            all,
+            in_title,
+            elsewhere,
+        }
+    }
+}
+
 /// Appends the WHERE conditions of `query` restricted to `kinds`.
-fn push_conditions(sql: &mut Sql, query: &DirectoryQuery, kinds: &[DirectoryKind], ctx: &Context) {
+/// With `walk`, the facets are checked row by row, as the rows come in the order of an
+/// index, rather than driving the search.
+fn push_conditions(
+    sql: &mut Sql,
+    query: &DirectoryQuery,
+    kinds: &[DirectoryKind],
+    ctx: &Context,
+    walk: bool,
+) {
     let mut conds: Vec<String> = Vec::new();
     if let Some(pole) = query.pole {
         let p = sql.bind(pole);
@@ -1555,7 +1636,7 @@ fn push_conditions(sql: &mut Sql, query: &DirectoryQuery, kinds: &[DirectoryKind
     };
     for (i, (facet, value)) in facets.into_iter().enumerate() {
         // SQLite starts from the first facet's index and checks the others row by row.
-        let drive = i == 0 && sql.backend == DbBackend::Sqlite;
+        let drive = i == 0 && sql.backend == DbBackend::Sqlite && !walk;
         let f = sql.bind(facet);
         let v = sql.bind(value);
         let kind_filter = match single_kind {
@@ -1640,8 +1721,9 @@ impl Store {
     /// The directory entries matching `query`, ranked, one page of them.
     ///
     /// Ranking, identical on both databases: with words, entries whose title or name holds
-    /// every word come first; then upcoming events by start; then the others newest first;
-    /// ties broken by item id (newest first) and kind.
+    /// every word come first; when upcoming events are asked for, they come by start (and
+    /// the other kinds asked for after them); then newest first; ties broken by item id
+    /// (newest first) and kind.
     pub async fn search_directory(&self, query: &DirectoryQuery) -> Result<DirectoryResults> {
         self.search_directory_at(query, Utc::now()).await
     }
@@ -1657,14 +1739,68 @@ impl Store {
         let kinds = query.effective_kinds();
         let per_page = query.per_page.clamp(1, MAX_ROWS);
         let page = query.page.max(1);
-
         let offset = (page - 1).saturating_mul(per_page);
         // Matches are counted up to the end of the page or COUNT_CAP, whichever is
         // further: a common word does not make the database count the whole directory.
         let cap = offset.saturating_add(per_page).max(COUNT_CAP);
+        let words = !ctx.tokens.is_empty();
+        let upcoming_first = query.upcoming && kinds.contains(&DirectoryKind::Event);
+        let empty = |total: u64, total_exact: bool| DirectoryResults {
+            items: Vec::new(),
+            page,
+            per_page,
+            total,
+            total_exact,
+        };
+
+        // SQLite: words with filters the text index holds are answered from the text
+        // index, a group of the ranking at a time.
+        if backend == DbBackend::Sqlite
+            && words
+            && query.order == DirectoryOrder::Relevance
+            && !upcoming_first
+            && query.only_indexed_filters()
+        {
+            let terms = TextTerms::new(query, &kinds, &ctx);
+            let counted = self.text_count(&terms.all, Some(cap + 1)).await?;
+            let total_exact = counted <= cap;
+            if counted == 0 || offset >= counted {
+                return Ok(empty(counted, total_exact));
+            }
+            let in_title = self.text_count(&terms.in_title, None).await?;
+            let mut rows = Vec::new();
+            if offset < in_title {
+                let take = per_page.min(in_title - offset);
+                rows.extend(
+                    self.text_group(&terms.in_title, 0, in_title <= SORT_AT_MOST, offset, take)
+                        .await?,
+                );
+            }
+            let left = per_page - rows.len() as u64;
+            if left > 0 {
+                let rest = self
+                    .text_count(&terms.elsewhere, Some(SORT_AT_MOST + 1))
+                    .await?;
+                if rest > 0 {
+                    let from = offset.saturating_sub(in_title);
+                    rows.extend(
+                        self.text_group(&terms.elsewhere, 1, rest <= SORT_AT_MOST, from, left)
+                            .await?,
+                    );
+                }
+            }
+            return Ok(DirectoryResults {
+                items: self.hits(rows, words).await?,
+                page,
+                per_page,
+                total: counted,
+                total_exact,
+            });
+        }
+
         let mut count = Sql::new(backend);
         count.push("SELECT COUNT(*) AS n FROM (SELECT 1 FROM directory d");
-        push_conditions(&mut count, query, &kinds, &ctx);
+        push_conditions(&mut count, query, &kinds, &ctx, false);
         count.push(&format!(" LIMIT {}) AS capped", cap + 1));
         let counted: i64 = match self.db.query_one_raw(count.statement()).await? {
             Some(row) => row.try_get("", "n")?,
@@ -1673,19 +1809,26 @@ impl Store {
         let total = u64::try_from(counted).unwrap_or(0);
         let total_exact = total <= cap;
         if total == 0 || offset >= total {
-            return Ok(DirectoryResults {
-                items: Vec::new(),
-                page,
-                per_page,
-                total,
-                total_exact,
-            });
+            return Ok(empty(total, total_exact));
         }
 
+        // Many matches in an order an index keeps: SQLite walks that index and stops at the
+        // end of the page, checking each row, rather than sorting every match.
+        let walk = match query.order {
+            _ if backend != DbBackend::Sqlite || words || total_exact || query.pole.is_some() => {
+                None
+            }
+            DirectoryOrder::Relevance if !upcoming_first => Some(if kinds.len() == 1 {
+                "idx_directory_kind_published"
+            } else {
+                "idx_directory_published"
+            }),
+            DirectoryOrder::Updated => Some("idx_directory_updated"),
+            _ => None,
+        };
+
         let mut sql = Sql::new(backend);
-        let tier = if ctx.tokens.is_empty() {
-            "0".to_owned()
-        } else {
+        let tier = if words {
             let likes: Vec<String> = ctx
                 .tokens
                 .clone()
@@ -1693,46 +1836,97 @@ impl Store {
                 .map(|t| format!("d.title_tokens LIKE {}", sql.bind(format!("% {t} %"))))
                 .collect();
             format!("CASE WHEN {} THEN 0 ELSE 1 END", likes.join(" AND "))
+        } else {
+            "0".to_owned()
         };
         let now1 = sql.bind(ctx.now);
         let now2 = sql.bind(ctx.now);
+        let hint = walk.map(|i| format!(" INDEXED BY {i}")).unwrap_or_default();
         sql.push(&format!(
-            "SELECT d.kind, d.item_id, d.pole_id, d.local, d.title, d.summary, d.ap_id, d.public_id, \
-             d.published_at, d.starts_at, d.ends_at, d.call_status, d.deadline, {tier} AS tier, \
+            "SELECT {HIT_COLUMNS}, {tier} AS tier, \
              CASE WHEN d.kind = 'event' AND d.ends_at >= {now1} THEN 0 ELSE 1 END AS up_group, \
              CASE WHEN d.kind = 'event' AND d.ends_at >= {now2} THEN d.starts_at ELSE 0 END AS up_start \
-             FROM directory d"
+             FROM directory d{hint}"
         ));
-        push_conditions(&mut sql, query, &kinds, &ctx);
+        push_conditions(&mut sql, query, &kinds, &ctx, walk.is_some());
         let order = match query.order {
             // Keys that are the same for every row are left out, so that the database
-            // can walk an index in order and stop at the end of the page: without words
-            // every tier is 0, and without events every row is in the same group.
-            DirectoryOrder::Relevance => {
-                match (ctx.tokens.is_empty(), kinds.contains(&DirectoryKind::Event)) {
-                    (true, false) => "d.published_at DESC, d.item_id DESC, d.kind",
-                    (true, true) => {
-                        "up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind"
-                    }
-                    (false, false) => "tier, d.published_at DESC, d.item_id DESC, d.kind",
-                    (false, true) => {
-                        "tier, up_group, up_start, d.published_at DESC, d.item_id DESC, d.kind"
-                    }
-                }
-            }
-            DirectoryOrder::Updated => "d.updated_at DESC, d.item_id DESC, d.kind",
-            DirectoryOrder::Starts => "COALESCE(d.starts_at, 0), d.item_id, d.kind",
+            // can walk an index in order and stop at the end of the page.
+            DirectoryOrder::Relevance => match (words, upcoming_first) {
+                (false, false) => NEWEST.to_owned(),
+                (false, true) => format!("up_group, up_start, {NEWEST}"),
+                (true, false) => format!("tier, {NEWEST}"),
+                (true, true) => format!("tier, up_group, up_start, {NEWEST}"),
+            },
+            DirectoryOrder::Updated => "d.updated_at DESC, d.item_id DESC, d.kind".to_owned(),
+            DirectoryOrder::Starts => "COALESCE(d.starts_at, 0), d.item_id, d.kind".to_owned(),
             // Byte order, the same on both databases whatever PostgreSQL's collation.
             DirectoryOrder::Title if backend == DbBackend::Postgres => {
-                "d.title COLLATE \"C\", d.item_id, d.kind"
+                "d.title COLLATE \"C\", d.item_id, d.kind".to_owned()
             }
-            DirectoryOrder::Title => "d.title, d.item_id, d.kind",
+            DirectoryOrder::Title => "d.title, d.item_id, d.kind".to_owned(),
         };
         sql.push(&format!(
             " ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
         ));
         let rows = self.db.query_all_raw(sql.statement()).await?;
+        Ok(DirectoryResults {
+            items: self.hits(rows, words).await?,
+            page,
+            per_page,
+            total,
+            total_exact,
+        })
+    }
 
+    /// How many entries match a text-index query, counted up to `limit` if given.
+    async fn text_count(&self, terms: &str, limit: Option<u64>) -> Result<u64> {
+        let mut sql = Sql::new(DbBackend::Sqlite);
+        let p = sql.bind(terms.to_owned());
+        let limit = limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        sql.push(&format!(
+            "SELECT COUNT(*) AS n FROM (SELECT rowid FROM directory_fts \
+             WHERE directory_fts MATCH {p}{limit}) AS matched"
+        ));
+        let n: i64 = match self.db.query_one_raw(sql.statement()).await? {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// One group of the ranking (`tier` 0: every word in the title; 1: the others),
+    /// newest first: a few matches are sorted, many are found by walking the entries
+    /// newest first until the page is full.
+    async fn text_group(
+        &self,
+        terms: &str,
+        tier: u8,
+        few: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<sea_orm::QueryResult>> {
+        let mut sql = Sql::new(DbBackend::Sqlite);
+        let p = sql.bind(terms.to_owned());
+        let access = if few {
+            "NOT INDEXED"
+        } else {
+            "INDEXED BY idx_directory_published"
+        };
+        sql.push(&format!(
+            "SELECT {HIT_COLUMNS}, {tier} AS tier FROM directory d {access} \
+             WHERE d.id IN (SELECT rowid FROM directory_fts WHERE directory_fts MATCH {p}) \
+             ORDER BY {NEWEST} LIMIT {limit} OFFSET {offset}"
+        ));
+        Ok(self.db.query_all_raw(sql.statement()).await?)
+    }
+
+    /// The hits of rows selected with [`HIT_COLUMNS`] and a `tier`, with their poles.
+    async fn hits(
+        &self,
+        rows: Vec<sea_orm::QueryResult>,
+        words: bool,
+    ) -> Result<Vec<DirectoryHit>> {
         struct Row {
             kind: DirectoryKind,
             item_id: i64,
@@ -1818,7 +2012,7 @@ impl Store {
                 local: r.local,
                 title: r.title,
                 summary: r.summary,
-                title_match: !ctx.tokens.is_empty() && r.tier == 0,
+                title_match: words && r.tier == 0,
                 published_at: timestamp(r.published_at)?,
                 starts_at: r.starts_at.map(timestamp).transpose()?,
                 ends_at: r.ends_at.map(timestamp).transpose()?,
@@ -1831,13 +2025,7 @@ impl Store {
                 pole,
             });
         }
-        Ok(DirectoryResults {
-            items,
-            page,
-            per_page,
-            total,
-            total_exact,
-        })
+        Ok(items)
     }
 
     /// Rebuilds the directory if it was written by another version of the indexer (or
@@ -2072,7 +2260,7 @@ impl Store {
 
         let mut sql = Sql::new(backend);
         sql.push("SELECT 'all' AS code, COUNT(*) AS n FROM directory d");
-        push_conditions(&mut sql, &base, &poles_only, &ctx);
+        push_conditions(&mut sql, &base, &poles_only, &ctx, false);
         let poles = self
             .grouped(sql)
             .await?
@@ -2087,7 +2275,7 @@ impl Store {
                 "SELECT f.value AS code, COUNT(*) AS n FROM directory_facets f \
                  WHERE f.facet = {f} AND f.kind = 'pole' AND f.entry_id IN (SELECT d.id FROM directory d"
             ));
-            push_conditions(&mut sql, &base, &poles_only, &ctx);
+            push_conditions(&mut sql, &base, &poles_only, &ctx, false);
             sql.push(") GROUP BY f.value");
             sql
         };
@@ -2132,7 +2320,7 @@ impl Store {
             sql.push(&format!(
                 "SELECT m.{column} AS code, COUNT(*) AS n FROM members m WHERE m.pole_id IN (SELECT d.pole_id FROM directory d"
             ));
-            push_conditions(&mut sql, &base, &poles_only, &ctx);
+            push_conditions(&mut sql, &base, &poles_only, &ctx, false);
             sql.push(&format!(") GROUP BY m.{column}"));
             sql
         };
@@ -2180,7 +2368,13 @@ impl Store {
         events_query.to = query.to;
         let mut sql = Sql::new(backend);
         sql.push("SELECT d.event_month AS code, COUNT(*) AS n FROM directory d");
-        push_conditions(&mut sql, &events_query, &[DirectoryKind::Event], &ctx);
+        push_conditions(
+            &mut sql,
+            &events_query,
+            &[DirectoryKind::Event],
+            &ctx,
+            false,
+        );
         sql.push(" GROUP BY d.event_month");
         let mut events_per_month: Vec<CountBy> = self
             .grouped(sql)
@@ -2198,7 +2392,7 @@ impl Store {
         calls_query.call_status = Some(CallState::Open);
         let mut sql = Sql::new(backend);
         sql.push("SELECT 'all' AS code, COUNT(*) AS n FROM directory d");
-        push_conditions(&mut sql, &calls_query, &[DirectoryKind::Call], &ctx);
+        push_conditions(&mut sql, &calls_query, &[DirectoryKind::Call], &ctx, false);
         let open_calls = self
             .grouped(sql)
             .await?
@@ -2210,7 +2404,7 @@ impl Store {
             "SELECT f.value AS code, COUNT(*) AS n FROM directory_facets f \
              WHERE f.facet = 'theme' AND f.kind = 'call' AND f.entry_id IN (SELECT d.id FROM directory d",
         );
-        push_conditions(&mut sql, &calls_query, &[DirectoryKind::Call], &ctx);
+        push_conditions(&mut sql, &calls_query, &[DirectoryKind::Call], &ctx, false);
         sql.push(") GROUP BY f.value");
         let open_calls_by_theme = sorted_counts(
             self.grouped(sql)
