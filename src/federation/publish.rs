@@ -169,6 +169,7 @@ pub async fn publish_change(fed: &Federation, change: &PendingChange) -> Result<
         }
     }
     fed.store.mark_federated(change.id).await?;
+    tracing::debug!(change = change.id, kind = %change.kind, queued = sent, "change published");
     Ok(sent)
 }
 

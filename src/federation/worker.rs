@@ -165,6 +165,7 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
                     .await
                 {
                     Ok(claimed) => {
+                        tracing::debug!(deliveries = claimed.len(), "deliveries claimed");
                         // The activities and their signers' keys are read here, once, not
                         // by every worker of a fan-out at the same moment.
                         if let Ok(prepared) = activities.for_batch(&fed, &claimed).await {

@@ -1407,8 +1407,7 @@ async fn rebuild(db: &impl ConnectionTrait) -> Result<u64> {
              GREATEST((SELECT MAX(id) FROM directory), 1))",
         )
         .await?;
-        db.execute_unprepared("ANALYZE directory").await?;
-        db.execute_unprepared("ANALYZE directory_facets").await?;
+        // Analysed with a vacuum once the transaction is committed.
     } else {
         db.execute_unprepared("ANALYZE").await?;
     }
@@ -2054,6 +2053,13 @@ impl Store {
         let txn = self.write_txn().await?;
         let count = rebuild(&txn).await?;
         txn.commit().await?;
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            // Outside the transaction: the rows just written are marked all-visible, so
+            // that counting by facet reads the index alone, and their statistics are fresh.
+            self.db
+                .execute_unprepared("VACUUM (ANALYZE) directory, directory_facets")
+                .await?;
+        }
         tracing::info!(
             rows = count,
             elapsed_ms = started.elapsed().as_millis() as u64,
