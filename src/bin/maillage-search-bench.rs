@@ -396,7 +396,6 @@ async fn generate(store: &Store, args: &Args) -> BenchResult<Facts> {
     // Communes with some population, as poles are in inhabited places.
     let communes: Vec<_> = reference
         .communes()
-        .iter()
         .filter(|c| c.population.unwrap_or(0) >= 500)
         .collect();
     let mut rng = StdRng::seed_from_u64(42);

@@ -126,7 +126,7 @@ impl Territory {
             .communes
             .iter()
             .filter_map(|code| reference.commune(code))
-            .filter_map(level)
+            .filter_map(|c| level(&c))
             .collect();
         codes.sort_unstable();
         codes.dedup();

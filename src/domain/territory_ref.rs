@@ -4,9 +4,10 @@
 //! from `@etalab/decoupage-administratif` (INSEE Code officiel géographique, DGCL, La Poste).
 //!
 //! Memory: every string field borrows from the embedded text (which sits in the binary's
-//! read-only data, not on the heap), so the parsed tables take about 6 MiB of heap. Lookups
-//! binary-search the code-sorted vectors rather than keeping hash indexes, which would cost
-//! about 1.5 MiB more for the ~35 000 communes; folded names for search share one buffer.
+//! read-only data, not on the heap). The ~35 000 communes are kept as the offsets of their
+//! lines (140 KiB) and read from the line when looked up, which costs well under a
+//! microsecond; the folded names that name search needs (about 0.6 MiB) are built on the
+//! first search. Lookups binary-search the code-sorted tables.
 
 use std::sync::OnceLock;
 
@@ -27,7 +28,7 @@ pub enum CommuneKind {
 }
 
 /// A current commune or a municipal arrondissement of Paris, Lyon or Marseille.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Commune {
     /// INSEE code (code officiel géographique), e.g. `"75056"`.
     pub code: &'static str,
@@ -37,11 +38,32 @@ pub struct Commune {
     pub region: &'static str,
     /// SIREN of the EPCI à fiscalité propre; an arrondissement has its parent's.
     pub epci: Option<&'static str>,
-    pub postal_codes: Vec<&'static str>,
+    pub postal_codes: PostalCodes,
     /// INSEE population municipale; unknown for uninhabited overseas territories.
     pub population: Option<u32>,
     /// For an arrondissement, the INSEE code of its commune.
     pub parent: Option<&'static str>,
+}
+
+/// The postal codes of a commune, as the reference lists them (comma-separated); serialised
+/// as a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostalCodes(&'static str);
+
+impl PostalCodes {
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> + use<> {
+        self.0.split(',').filter(|p| !p.is_empty())
+    }
+
+    pub fn contains(&self, code: &str) -> bool {
+        self.iter().any(|p| p == code)
+    }
+}
+
+impl Serialize for PostalCodes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// An EPCI à fiscalité propre (intercommunality).
@@ -70,27 +92,42 @@ pub struct Region {
 /// The parsed reference tables; obtain it with [`Reference::get`].
 #[derive(Debug)]
 pub struct Reference {
-    // Each vector is sorted by code (checked at load) so lookups can binary-search.
-    communes: Vec<Commune>,
+    // Each table is sorted by code (checked at load) so lookups can binary-search.
+    /// Where each commune's line starts in the embedded commune table.
+    communes: Vec<u32>,
     epcis: Vec<Epci>,
     departements: Vec<Departement>,
     regions: Vec<Region>,
-    /// `fold(name)` of every commune, concatenated in `communes` order.
-    folded_names: String,
-    /// End offset in `folded_names` of each commune's folded name.
-    folded_ends: Vec<u32>,
+    /// The communes' folded names, for name search, built on the first search.
+    folded: OnceLock<FoldedNames>,
+}
+
+/// `fold(name)` of every commune, concatenated in commune order, with where each ends.
+#[derive(Debug)]
+struct FoldedNames {
+    names: String,
+    ends: Vec<u32>,
 }
 
 static REFERENCE: OnceLock<Reference> = OnceLock::new();
 
 impl Reference {
-    /// The reference tables, parsed on first use (a few tens of milliseconds).
+    /// The reference tables, read on first use (a few milliseconds).
     pub fn get() -> &'static Reference {
         REFERENCE.get_or_init(Reference::parse)
     }
 
-    pub fn commune(&self, insee: &str) -> Option<&Commune> {
-        find(&self.communes, insee, |c| c.code)
+    pub fn commune(&self, insee: &str) -> Option<Commune> {
+        let i = self
+            .communes
+            .binary_search_by(|&start| commune_code(start).cmp(insee))
+            .ok()?;
+        self.commune_at(i)
+    }
+
+    fn commune_at(&self, i: usize) -> Option<Commune> {
+        let start = *self.communes.get(i)? as usize;
+        commune_line(&COMMUNES_TSV[start..]).ok()
     }
 
     pub fn epci(&self, code: &str) -> Option<&Epci> {
@@ -110,8 +147,8 @@ impl Reference {
     }
 
     /// All communes and arrondissements, sorted by INSEE code.
-    pub fn communes(&self) -> &[Commune] {
-        &self.communes
+    pub fn communes(&self) -> impl Iterator<Item = Commune> + '_ {
+        (0..self.communes.len()).filter_map(|i| self.commune_at(i))
     }
 
     /// All EPCI, sorted by SIREN.
@@ -133,19 +170,21 @@ impl Reference {
     ///
     /// Within each group, more populous communes come first: a person typing
     /// "saint denis" most likely means one of the large ones.
-    pub fn search_communes(&self, query: &str, limit: usize) -> Vec<&Commune> {
+    pub fn search_communes(&self, query: &str, limit: usize) -> Vec<Commune> {
         let query = query.trim();
         let folded = fold(query);
         if limit == 0 || folded.is_empty() {
             return Vec::new();
         }
+        let names = self.folded.get_or_init(|| self.fold_names());
         // (rank, population, index): rank 0 = postal code, 1 = exact name, 2 = name prefix.
         let mut hits: Vec<(u8, u32, usize)> = Vec::new();
         let mut start = 0;
-        for (index, (commune, &end)) in self.communes.iter().zip(&self.folded_ends).enumerate() {
-            let name = &self.folded_names[start..end as usize];
-            start = end as usize;
-            let rank = if commune.postal_codes.contains(&query) {
+        for (index, commune) in self.communes().enumerate() {
+            let end = names.ends.get(index).map_or(start, |&e| e as usize);
+            let name = &names.names[start..end];
+            start = end;
+            let rank = if commune.postal_codes.contains(query) {
                 0
             } else if name == folded {
                 1
@@ -159,50 +198,46 @@ impl Reference {
         hits.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         hits.into_iter()
             .take(limit)
-            .map(|(_, _, index)| &self.communes[index])
+            .filter_map(|(_, _, index)| self.commune_at(index))
             .collect()
+    }
+
+    fn fold_names(&self) -> FoldedNames {
+        let mut names = String::with_capacity(COMMUNES_TSV.len() / 4);
+        let mut ends = Vec::with_capacity(self.communes.len());
+        for commune in self.communes() {
+            fold_into(commune.name, &mut names);
+            ends.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
+        }
+        names.shrink_to_fit();
+        FoldedNames { names, ends }
     }
 
     // Panicking on malformed data is acceptable only because the files are embedded at build
     // time and the unit tests below parse them: a bad file fails `cargo test`, never production.
     fn parse() -> Reference {
-        let communes = table(
-            COMMUNES_TSV,
-            "communes.tsv",
-            "code\tname\tkind\tdepartement\tregion\tepci\tpostal_codes\tpopulation\tparent",
-            |[
-                code,
-                name,
-                kind,
-                departement,
-                region,
-                epci,
-                postal_codes,
-                population,
-                parent,
-            ]| {
-                let kind = match kind {
-                    "commune" => CommuneKind::Commune,
-                    "arrondissement" => CommuneKind::Arrondissement,
-                    other => panic!("communes.tsv: {code}: unknown kind {other:?}"),
-                };
-                let population = non_empty(population).map(|p| {
-                    p.parse()
-                        .unwrap_or_else(|_| panic!("communes.tsv: {code}: bad population {p:?}"))
-                });
-                Commune {
-                    code,
-                    name,
-                    kind,
-                    departement,
-                    region,
-                    epci: non_empty(epci),
-                    postal_codes: split_exact(postal_codes),
-                    population,
-                    parent: non_empty(parent),
-                }
-            },
-        );
+        const HEADER: &str =
+            "code\tname\tkind\tdepartement\tregion\tepci\tpostal_codes\tpopulation\tparent";
+        let (header, rows) = COMMUNES_TSV.split_once('\n').unwrap_or((COMMUNES_TSV, ""));
+        assert_eq!(header, HEADER, "communes.tsv: unexpected header");
+        let mut communes = Vec::with_capacity(rows.lines().count());
+        let mut start = header.len() + 1;
+        for (i, line) in rows.lines().enumerate() {
+            if let Err(e) = commune_line(line) {
+                panic!("communes.tsv:{}: {e}", i + 2);
+            }
+            communes.push(u32::try_from(start).expect("communes.tsv exceeds 4 GiB"));
+            start += line.len() + 1;
+        }
+        if let Some(pair) = communes
+            .windows(2)
+            .find(|w| commune_code(w[0]) >= commune_code(w[1]))
+        {
+            panic!(
+                "communes.tsv: codes not strictly increasing at {:?}",
+                commune_code(pair[1])
+            );
+        }
         let epcis = table(
             EPCI_TSV,
             "epci.tsv",
@@ -219,28 +254,78 @@ impl Reference {
             Region { code, name }
         });
 
-        assert_sorted(&communes, "communes.tsv", |c| c.code);
         assert_sorted(&epcis, "epci.tsv", |e| e.code);
         assert_sorted(&departements, "departements.tsv", |d| d.code);
         assert_sorted(&regions, "regions.tsv", |r| r.code);
-
-        let mut folded_names = String::with_capacity(COMMUNES_TSV.len() / 4);
-        let mut folded_ends = Vec::with_capacity(communes.len());
-        for commune in &communes {
-            fold_into(commune.name, &mut folded_names);
-            folded_ends.push(u32::try_from(folded_names.len()).expect("folded names exceed 4 GiB"));
-        }
-        folded_names.shrink_to_fit();
 
         Reference {
             communes,
             epcis,
             departements,
             regions,
-            folded_names,
-            folded_ends,
+            folded: OnceLock::new(),
         }
     }
+}
+
+/// The INSEE code of the commune whose line starts at `start`.
+fn commune_code(start: u32) -> &'static str {
+    let line = COMMUNES_TSV.get(start as usize..).unwrap_or("");
+    line.split(['\t', '\n']).next().unwrap_or("")
+}
+
+/// Reads a line of the commune table (what follows its end is ignored).
+fn commune_line(text: &'static str) -> Result<Commune, String> {
+    let line = text.split('\n').next().unwrap_or("");
+    let mut fields = line.split('\t');
+    let mut next = || fields.next().ok_or("too few fields");
+    let [
+        code,
+        name,
+        kind,
+        departement,
+        region,
+        epci,
+        postal_codes,
+        population,
+        parent,
+    ] = [
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+    ];
+    if fields.next().is_some() {
+        return Err("too many fields".into());
+    }
+    let kind = match kind {
+        "commune" => CommuneKind::Commune,
+        "arrondissement" => CommuneKind::Arrondissement,
+        other => return Err(format!("{code}: unknown kind {other:?}")),
+    };
+    let population = match non_empty(population) {
+        Some(p) => Some(
+            p.parse()
+                .map_err(|_| format!("{code}: bad population {p:?}"))?,
+        ),
+        None => None,
+    };
+    Ok(Commune {
+        code,
+        name,
+        kind,
+        departement,
+        region,
+        epci: non_empty(epci),
+        postal_codes: PostalCodes(postal_codes),
+        population,
+        parent: non_empty(parent),
+    })
 }
 
 fn find<'a, T>(items: &'a [T], code: &str, key: impl Fn(&T) -> &'static str) -> Option<&'a T> {
@@ -251,7 +336,7 @@ fn find<'a, T>(items: &'a [T], code: &str, key: impl Fn(&T) -> &'static str) -> 
 }
 
 /// Parses the data rows of a TSV file, after checking its header, into a vector sized
-/// exactly: growing by doubling would leave up to half of the ~4.5 MiB commune table unused.
+/// exactly.
 fn table<const N: usize, T>(
     text: &'static str,
     file: &'static str,
@@ -285,17 +370,6 @@ fn assert_sorted<T>(items: &[T], file: &str, key: impl Fn(&T) -> &'static str) {
 
 fn non_empty(field: &'static str) -> Option<&'static str> {
     (!field.is_empty()).then_some(field)
-}
-
-/// Comma-separated values, allocated at their exact count: a `collect` would reserve
-/// room for four, and there are ~35 000 of these vectors.
-fn split_exact(field: &'static str) -> Vec<&'static str> {
-    if field.is_empty() {
-        return Vec::new();
-    }
-    let mut values = Vec::with_capacity(field.split(',').count());
-    values.extend(field.split(','));
-    values
 }
 
 /// Lower-case, strip French accents/diacritics (é→e, ç→c, œ→oe, æ→ae …), turn hyphens/apostrophes into spaces, collapse spaces.
@@ -379,12 +453,13 @@ mod tests {
         assert!(r.regions().len() >= 18);
         assert_eq!(
             r.communes()
-                .iter()
                 .filter(|c| c.kind == CommuneKind::Arrondissement)
                 .count(),
             45
         );
+        assert_eq!(r.communes().count(), r.communes_len());
         for c in r.communes() {
+            assert_eq!(r.commune(c.code), Some(c));
             assert!(
                 r.departement(c.departement).is_some(),
                 "{}: département {}",
@@ -434,7 +509,7 @@ mod tests {
         assert_eq!(paris.kind, CommuneKind::Commune);
         assert_eq!(paris.departement, "75");
         assert_eq!(r.region(paris.region).unwrap().name, "Île-de-France");
-        assert!(paris.postal_codes.contains(&"75011"));
+        assert!(paris.postal_codes.contains("75011"));
         assert!(paris.population.unwrap() > 2_000_000);
         let epci = r.epci(paris.epci.unwrap()).unwrap();
         assert_eq!(epci.name, "Métropole du Grand Paris");
@@ -450,7 +525,7 @@ mod tests {
         assert_eq!(lyon3.parent, Some("69123"));
         assert_eq!(lyon3.departement, "69");
         assert_eq!(lyon3.region, "84");
-        assert_eq!(lyon3.postal_codes, ["69003"]);
+        assert_eq!(lyon3.postal_codes.iter().collect::<Vec<_>>(), ["69003"]);
         assert_eq!(r.epci(lyon3.epci.unwrap()).unwrap().kind, "MET69");
     }
 
@@ -474,7 +549,7 @@ mod tests {
         assert_eq!(r.departement("974").unwrap().name, "La Réunion");
         assert_eq!(c.region, "04");
         assert_eq!(r.region("04").unwrap().name, "La Réunion");
-        assert!(c.postal_codes.contains(&"97400"));
+        assert!(c.postal_codes.contains("97400"));
     }
 
     #[test]
@@ -506,7 +581,7 @@ mod tests {
         let codes: Vec<_> = hits.iter().map(|c| c.code).collect();
         assert!(codes.contains(&"75056"), "{codes:?}");
         assert!(codes.contains(&"75111"), "{codes:?}");
-        assert!(hits.iter().all(|c| c.postal_codes.contains(&"75011")));
+        assert!(hits.iter().all(|c| c.postal_codes.contains("75011")));
         assert!(reference().search_communes("99999", 5).is_empty());
     }
 

@@ -233,6 +233,9 @@ pub async fn serve(config: Config) -> Result<(), crate::Error> {
     let store = Store::connect(&config).await?;
     store.migrate().await?;
     store.ensure_instance("Maillage").await?;
+    // The territory reference is read now (a few milliseconds, about 150 KiB), not by the
+    // first request that validates or indexes a place.
+    crate::domain::territory_ref::Reference::get();
     let addr = config.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -723,12 +723,12 @@ fn resolve_communes(
             .rsplit_once('(')
             .and_then(|(_, rest)| rest.strip_suffix(')'))
             .and_then(|code| reference.commune(&code.trim().to_ascii_uppercase()));
-        let by_postal_code: Vec<&crate::domain::territory_ref::Commune> = reference
+        let by_postal_code: Vec<crate::domain::territory_ref::Commune> = reference
             .search_communes(entry, 20)
             .into_iter()
-            .filter(|c| c.postal_codes.contains(&entry))
+            .filter(|c| c.postal_codes.contains(entry))
             .collect();
-        let found: Vec<&crate::domain::territory_ref::Commune> = if let Some(c) = in_brackets {
+        let found: Vec<crate::domain::territory_ref::Commune> = if let Some(c) = in_brackets {
             vec![c]
         } else if !by_postal_code.is_empty() {
             by_postal_code

@@ -159,7 +159,7 @@ pub async fn communes(
                 CommuneView {
                     code: c.code.to_owned(),
                     name: c.name.to_owned(),
-                    postal_codes: c.postal_codes.iter().map(|p| (*p).to_owned()).collect(),
+                    postal_codes: c.postal_codes.iter().map(str::to_owned).collect(),
                     departement: c.departement.to_owned(),
                     departement_name: reference
                         .departement(c.departement)
