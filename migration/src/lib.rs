@@ -14,6 +14,7 @@ mod m20261123_000010_search_facets;
 mod m20261123_000011_refresh;
 mod m20261123_000012_outgoing_activities;
 mod m20261123_000013_directory_order;
+mod m20261123_000014_directory_keys;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_refresh::Migration),
             Box::new(m20261123_000012_outgoing_activities::Migration),
             Box::new(m20261123_000013_directory_order::Migration),
+            Box::new(m20261123_000014_directory_keys::Migration),
         ]
     }
 }

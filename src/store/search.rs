@@ -1549,6 +1549,9 @@ const HIT_COLUMNS: &str = "d.kind, d.item_id, d.pole_id, d.local, d.title, d.sum
 /// Newest first, the ranking's last keys.
 const NEWEST: &str = "d.published_at DESC, d.item_id DESC, d.kind";
 
+/// The index of the directory's filter and ranking keys by row id (SQLite), as a hint.
+const KEYS_INDEX: &str = " INDEXED BY idx_directory_keys";
+
 /// A group of the ranking with at most this many matches is sorted; a larger one is read
 /// by walking the entries newest first.
 const SORT_AT_MOST: u64 = 2_000;
@@ -1797,8 +1800,14 @@ impl Store {
             });
         }
 
+        // SQLite starts from the first facet's matches and looks each up by id: the keys
+        // index gives what the filters and the ranking need without reading the rows.
+        let by_facet = backend == DbBackend::Sqlite && !words && !entry_facets(query).is_empty();
+        let keys_hint = if by_facet { KEYS_INDEX } else { "" };
         let mut count = Sql::new(backend);
-        count.push("SELECT COUNT(*) AS n FROM (SELECT 1 FROM directory d");
+        count.push(&format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM directory d{keys_hint}"
+        ));
         push_conditions(&mut count, query, &kinds, &ctx, false);
         count.push(&format!(" LIMIT {}) AS capped", cap + 1));
         let counted: i64 = match self.db.query_one_raw(count.statement()).await? {
@@ -1840,9 +1849,21 @@ impl Store {
         };
         let now1 = sql.bind(ctx.now);
         let now2 = sql.bind(ctx.now);
-        let hint = walk.map(|i| format!(" INDEXED BY {i}")).unwrap_or_default();
+        // Ranked by keys alone: the page's ids are found in the keys index, then only
+        // their rows are read.
+        let by_keys = by_facet
+            && walk.is_none()
+            && matches!(
+                query.order,
+                DirectoryOrder::Relevance | DirectoryOrder::Starts
+            );
+        let (columns, hint) = match walk {
+            Some(index) => (HIT_COLUMNS, format!(" INDEXED BY {index}")),
+            None if by_keys => ("d.id AS entry_id", KEYS_INDEX.to_owned()),
+            None => (HIT_COLUMNS, String::new()),
+        };
         sql.push(&format!(
-            "SELECT {HIT_COLUMNS}, {tier} AS tier, \
+            "SELECT {columns}, {tier} AS tier, \
              CASE WHEN d.kind = 'event' AND d.ends_at >= {now1} THEN 0 ELSE 1 END AS up_group, \
              CASE WHEN d.kind = 'event' AND d.ends_at >= {now2} THEN d.starts_at ELSE 0 END AS up_start \
              FROM directory d{hint}"
@@ -1868,7 +1889,10 @@ impl Store {
         sql.push(&format!(
             " ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
         ));
-        let rows = self.db.query_all_raw(sql.statement()).await?;
+        let mut rows = self.db.query_all_raw(sql.statement()).await?;
+        if by_keys {
+            rows = self.rows_by_id(&rows).await?;
+        }
         Ok(DirectoryResults {
             items: self.hits(rows, words).await?,
             page,
@@ -1876,6 +1900,41 @@ impl Store {
             total,
             total_exact,
         })
+    }
+
+    /// The directory rows (with [`HIT_COLUMNS`] and tier 0) of the ids of `ranked`, rows
+    /// read with an `entry_id` column, in their order.
+    async fn rows_by_id(
+        &self,
+        ranked: &[sea_orm::QueryResult],
+    ) -> Result<Vec<sea_orm::QueryResult>> {
+        let mut ids = Vec::with_capacity(ranked.len());
+        for row in ranked {
+            ids.push(row.try_get::<i64>("", "entry_id")?);
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                format!(
+                    "SELECT d.id AS entry_id, {HIT_COLUMNS}, 0 AS tier FROM directory d \
+                     WHERE d.id IN ({})",
+                    list.join(", ")
+                ),
+            ))
+            .await?;
+        let mut keyed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get("", "entry_id")?;
+            let at = ids.iter().position(|i| *i == id).unwrap_or(usize::MAX);
+            keyed.push((at, row));
+        }
+        keyed.sort_by_key(|(at, _)| *at);
+        Ok(keyed.into_iter().map(|(_, row)| row).collect())
     }
 
     /// How many entries match a text-index query, counted up to `limit` if given.
