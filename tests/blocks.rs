@@ -190,6 +190,22 @@ async fn blocks_are_stored_shared_and_forget_what_came_from_the_domain() {
         }
         assert!(store.domain_blocks().await.expect("blocks").is_empty());
 
+        // Queued before the block: given up for the domain and its subdomains only.
+        let inboxes: Vec<url::Url> = [spam, sub, good]
+            .iter()
+            .map(|a| url::Url::parse(&format!("{a}/inbox")).expect("inbox"))
+            .collect();
+        store
+            .enqueue(
+                &format!("{}#update-1", local.ap_id),
+                &local.ap_id,
+                &json!({"type": "Update"}),
+                &inboxes,
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("enqueue");
+
         let record = blocks::block(&fed, " Spam.Example. ", Some(" Publicités "), Some("admin"))
             .await
             .expect("block");
@@ -225,6 +241,23 @@ async fn blocks_are_stored_shared_and_forget_what_came_from_the_domain() {
         assert!(
             other.client.blocks().is_blocked("a.sub.spam.example"),
             "[{label}]"
+        );
+
+        let queue: Vec<(String, u64, u64)> = store
+            .queue_state()
+            .await
+            .expect("queue")
+            .into_iter()
+            .map(|d| (d.domain, d.pending, d.failed))
+            .collect();
+        assert_eq!(
+            queue,
+            vec![
+                ("notspam.example".to_owned(), 1, 0),
+                ("spam.example".to_owned(), 0, 1),
+                ("sub.spam.example:8443".to_owned(), 0, 1),
+            ],
+            "[{label}] the queue"
         );
 
         for local_actor in [&local.ap_id, &instance] {

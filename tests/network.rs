@@ -417,6 +417,22 @@ async fn blocked_domain_never_enters(c: &TestServer, e: &TestServer, n: &TestSer
     // C follows E and takes in its directory, and what E creates later; C relays none of it.
     follow_instance(c, e).await;
     eventually("C's follow of E to be accepted", || accepted(c, e)).await;
+    // Discovery from C, on N: C follows E, which N blocks and so does not list.
+    let found = ok(
+        n,
+        Method::GET,
+        &format!("/api/v1/admin/discover?from={}&depth=1", c.host()),
+        None,
+    )
+    .await;
+    let listed: Vec<&str> = found
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|i| i["domain"].as_str())
+        .collect();
+    assert!(listed.contains(&c.host().as_str()), "{listed:?}");
+    assert!(!listed.contains(&e.host().as_str()), "{listed:?}");
     ok(
         e,
         Method::POST,

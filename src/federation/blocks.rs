@@ -38,7 +38,8 @@ pub fn domain_input(input: &str) -> Result<String> {
 
 /// Blocks a domain and its subdomains, then forgets what came from it: its followers (of
 /// the poles and of the instance), its likes, boosts and replies, and its poles with their
-/// objects, also those its instance actors relayed (except poles followed directly).
+/// objects, also those its instance actors relayed (except poles followed directly). What
+/// was queued for it is given up.
 pub async fn block(
     fed: &Federation,
     domain: &str,
@@ -82,6 +83,7 @@ pub async fn block(
         followers = forgotten.followers,
         reactions = forgotten.reactions,
         replies = forgotten.replies,
+        deliveries = forgotten.deliveries,
         poles,
         "domain blocked"
     );

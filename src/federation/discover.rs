@@ -89,7 +89,11 @@ pub async fn discover(fed: &Federation, start: &str, max_depth: u32) -> Vec<Foun
             if found.len() + queue.len() >= MAX_INSTANCES {
                 break;
             }
-            if next != own && seen.insert(next.clone()) {
+            // A blocked domain is neither listed nor read.
+            let host = next
+                .rsplit_once(':')
+                .map_or(next.as_str(), |(host, _)| host);
+            if next != own && !fed.client.blocks().is_blocked(host) && seen.insert(next.clone()) {
                 queue.push_back((next, depth + 1));
             }
         }

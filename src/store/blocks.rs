@@ -6,7 +6,9 @@ use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Serialize;
 
-use super::entities::{domain_blocks, followers, poles, reactions, remote_actors, replies};
+use super::entities::{
+    deliveries, domain_blocks, followers, poles, reactions, remote_actors, replies,
+};
 use super::{Result, Store, StoreError};
 
 /// A domain blocked by an administrator.
@@ -38,6 +40,8 @@ pub struct ForgottenDomain {
     pub followers: u64,
     pub reactions: u64,
     pub replies: u64,
+    /// Deliveries that were waiting to be sent there, now given up.
+    pub deliveries: u64,
     /// The live remote poles of the domain, still to be deleted one by one.
     pub poles: Vec<String>,
     /// The domain's actors, whose relayed poles are still to be forgotten.
@@ -142,6 +146,20 @@ impl Store {
             .exec(&txn)
             .await?
             .rows_affected;
+        // Those a worker holds right now are refused when it tries them.
+        let now = Utc::now();
+        let deliveries = deliveries::Entity::update_many()
+            .col_expr(deliveries::Column::State, Expr::value("failed"))
+            .col_expr(
+                deliveries::Column::LastError,
+                Expr::value(format!("the domain {domain} is blocked")),
+            )
+            .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+            .filter(on_domain(deliveries::Column::Domain, domain))
+            .filter(deliveries::Column::State.eq("pending"))
+            .exec(&txn)
+            .await?
+            .rows_affected;
         txn.commit().await?;
         let poles = poles::Entity::find()
             .select_only()
@@ -163,6 +181,7 @@ impl Store {
             followers,
             reactions,
             replies,
+            deliveries,
             poles,
             actors,
         })
