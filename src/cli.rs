@@ -97,9 +97,9 @@ pub enum Command {
         /// default `federation.refresh_after`.
         #[arg(long)]
         older_than: Option<crate::config::Age>,
-        /// The most documents to fetch.
-        #[arg(long, default_value_t = crate::federation::refresh::DEFAULT_LIMIT)]
-        limit: usize,
+        /// The most documents to fetch; by default `federation.refresh_batch`.
+        #[arg(long)]
+        limit: Option<usize>,
     },
 }
 
@@ -317,7 +317,9 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
             if let Some(age) = older_than {
                 options.older_than = age.as_chrono();
             }
-            options.limit = limit;
+            if let Some(limit) = limit {
+                options.limit = limit;
+            }
             let report = crate::federation::refresh::refresh_stale(
                 fed,
                 &options,

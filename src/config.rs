@@ -105,6 +105,9 @@ pub struct FederationConfig {
     /// How long a copy of another instance's pole or object is kept without reading it again
     /// from its origin (which may have changed or deleted it without telling us).
     pub refresh_after: Age,
+    /// The most documents the background refresh reads again in one run (every ten
+    /// minutes), requests to one domain a second apart.
+    pub refresh_batch: usize,
 }
 
 /// A length of time with its unit: `45s`, `30m`, `12h` or `7d`.
@@ -162,6 +165,7 @@ impl Default for FederationConfig {
             delivery_concurrency: 64,
             approve_instance_followers: false,
             refresh_after: Age(std::time::Duration::from_secs(7 * 86_400)),
+            refresh_batch: 200,
         }
     }
 }
@@ -366,6 +370,9 @@ impl Config {
             "MAILLAGE_FEDERATION_REFRESH_AFTER" => {
                 self.federation.refresh_after = value.parse().map_err(|e| invalid(name, e))?
             }
+            "MAILLAGE_FEDERATION_REFRESH_BATCH" => {
+                self.federation.refresh_batch = parse_number(name, value)?
+            }
             "MAILLAGE_FEEDS_MAX_ITEMS" => self.feeds.max_items = parse_number(name, value)?,
             "MAILLAGE_LOG_FILTER" => self.log.filter = value.to_owned(),
             "MAILLAGE_LOG_FORMAT" => {
@@ -427,6 +434,12 @@ impl Config {
             return Err(invalid(
                 "federation.refresh_after",
                 "must be at least one minute (1m)",
+            ));
+        }
+        if !(1..=100_000).contains(&self.federation.refresh_batch) {
+            return Err(invalid(
+                "federation.refresh_batch",
+                "must be between 1 and 100000",
             ));
         }
         for domain in &self.federation.blocked_domains {
@@ -593,6 +606,14 @@ mod tests {
                 &[("MAILLAGE_FEDERATION_REFRESH_AFTER", "30s")],
                 "federation.refresh_after",
             ),
+            (
+                &[("MAILLAGE_FEDERATION_REFRESH_BATCH", "0")],
+                "federation.refresh_batch",
+            ),
+            (
+                &[("MAILLAGE_FEDERATION_REFRESH_BATCH", "many")],
+                "MAILLAGE_FEDERATION_REFRESH_BATCH",
+            ),
         ];
         for (vars, expected) in cases {
             let err = Config::load_from(None, env(vars)).unwrap_err().to_string();
@@ -610,9 +631,11 @@ mod tests {
                     "spam.example, bad.example",
                 ),
                 ("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true"),
+                ("MAILLAGE_FEDERATION_REFRESH_BATCH", "5000"),
             ]),
         )
         .unwrap();
+        assert_eq!(config.federation.refresh_batch, 5000);
         assert!(config.domain_blocks().is_blocked("a.spam.example"));
         assert!(!config.domain_blocks().is_blocked("good.example"));
         assert_eq!(

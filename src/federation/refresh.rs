@@ -21,8 +21,6 @@ use super::remote::{
 use super::service::{Federation, FederationError, Result};
 use crate::store::{CopyKind, Kind, PoleRecord, StaleCopy, StoreError};
 
-/// The most documents one run fetches.
-pub const DEFAULT_LIMIT: usize = 200;
 /// The least time between two requests to one domain.
 pub const SPACING: Duration = Duration::from_secs(1);
 /// How long a domain that failed is left alone by the background refresh.
@@ -41,7 +39,7 @@ impl RefreshOptions {
     pub fn from_config(config: &crate::config::Config) -> RefreshOptions {
         RefreshOptions {
             older_than: config.federation.refresh_after.as_chrono(),
-            limit: DEFAULT_LIMIT,
+            limit: config.federation.refresh_batch,
             spacing: SPACING,
         }
     }
