@@ -2289,27 +2289,36 @@ async fn follow_create(State(state): State<AppState>, admin: Admin, body: Bytes)
     .await
 }
 
+/// An administrator's federation action posted from a button: the form's token and the
+/// role are checked, then `action` runs, and the federation page shows the message it gives.
+async fn federation_action<F>(state: &AppState, admin: &Admin, body: &[u8], action: F) -> Response
+where
+    F: Future<Output = Result<String, ApiError>>,
+{
+    run(&admin.c, async {
+        admin.form(body)?;
+        admin.auth.require_admin()?;
+        let message = action.await?;
+        Ok(done(state, "/admin/federation", &message))
+    })
+    .await
+}
+
 async fn follow_delete(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    run(&admin.c, async {
-        admin.form(&body)?;
-        admin.auth.require_admin()?;
+    let action = async {
         let following = state.store.following(id).await?;
         if following.local_actor != state.fed.instance_actor_id() {
             return Err(ApiError::NotFound(format!("follow {id}")));
         }
         crate::federation::publish::unfollow(&state.fed, id).await?;
-        Ok(done(
-            &state,
-            "/admin/federation",
-            admin.t("admin.unfollowed"),
-        ))
-    })
-    .await
+        Ok(admin.t("admin.unfollowed").to_owned())
+    };
+    federation_action(&state, &admin, &body, action).await
 }
 
 async fn instance_follower_answer(
@@ -2318,20 +2327,24 @@ async fn instance_follower_answer(
     id: i64,
     body: &[u8],
     accept: bool,
-) -> Result<Response, ApiError> {
-    admin.form(body)?;
-    admin.auth.require_admin()?;
-    super::api::federation::answer_instance_follower(state, id, accept, &admin.auth.user.username)
+) -> Response {
+    let action = async {
+        super::api::federation::answer_instance_follower(
+            state,
+            id,
+            accept,
+            &admin.auth.user.username,
+        )
         .await?;
-    Ok(done(
-        state,
-        "/admin/federation",
-        admin.t(if accept {
-            "admin.accepted_instance"
-        } else {
-            "admin.refused_instance"
-        }),
-    ))
+        Ok(admin
+            .t(if accept {
+                "admin.accepted_instance"
+            } else {
+                "admin.refused_instance"
+            })
+            .to_owned())
+    };
+    federation_action(state, admin, body, action).await
 }
 
 async fn instance_follower_accept(
@@ -2340,11 +2353,7 @@ async fn instance_follower_accept(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    run(
-        &admin.c,
-        instance_follower_answer(&state, &admin, id, &body, true),
-    )
-    .await
+    instance_follower_answer(&state, &admin, id, &body, true).await
 }
 
 async fn instance_follower_reject(
@@ -2353,11 +2362,7 @@ async fn instance_follower_reject(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    run(
-        &admin.c,
-        instance_follower_answer(&state, &admin, id, &body, false),
-    )
-    .await
+    instance_follower_answer(&state, &admin, id, &body, false).await
 }
 
 async fn block_create(State(state): State<AppState>, admin: Admin, body: Bytes) -> Response {
@@ -2420,18 +2425,12 @@ async fn block_delete(
     Path(domain): Path<String>,
     body: Bytes,
 ) -> Response {
-    run(&admin.c, async {
-        admin.form(&body)?;
-        admin.auth.require_admin()?;
+    let action = async {
         crate::federation::blocks::unblock(&state.fed, &domain, Some(&admin.auth.user.username))
             .await?;
-        Ok(done(
-            &state,
-            "/admin/federation",
-            &format!("{} {}", admin.t("admin.unblocked"), domain.trim()),
-        ))
-    })
-    .await
+        Ok(format!("{} {}", admin.t("admin.unblocked"), domain.trim()))
+    };
+    federation_action(&state, &admin, &body, action).await
 }
 
 #[cfg(test)]
