@@ -1215,3 +1215,27 @@ async fn many_matches_are_ranked_as_few_are() {
         }
     }
 }
+
+/// PostgreSQL plans each statement with its values: a plan made once for any value would
+/// sort every match of a common theme where the plan for that value stops at the page.
+#[tokio::test]
+async fn postgres_plans_each_search_with_its_values() {
+    use sea_orm::ConnectionTrait;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let store = common::store(&db).await;
+    let row = store
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT current_setting('plan_cache_mode') AS mode",
+        ))
+        .await
+        .expect("query")
+        .expect("a row");
+    let mode: String = row.try_get("", "mode").expect("mode");
+    assert_eq!(mode, "force_custom_plan");
+    store.close().await.ok();
+    db.drop_now().await;
+}

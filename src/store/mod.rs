@@ -153,6 +153,15 @@ impl Store {
                     .pragma("mmap_size", mmap.clone())
             });
         }
+        if backend == Backend::Postgres {
+            // The directory search's statements depend on their values (a commune or a
+            // whole région, a rare theme or a common one): each is planned with its values.
+            // A plan made once for any value read every match of a common theme to sort
+            // them, where the plan for the value walks the newest entries and stops at the
+            // end of the page.
+            options
+                .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+        }
         let db = Database::connect(options).await?;
         let domain = match base_url.port() {
             Some(port) => format!("{}:{port}", base_url.host_str().unwrap_or_default()),

@@ -1651,7 +1651,7 @@ fn push_conditions(
             ));
         } else {
             conds.push(format!(
-                "EXISTS (SELECT 1 FROM directory_facets f WHERE f.entry_id = d.id AND f.facet = {f} AND f.value = {v})"
+                "EXISTS (SELECT 1 FROM directory_facets f WHERE f.entry_id = d.id AND f.facet = {f} AND f.value = {v}{kind_filter})"
             ));
         }
     }
