@@ -1239,3 +1239,62 @@ async fn postgres_plans_each_search_with_its_values() {
     store.close().await.ok();
     db.drop_now().await;
 }
+
+/// Statistics are kept while the directory stays the same, and computed again as soon as
+/// it changes, whichever process changed it.
+#[tokio::test]
+async fn statistics_are_kept_until_the_directory_changes() {
+    use maillage::web::statistics_cache::StatisticsCache;
+    for db in TestDb::all().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+        // Another process sharing the database.
+        let other = Store::connect(&db.config()).await.expect("connect");
+        let cache = StatisticsCache::default();
+        let all = DirectoryParams::default().parse().expect("query");
+        let in_bretagne = DirectoryParams {
+            region: Some("53".into()),
+            ..Default::default()
+        }
+        .parse()
+        .expect("query");
+
+        store
+            .create_pole(&pole("rennes", "Rennes", RENNES, vec![], vec![]))
+            .await
+            .expect("pole");
+        let first = cache.get(&store, &all).await.expect("statistics");
+        assert_eq!(first.poles, 1, "[{label}]");
+        let again = cache.get(&store, &all).await.expect("statistics");
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "[{label}] kept");
+        let regional = cache.get(&store, &in_bretagne).await.expect("statistics");
+        assert!(
+            !std::sync::Arc::ptr_eq(&first, &regional),
+            "[{label}] by query"
+        );
+
+        let before = store.directory_generation().await.expect("generation");
+        let lyon = other
+            .create_pole(&pole("lyon", "Lyon", LYON, vec![], vec![]))
+            .await
+            .expect("pole");
+        assert!(
+            store.directory_generation().await.expect("generation") > before,
+            "[{label}] the generation moves with the directory"
+        );
+        assert_eq!(
+            cache.get(&store, &all).await.expect("statistics").poles,
+            2,
+            "[{label}] a change by another process is seen"
+        );
+        other.delete_pole(&lyon.pole.slug).await.expect("delete");
+        assert_eq!(
+            cache.get(&store, &all).await.expect("statistics").poles,
+            1,
+            "[{label}] a deletion is seen"
+        );
+        other.close().await.ok();
+        store.close().await.ok();
+        db.drop_now().await;
+    }
+}

@@ -15,6 +15,7 @@ mod m20261123_000011_refresh;
 mod m20261123_000012_outgoing_activities;
 mod m20261123_000013_directory_order;
 mod m20261123_000014_directory_keys;
+mod m20261123_000015_directory_generation;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000012_outgoing_activities::Migration),
             Box::new(m20261123_000013_directory_order::Migration),
             Box::new(m20261123_000014_directory_keys::Migration),
+            Box::new(m20261123_000015_directory_generation::Migration),
         ]
     }
 }

@@ -269,6 +269,16 @@ async fn bench_one(label: &str, url: &str, args: &Args) -> BenchResult<()> {
         stats.poles,
         stats.members
     );
+    // As the server answers them: kept until the directory changes.
+    let cache = maillage::web::statistics_cache::StatisticsCache::default();
+    let whole = DirectoryParams::default().parse()?;
+    cache.get(&store, &whole).await?;
+    let started = Instant::now();
+    cache.get(&store, &whole).await?;
+    println!(
+        "  the same statistics again, kept by the server: {}",
+        ms(started.elapsed())
+    );
     store.close().await?;
     Ok(())
 }

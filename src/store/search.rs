@@ -2305,6 +2305,23 @@ impl Store {
         self.directory_statistics_at(query, Utc::now()).await
     }
 
+    /// A number that changes, in the same transaction, whenever the directory index does
+    /// (in any process sharing the database): figures computed from the directory hold
+    /// while it stays the same.
+    pub async fn directory_generation(&self) -> Result<i64> {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT generation FROM directory_generation WHERE id = 1",
+            ))
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get("", "generation")?,
+            None => 0,
+        })
+    }
+
     /// [`Store::directory_statistics`] as if it were `now`.
     pub async fn directory_statistics_at(
         &self,

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod federation;
 pub mod feeds;
 pub mod pages;
+pub mod statistics_cache;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub fed: Arc<crate::federation::service::Federation>,
+    /// The directory's statistics, kept while the directory stays the same.
+    pub statistics: Arc<statistics_cache::StatisticsCache>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             fed: crate::federation::service::Federation::new(store.clone(), config.clone()),
             store,
             config,
+            statistics: Arc::default(),
         }
     }
 }

@@ -174,5 +174,6 @@ pub async fn statistics(
     params: Result<Query<DirectoryParams>, QueryRejection>,
 ) -> ApiResult<Json<DirectoryStatistics>> {
     let query = directory_query(params)?;
-    Ok(Json(state.store.directory_statistics(&query).await?))
+    let statistics = state.statistics.get(&state.store, &query).await?;
+    Ok(Json(statistics.as_ref().clone()))
 }

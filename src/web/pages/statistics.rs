@@ -307,7 +307,7 @@ pub async fn statistics(
         Ok(q) => q,
         Err(e) => return error_page(&c, ApiError::BadRequest(e.to_string())),
     };
-    let stats = match state.store.directory_statistics(&query).await {
+    let stats = match state.statistics.get(&state.store, &query).await {
         Ok(s) => s,
         Err(e) => return error_page(&c, e.into()),
     };
