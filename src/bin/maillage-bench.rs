@@ -214,8 +214,13 @@ struct RunReport {
 }
 
 /// Stand-in instances: each a loopback port whose shared inbox counts what it receives.
-async fn receivers(count: usize, received: Arc<AtomicUsize>) -> BenchResult<Vec<u16>> {
+/// They stop listening when the returned set is dropped.
+async fn receivers(
+    count: usize,
+    received: Arc<AtomicUsize>,
+) -> BenchResult<(Vec<u16>, tokio::task::JoinSet<()>)> {
     let mut ports = Vec::with_capacity(count);
+    let mut servers = tokio::task::JoinSet::new();
     for _ in 0..count {
         let received = received.clone();
         let app = axum::Router::new().route(
@@ -232,11 +237,11 @@ async fn receivers(count: usize, received: Arc<AtomicUsize>) -> BenchResult<Vec<
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         ports.push(listener.local_addr()?.port());
-        tokio::spawn(async move {
+        servers.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
     }
-    Ok(ports)
+    Ok((ports, servers))
 }
 
 /// The running server, killed when dropped.
@@ -347,7 +352,7 @@ async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> Bench
     // The receivers take their ports first, so that the server's, chosen afterwards, cannot
     // be one of theirs.
     let received = Arc::new(AtomicUsize::new(0));
-    let ports = receivers(followers, received.clone()).await?;
+    let (ports, _receivers) = receivers(followers, received.clone()).await?;
     let port = free_port()?;
     let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let base = format!("http://127.0.0.1:{port}");
