@@ -798,7 +798,12 @@ async fn directory_search_filters_ranks_and_pages_on_every_database() {
         store.close().await.ok();
         db.drop_now().await;
     }
-    if let [(first, a), rest @ ..] = orders.as_slice() {
+    same_on_every_database(&orders);
+}
+
+/// What each database gave, by label, is the same on all of them.
+fn same_on_every_database<T: PartialEq + std::fmt::Debug>(given: &[(&str, T)]) {
+    if let [(first, a), rest @ ..] = given {
         for (other, b) in rest {
             assert_eq!(a, b, "{first} and {other} give different results or orders");
         }
@@ -1209,11 +1214,7 @@ async fn many_matches_are_ranked_as_few_are() {
         store.close().await.ok();
         db.drop_now().await;
     }
-    if let [(first, a), rest @ ..] = orders.as_slice() {
-        for (other, b) in rest {
-            assert_eq!(a, b, "{first} and {other} differ");
-        }
-    }
+    same_on_every_database(&orders);
 }
 
 /// PostgreSQL plans each statement with its values: a plan made once for any value would

@@ -177,14 +177,16 @@ impl Reference {
             return Vec::new();
         }
         let names = self.folded.get_or_init(|| self.fold_names());
+        // Postal codes are five digits: other queries need not read them. A commune's line
+        // is read only when it matches.
+        let postal = query.len() == 5 && query.bytes().all(|b| b.is_ascii_digit());
         // (rank, population, index): rank 0 = postal code, 1 = exact name, 2 = name prefix.
         let mut hits: Vec<(u8, u32, usize)> = Vec::new();
         let mut start = 0;
-        for (index, commune) in self.communes().enumerate() {
-            let end = names.ends.get(index).map_or(start, |&e| e as usize);
-            let name = &names.names[start..end];
-            start = end;
-            let rank = if commune.postal_codes.contains(query) {
+        for (index, &end) in names.ends.iter().enumerate() {
+            let name = &names.names[start..end as usize];
+            start = end as usize;
+            let rank = if postal && self.postal_codes_at(index).contains(query) {
                 0
             } else if name == folded {
                 1
@@ -193,7 +195,8 @@ impl Reference {
             } else {
                 continue;
             };
-            hits.push((rank, commune.population.unwrap_or(0), index));
+            let population = self.commune_at(index).and_then(|c| c.population);
+            hits.push((rank, population.unwrap_or(0), index));
         }
         hits.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         hits.into_iter()
@@ -202,11 +205,25 @@ impl Reference {
             .collect()
     }
 
+    /// The postal codes field of the commune at `i`, read without the rest of its line.
+    fn postal_codes_at(&self, i: usize) -> PostalCodes {
+        let line = self
+            .communes
+            .get(i)
+            .and_then(|&start| COMMUNES_TSV.get(start as usize..))
+            .and_then(|text| text.split('\n').next())
+            .unwrap_or("");
+        PostalCodes(line.split('\t').nth(6).unwrap_or(""))
+    }
+
     fn fold_names(&self) -> FoldedNames {
         let mut names = String::with_capacity(COMMUNES_TSV.len() / 4);
         let mut ends = Vec::with_capacity(self.communes.len());
-        for commune in self.communes() {
-            fold_into(commune.name, &mut names);
+        for i in 0..self.communes.len() {
+            // Every line was checked at load: a commune is always read.
+            if let Some(commune) = self.commune_at(i) {
+                fold_into(commune.name, &mut names);
+            }
             ends.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
         }
         names.shrink_to_fit();
@@ -458,8 +475,9 @@ mod tests {
             45
         );
         assert_eq!(r.communes().count(), r.communes_len());
-        for c in r.communes() {
+        for (i, c) in r.communes().enumerate() {
             assert_eq!(r.commune(c.code), Some(c));
+            assert_eq!(r.postal_codes_at(i), c.postal_codes, "{}", c.code);
             assert!(
                 r.departement(c.departement).is_some(),
                 "{}: département {}",

@@ -47,9 +47,7 @@ pub async fn block(
     created_by: Option<&str>,
 ) -> Result<DomainBlockRecord> {
     let domain = domain_input(domain)?;
-    let own = fed.store.domain();
-    let own_host = own.rsplit_once(':').map_or(own, |(host, _)| host);
-    if super::url_check::DomainBlocks::new([domain.clone()]).is_blocked(own_host) {
+    if super::url_check::DomainBlocks::new([domain.clone()]).is_blocked(fed.store.domain()) {
         return Err(FederationError::Invalid(format!(
             "`{domain}` is this instance's own domain"
         )));

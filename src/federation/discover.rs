@@ -90,10 +90,7 @@ pub async fn discover(fed: &Federation, start: &str, max_depth: u32) -> Vec<Foun
                 break;
             }
             // A blocked domain is neither listed nor read.
-            let host = next
-                .rsplit_once(':')
-                .map_or(next.as_str(), |(host, _)| host);
-            if next != own && !fed.client.blocks().is_blocked(host) && seen.insert(next.clone()) {
+            if next != own && !fed.client.blocks().is_blocked(&next) && seen.insert(next.clone()) {
                 queue.push_back((next, depth + 1));
             }
         }

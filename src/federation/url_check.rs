@@ -127,6 +127,14 @@ pub fn parse_domain(input: &str) -> Result<String, BadDomain> {
 }
 
 /// Whether `host` (lower-case, no trailing dot) is `domain` or one of its subdomains.
+/// `host` without a `:port` after it.
+fn without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
 fn covers(domain: &str, host: &str) -> bool {
     host == domain
         || host
@@ -189,8 +197,11 @@ impl DomainBlocks {
             .map(String::as_str)
     }
 
+    /// Whether `host` (a host name, or `host:port` as domains are stored) is blocked.
     pub fn is_blocked(&self, host: &str) -> bool {
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = without_port(host)
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
         self.configured.iter().any(|d| covers(d, &host))
             || self.stored().iter().any(|d| covers(d, &host))
     }
@@ -461,6 +472,9 @@ mod tests {
         blocks.set_stored(vec!["spam.example".to_owned()]);
         assert!(client_copy.is_blocked("spam.example"));
         assert!(client_copy.is_blocked("a.b.spam.example."));
+        // Domains as stored, with a port.
+        assert!(client_copy.is_blocked("a.spam.example:8443"));
+        assert!(!client_copy.is_blocked("notspam.example:8443"));
         assert!(!client_copy.is_blocked("notspam.example"));
         assert!(client_copy.is_blocked("x.configured.example"));
         assert_eq!(

@@ -1909,8 +1909,11 @@ impl Store {
         ranked: &[sea_orm::QueryResult],
     ) -> Result<Vec<sea_orm::QueryResult>> {
         let mut ids = Vec::with_capacity(ranked.len());
-        for row in ranked {
-            ids.push(row.try_get::<i64>("", "entry_id")?);
+        let mut rank: HashMap<i64, usize> = HashMap::with_capacity(ranked.len());
+        for (at, row) in ranked.iter().enumerate() {
+            let id: i64 = row.try_get("", "entry_id")?;
+            ids.push(id);
+            rank.insert(id, at);
         }
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -1930,7 +1933,7 @@ impl Store {
         let mut keyed = Vec::with_capacity(rows.len());
         for row in rows {
             let id: i64 = row.try_get("", "entry_id")?;
-            let at = ids.iter().position(|i| *i == id).unwrap_or(usize::MAX);
+            let at = rank.get(&id).copied().unwrap_or(usize::MAX);
             keyed.push((at, row));
         }
         keyed.sort_by_key(|(at, _)| *at);
