@@ -19,6 +19,8 @@ use crate::store::queue::{Delivery, HISTORY_KEPT, Outcome};
 const POLL: Duration = Duration::from_secs(1);
 /// Deliveries a domain worker claims at once.
 const BATCH: u64 = 16;
+/// How long the recorder of delivered activities waits for more before writing.
+const RECORD_LINGER: Duration = Duration::from_millis(20);
 /// How long activity ids are remembered against duplicates.
 const SEEN_FOR: chrono::Duration = chrono::Duration::days(7);
 
@@ -333,6 +335,21 @@ async fn record_delivered(fed: Arc<Federation>, mut done: mpsc::UnboundedReceive
     const MOST: usize = 500;
     let mut batch = Vec::with_capacity(MOST);
     while done.recv_many(&mut batch, MOST).await > 0 {
+        // A fan-out's deliveries end close together: waiting a moment for the rest of them
+        // makes one write of many instead of many writes of a few.
+        if batch.len() < MOST {
+            tokio::time::sleep(RECORD_LINGER).await;
+            while batch.len() < MOST {
+                match done.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
+            }
+        }
+        tracing::debug!(
+            deliveries = batch.len(),
+            "writing the outcome of successful deliveries"
+        );
         let (ids, domains): (Vec<i64>, Vec<String>) = batch.drain(..).unzip();
         if let Err(e) = fed
             .store

@@ -430,6 +430,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
+        // One transaction: one commit for the whole batch.
+        let txn = self.write_txn().await?;
         for chunk in ids.chunks(500) {
             deliveries::Entity::update_many()
                 .col_expr(deliveries::Column::State, Expr::value("done"))
@@ -447,7 +449,7 @@ impl Store {
                 .filter(deliveries::Column::Id.is_in(chunk.iter().copied()))
                 .filter(deliveries::Column::ClaimedBy.eq(worker))
                 .filter(deliveries::Column::State.eq("sending"))
-                .exec(&self.db)
+                .exec(&txn)
                 .await?;
         }
         let mut domains: Vec<&String> = domains.iter().collect();
@@ -474,9 +476,10 @@ impl Store {
                         ])
                         .to_owned(),
                 )
-                .exec_without_returning(&self.db)
+                .exec_without_returning(&txn)
                 .await?;
         }
+        txn.commit().await?;
         Ok(())
     }
 
