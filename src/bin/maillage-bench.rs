@@ -82,7 +82,7 @@ async fn run() -> BenchResult<()> {
     for run in &report {
         for (n, round) in run.rounds.iter().enumerate() {
             println!(
-                "  {:>5} instances, {}: {:>7.0} deliveries/s ({:.2} s), server CPU {:.3} ms per delivery, receivers {:.3} ms",
+                "  {:>5} instances, {}: {:>7.0} deliveries/s ({:.2} s), server CPU {:.3} ms per delivery, stand-ins {:.3} ms",
                 run.followers,
                 n + 1,
                 round.deliveries_per_second,
@@ -222,6 +222,31 @@ fn server_binary() -> BenchResult<PathBuf> {
 /// instances: the first after the server started, then the server as it runs.
 const ROUNDS: usize = 3;
 
+/// The name of the threads running the stand-in instances.
+const STAND_INS: &str = "stand-in";
+
+/// The runtime of the stand-in instances, stopped without waiting when dropped (a runtime
+/// cannot be dropped from within another).
+struct StandIns(Option<tokio::runtime::Runtime>);
+
+impl StandIns {
+    fn handle(&self) -> BenchResult<&tokio::runtime::Handle> {
+        Ok(self
+            .0
+            .as_ref()
+            .ok_or("the stand-in runtime stopped")?
+            .handle())
+    }
+}
+
+impl Drop for StandIns {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// One fan-out.
 struct Round {
     seconds: f64,
@@ -255,6 +280,7 @@ impl RunReport {
 /// fan-out to instances not written to lately is. They stop listening when the returned
 /// set is dropped.
 async fn receivers(
+    runtime: &tokio::runtime::Handle,
     count: usize,
     received: Arc<AtomicUsize>,
 ) -> BenchResult<(Vec<u16>, tokio::task::JoinSet<()>)> {
@@ -262,13 +288,20 @@ async fn receivers(
     let mut servers = tokio::task::JoinSet::new();
     for _ in 0..count {
         let received = received.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         ports.push(listener.local_addr()?.port());
-        servers.spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(receive(stream, received.clone()));
-            }
-        });
+        servers.spawn_on(
+            async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(receive(stream, received.clone()));
+                }
+            },
+            runtime,
+        );
     }
     Ok((ports, servers))
 }
@@ -345,20 +378,27 @@ impl Server {
 
     /// User and system CPU time of the process so far, in seconds.
     fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(&self.pid().to_string())
+        cpu_seconds(&self.pid().to_string(), None)
     }
 }
 
-/// CPU time of a process (`self` for this one) so far, in seconds: the sum over its
-/// threads of the time the scheduler ran them (`/proc/PID/task/*/schedstat`, in
-/// nanoseconds), finer than the 10 ms ticks of `/proc/PID/stat`.
-fn cpu_seconds(pid: &str) -> f64 {
+/// CPU time so far of the threads of a process (`self` for this one), or of those of its
+/// threads with a given name, in seconds: the sum of the time the scheduler ran them
+/// (`/proc/PID/task/*/schedstat`, in nanoseconds), finer than the 10 ms ticks of
+/// `/proc/PID/stat`. Threads that ended are not counted.
+fn cpu_seconds(pid: &str, named: Option<&str>) -> f64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return 0.0;
     };
     let nanos: u64 = tasks
         .filter_map(|task| {
-            let text = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            let task = task.ok()?.path();
+            if let Some(name) = named
+                && std::fs::read_to_string(task.join("comm")).ok()?.trim() != name
+            {
+                return None;
+            }
+            let text = std::fs::read_to_string(task.join("schedstat")).ok()?;
             text.split_whitespace().next()?.parse::<u64>().ok()
         })
         .sum();
@@ -424,10 +464,18 @@ async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> Bench
         .tempdir()?;
     // The receivers take their ports first, so that the server's, chosen afterwards, cannot
     // be one of theirs. Each round has its own pole and its own instances.
+    // The stand-in instances run on threads of their own, whose CPU time is theirs alone.
+    let stand_ins = StandIns(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name(STAND_INS)
+            .enable_all()
+            .build()?,
+    ));
     let mut sets = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
         let received = Arc::new(AtomicUsize::new(0));
-        let (ports, listening) = receivers(followers, received.clone()).await?;
+        let (ports, listening) =
+            receivers(stand_ins.handle()?, followers, received.clone()).await?;
         sets.push((ports, received, listening));
     }
     let port = free_port()?;
@@ -520,7 +568,7 @@ async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> Bench
     let mut rounds = Vec::with_capacity(ROUNDS);
     for (pole, (_, received, _)) in poles.iter().zip(&sets) {
         let cpu_before = server.cpu_seconds();
-        let own_cpu_before = cpu_seconds("self");
+        let own_cpu_before = cpu_seconds("self", Some(STAND_INS));
         let start = Instant::now();
         let response = client
             .post(format!("{base}/api/v1/poles/{}/projects", pole.pole.slug))
@@ -544,7 +592,7 @@ async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> Bench
         }
         let seconds = start.elapsed().as_secs_f64();
         let cpu = server.cpu_seconds() - cpu_before;
-        let own_cpu = cpu_seconds("self") - own_cpu_before;
+        let own_cpu = cpu_seconds("self", Some(STAND_INS)) - own_cpu_before;
         rounds.push(Round {
             seconds,
             deliveries_per_second: followers as f64 / seconds,

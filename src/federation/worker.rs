@@ -138,17 +138,27 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     let mut ready: VecDeque<(String, Vec<Delivery>)> = VecDeque::new();
     let activities = Arc::new(Activities::default());
     let mut refresh = true;
+    // Whether the last reading of the queue found due domains that already had a worker:
+    // when a worker ends, the queue is read again only then (that worker may have ended
+    // before taking what was queued for its domain meanwhile). Reading it again at every
+    // worker's end would make a fan-out to many instances read the queue once per instance.
+    let mut skipped_busy = false;
     loop {
-        if refresh || backlog.is_empty() {
+        if refresh {
             match fed.store.due_domains(chrono::Utc::now()).await {
                 Ok(domains) => {
                     let active = active.lock().map(|a| a.clone()).unwrap_or_default();
+                    skipped_busy = domains.iter().any(|d| active.contains(d));
                     backlog = domains
                         .into_iter()
                         .filter(|d| !active.contains(d) && !ready.iter().any(|(r, _)| r == d))
                         .collect();
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read the delivery queue"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the delivery queue");
+                    // Read it again when a worker ends, as before any reading.
+                    skipped_busy = true;
+                }
             }
         }
         loop {
@@ -209,7 +219,7 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
         while workers.try_join_next().is_some() {}
         tokio::select! {
             () = fed.deliver_wakeup.notified() => refresh = true,
-            () = slot_freed.notified() => refresh = false,
+            () = slot_freed.notified() => refresh = skipped_busy && backlog.is_empty(),
             () = tokio::time::sleep(POLL) => refresh = true,
             () = stopped(&mut shutdown) => break,
         }
