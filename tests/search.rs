@@ -1273,6 +1273,19 @@ async fn statistics_are_kept_until_the_directory_changes() {
             !std::sync::Arc::ptr_eq(&first, &regional),
             "[{label}] by query"
         );
+        // The kinds asked for and the filters on calls do not change the figures.
+        let calls_only = DirectoryParams {
+            kind: Some("call".into()),
+            call_status: Some("open".into()),
+            ..Default::default()
+        }
+        .parse()
+        .expect("query");
+        let shared = cache.get(&store, &calls_only).await.expect("statistics");
+        assert!(
+            std::sync::Arc::ptr_eq(&first, &shared),
+            "[{label}] shared by queries that differ only in kinds and call filters"
+        );
 
         let before = store.directory_generation().await.expect("generation");
         let lyon = other

@@ -663,6 +663,16 @@ impl DirectoryQuery {
         out.finish()
     }
 
+    /// The part of the query that [`Store::directory_statistics`] depends on: the kinds
+    /// asked for and the filters on calls leave the figures as they are.
+    pub fn for_statistics(&self) -> DirectoryQuery {
+        let mut query = self.clone();
+        query.kinds.clear();
+        query.call_status = None;
+        query.deadline_before = None;
+        query
+    }
+
     /// Whether anything narrows the selection.
     pub fn is_filtered(&self) -> bool {
         !self.to_query(None).is_empty()
@@ -2331,6 +2341,7 @@ impl Store {
         query: &DirectoryQuery,
         now: DateTime<Utc>,
     ) -> Result<DirectoryStatistics> {
+        let query = &query.for_statistics();
         let backend = self.db.get_database_backend();
         let reference = Reference::get();
         let ctx = Context::new(query, now);

@@ -36,7 +36,8 @@ impl StatisticsCache {
         store: &Store,
         query: &DirectoryQuery,
     ) -> Result<Arc<DirectoryStatistics>, StoreError> {
-        let key = query.to_query(None);
+        // Queries that differ only in what the figures do not depend on share them.
+        let key = query.for_statistics().to_query(None);
         let generation = store.directory_generation().await?;
         if let Some(kept) = self.kept(&key, generation) {
             return Ok(kept);
