@@ -1552,6 +1552,13 @@ impl Context {
     }
 }
 
+/// Whether a SQLite search starts from the matches of its first facet, checking the other
+/// filters row by row: one without words that filters on a facet of the entries. Both the
+/// conditions and the choice of index follow it.
+fn starts_from_facet(backend: DbBackend, query: &DirectoryQuery, words: bool) -> bool {
+    backend == DbBackend::Sqlite && !words && !entry_facets(query).is_empty()
+}
+
 /// The columns of a hit, as [`Store::hits`] reads them.
 const HIT_COLUMNS: &str = "d.kind, d.item_id, d.pole_id, d.local, d.title, d.summary, d.ap_id, \
      d.public_id, d.published_at, d.starts_at, d.ends_at, d.call_status, d.deadline";
@@ -1646,9 +1653,9 @@ fn push_conditions(
     } else {
         Vec::new()
     };
+    let from_facet = !walk && starts_from_facet(sql.backend, query, !ctx.tokens.is_empty());
     for (i, (facet, value)) in facets.into_iter().enumerate() {
-        // SQLite starts from the first facet's index and checks the others row by row.
-        let drive = i == 0 && sql.backend == DbBackend::Sqlite && !walk;
+        let drive = i == 0 && from_facet;
         let f = sql.bind(facet);
         let v = sql.bind(value);
         let kind_filter = match single_kind {
@@ -1812,7 +1819,7 @@ impl Store {
 
         // SQLite starts from the first facet's matches and looks each up by id: the keys
         // index gives what the filters and the ranking need without reading the rows.
-        let by_facet = backend == DbBackend::Sqlite && !words && !entry_facets(query).is_empty();
+        let by_facet = starts_from_facet(backend, query, words);
         let keys_hint = if by_facet { KEYS_INDEX } else { "" };
         let mut count = Sql::new(backend);
         count.push(&format!(
