@@ -1,6 +1,9 @@
 //! Database migrations for Maillage.
 pub use sea_orm_migration::prelude::*;
 
+#[macro_use]
+mod per_backend;
+
 mod m20261123_000001_initial;
 mod m20261123_000002_actor_keys;
 mod m20261123_000003_delivery_queue;

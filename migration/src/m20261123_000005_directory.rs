@@ -10,7 +10,6 @@
 //! not in the migrations).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -124,39 +123,4 @@ const POSTGRES_DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS directory",
 ];
 
-/// Runs the statements of the database in use (shared with the later directory migrations).
-pub(crate) async fn run(
-    manager: &SchemaManager<'_>,
-    sqlite: &[&str],
-    postgres: &[&str],
-) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    let statements = match db.get_database_backend() {
-        DbBackend::Sqlite => sqlite,
-        DbBackend::Postgres => postgres,
-        other => {
-            return Err(DbErr::Migration(format!(
-                "the directory index supports SQLite and PostgreSQL, not {other:?}"
-            )));
-        }
-    };
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_UP, POSTGRES_UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_DOWN, POSTGRES_DOWN).await
-    }
-}
+per_backend_migration!(up: SQLITE_UP, POSTGRES_UP; down: SQLITE_DOWN, POSTGRES_DOWN);

@@ -3,8 +3,6 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::m20261123_000005_directory::run;
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -13,17 +11,4 @@ const UP: &[&str] =
 
 const DOWN: &[&str] = &["DROP INDEX IF EXISTS idx_directory_published"];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, UP, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, DOWN, DOWN).await
-    }
-}
+per_backend_migration!(up: UP, UP; down: DOWN, DOWN);

@@ -6,8 +6,6 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::m20261123_000005_directory::run;
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -23,17 +21,4 @@ const POSTGRES_UP: &[&str] = &[
 
 const DOWN: &[&str] = &["DROP INDEX IF EXISTS idx_directory_keys"];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_UP, POSTGRES_UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, DOWN, DOWN).await
-    }
-}
+per_backend_migration!(up: SQLITE_UP, POSTGRES_UP; down: DOWN, DOWN);

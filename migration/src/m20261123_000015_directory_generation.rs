@@ -5,8 +5,6 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::m20261123_000005_directory::run;
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -51,17 +49,4 @@ const POSTGRES_DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS directory_generation",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_UP, POSTGRES_UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_DOWN, POSTGRES_DOWN).await
-    }
-}
+per_backend_migration!(up: SQLITE_UP, POSTGRES_UP; down: SQLITE_DOWN, POSTGRES_DOWN);

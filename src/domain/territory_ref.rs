@@ -205,15 +205,13 @@ impl Reference {
             .collect()
     }
 
-    /// The postal codes field of the commune at `i`, read without the rest of its line.
+    /// The postal codes of the commune at `i` (the seventh field of its line).
     fn postal_codes_at(&self, i: usize) -> PostalCodes {
-        let line = self
-            .communes
-            .get(i)
-            .and_then(|&start| COMMUNES_TSV.get(start as usize..))
-            .and_then(|text| text.split('\n').next())
-            .unwrap_or("");
-        PostalCodes(line.split('\t').nth(6).unwrap_or(""))
+        PostalCodes(
+            self.communes
+                .get(i)
+                .map_or("", |&start| commune_field(start, 6)),
+        )
     }
 
     fn fold_names(&self) -> FoldedNames {
@@ -287,8 +285,14 @@ impl Reference {
 
 /// The INSEE code of the commune whose line starts at `start`.
 fn commune_code(start: u32) -> &'static str {
+    commune_field(start, 0)
+}
+
+/// Field `n` of the commune line that starts at `start`, read without the rest of it (every
+/// line was checked at load to have all its fields).
+fn commune_field(start: u32, n: usize) -> &'static str {
     let line = COMMUNES_TSV.get(start as usize..).unwrap_or("");
-    line.split(['\t', '\n']).next().unwrap_or("")
+    line.split(['\t', '\n']).nth(n).unwrap_or("")
 }
 
 /// Reads a line of the commune table (what follows its end is ignored).

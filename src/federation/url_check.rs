@@ -126,7 +126,6 @@ pub fn parse_domain(input: &str) -> Result<String, BadDomain> {
     Ok(ascii.to_ascii_lowercase())
 }
 
-/// Whether `host` (lower-case, no trailing dot) is `domain` or one of its subdomains.
 /// `host` without a `:port` after it.
 fn without_port(host: &str) -> &str {
     match host.rsplit_once(':') {
@@ -135,6 +134,7 @@ fn without_port(host: &str) -> &str {
     }
 }
 
+/// Whether `host` (lower-case, no trailing dot) is `domain` or one of its subdomains.
 fn covers(domain: &str, host: &str) -> bool {
     host == domain
         || host
