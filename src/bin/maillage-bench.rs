@@ -273,6 +273,58 @@ impl RunReport {
     }
 }
 
+/// The deliveries of the marked project that one round's stand-ins received, and the
+/// moment the last one expected arrived: the end of the fan-out, taken where it happens
+/// rather than by a clock polling the count.
+struct Tally {
+    received: AtomicUsize,
+    expected: usize,
+    last: std::sync::OnceLock<Instant>,
+    done: tokio::sync::Notify,
+}
+
+impl Tally {
+    fn new(expected: usize) -> Tally {
+        Tally {
+            received: AtomicUsize::new(0),
+            expected,
+            last: std::sync::OnceLock::new(),
+            done: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn count(&self) {
+        if self.received.fetch_add(1, Ordering::SeqCst) + 1 == self.expected {
+            let _ = self.last.set(Instant::now());
+            self.done.notify_one();
+        }
+    }
+
+    fn received(&self) -> usize {
+        self.received.load(Ordering::SeqCst)
+    }
+
+    /// When the last expected delivery arrived, waiting for it until `deadline`.
+    async fn finished(&self, deadline: Duration) -> BenchResult<Instant> {
+        let wait = async {
+            loop {
+                if let Some(last) = self.last.get() {
+                    return *last;
+                }
+                self.done.notified().await;
+            }
+        };
+        tokio::time::timeout(deadline, wait).await.map_err(|_| {
+            format!(
+                "only {} of {} deliveries arrived in time",
+                self.received(),
+                self.expected
+            )
+            .into()
+        })
+    }
+}
+
 /// Stand-in instances: each a loopback port whose shared inbox counts the deliveries of
 /// the marked project. They are as lean as an HTTP/1.1 server can be (read the request,
 /// answer 202 and close), so that the machine's two cores go to the server measured; the
@@ -282,7 +334,7 @@ impl RunReport {
 async fn receivers(
     runtime: &tokio::runtime::Handle,
     count: usize,
-    received: Arc<AtomicUsize>,
+    received: Arc<Tally>,
 ) -> BenchResult<(Vec<u16>, tokio::task::JoinSet<()>)> {
     let mut ports = Vec::with_capacity(count);
     let mut servers = tokio::task::JoinSet::new();
@@ -307,7 +359,7 @@ async fn receivers(
 }
 
 /// Reads one request, counts it if it carries the marked project, answers 202 and closes.
-async fn receive(mut stream: tokio::net::TcpStream, received: Arc<AtomicUsize>) {
+async fn receive(mut stream: tokio::net::TcpStream, received: Arc<Tally>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut request = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
@@ -336,7 +388,7 @@ async fn receive(mut stream: tokio::net::TcpStream, received: Arc<AtomicUsize>) 
         }
     }
     if request.windows(MARK.len()).any(|w| w == MARK.as_bytes()) {
-        received.fetch_add(1, Ordering::SeqCst);
+        received.count();
     }
     let _ = stream
         .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
@@ -473,7 +525,7 @@ async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> Bench
     ));
     let mut sets = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
-        let received = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(Tally::new(followers));
         let (ports, listening) =
             receivers(stand_ins.handle()?, followers, received.clone()).await?;
         sets.push((ports, received, listening));
@@ -579,18 +631,8 @@ async fn fan_out_run(binary: &Path, followers: usize, with_inbox: bool) -> Bench
         if !response.status().is_success() {
             return Err(format!("creating the project failed: {}", response.status()).into());
         }
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while received.load(Ordering::SeqCst) < followers {
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "only {} of {followers} deliveries arrived in time",
-                    received.load(Ordering::SeqCst)
-                )
-                .into());
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        let seconds = start.elapsed().as_secs_f64();
+        let last = received.finished(Duration::from_secs(300)).await?;
+        let seconds = last.duration_since(start).as_secs_f64();
         let cpu = server.cpu_seconds() - cpu_before;
         let own_cpu = cpu_seconds("self", Some(STAND_INS)) - own_cpu_before;
         rounds.push(Round {
