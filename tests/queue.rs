@@ -315,6 +315,15 @@ async fn failures_are_retried_with_backoff_and_dead_domains_are_probed() {
             "[{}] not contacted until the probe",
             db.label
         );
+        assert!(
+            store
+                .claim("down.example", "w", 10, now + Duration::hours(1))
+                .await
+                .expect("claim")
+                .is_empty(),
+            "[{}] not claimed until the probe, even when asked for by name",
+            db.label
+        );
         now += Duration::hours(7);
         assert_eq!(store.due_domains(now).await.expect("due"), ["down.example"]);
         let probe = store

@@ -14,6 +14,7 @@ use super::remote::{parse_actor, type_of};
 use super::signatures::SignatureError;
 use super::url_check::UrlError;
 use crate::config::Config;
+use crate::store::queue::Queued;
 use crate::store::{RemoteActor, Store, StoreError};
 
 /// Why an incoming activity or a federation action was refused.
@@ -121,6 +122,28 @@ impl RateLimiter {
     }
 }
 
+/// What this process queued since the delivery workers last looked: they start on these
+/// domains with the activity at hand, without reading the queue back first. Past
+/// [`JustQueued::MOST`] entries (workers not running, or far behind), only the fact is kept,
+/// and the workers read the queue.
+#[derive(Debug, Default)]
+pub struct JustQueued {
+    pub entries: Vec<Queued>,
+    pub overflowed: bool,
+}
+
+impl JustQueued {
+    pub const MOST: usize = 1024;
+
+    pub fn push(&mut self, queued: Queued) {
+        if self.entries.len() < Self::MOST {
+            self.entries.push(queued);
+        } else {
+            self.overflowed = true;
+        }
+    }
+}
+
 pub struct Federation {
     pub store: Store,
     pub config: Arc<Config>,
@@ -129,6 +152,8 @@ pub struct Federation {
     pub publish_wakeup: Notify,
     /// Woken when deliveries are queued.
     pub deliver_wakeup: Notify,
+    /// What this process queued since the delivery workers last looked.
+    pub queued: Mutex<JustQueued>,
     /// Names this process in delivery leases.
     pub worker_id: String,
     pub limiter: RateLimiter,
@@ -153,6 +178,7 @@ impl Federation {
             blocks_reload: tokio::sync::Mutex::new(()),
             publish_wakeup: Notify::new(),
             deliver_wakeup: Notify::new(),
+            queued: Mutex::new(JustQueued::default()),
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
             config,
         })
@@ -306,13 +332,51 @@ impl Federation {
                 !blocked
             })
             .collect();
-        let added = self
+        let Some(queued) = self
             .store
-            .enqueue(id, actor, activity, &urls, chrono::Utc::now())
-            .await?;
+            .queue_activity(id, actor, activity, &urls, chrono::Utc::now())
+            .await?
+        else {
+            return Ok(0);
+        };
+        let added = queued.added;
         if added > 0 {
+            if let Ok(mut just) = self.queued.lock() {
+                just.push(queued);
+            }
             self.deliver_wakeup.notify_one();
         }
         Ok(added)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queue::OutgoingActivity;
+
+    fn queued(n: i64) -> Queued {
+        Queued {
+            activity: OutgoingActivity {
+                id: n,
+                activity_id: format!("https://a.example/activities/{n}"),
+                signer: "https://a.example/actor".into(),
+                body: "{}".into(),
+            },
+            added: 1,
+            domains: vec![format!("i{n}.example")],
+        }
+    }
+
+    #[test]
+    fn what_was_just_queued_is_kept_up_to_a_bound_then_only_the_fact() {
+        let mut just = JustQueued::default();
+        for n in 0..JustQueued::MOST as i64 {
+            just.push(queued(n));
+        }
+        assert!(!just.overflowed);
+        just.push(queued(-1));
+        assert_eq!(just.entries.len(), JustQueued::MOST);
+        assert!(just.overflowed, "the workers are told to read the queue");
     }
 }

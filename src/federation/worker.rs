@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::publish::publish_pending;
 use super::service::Federation;
 use super::signatures::body_digest;
-use crate::store::queue::{Delivery, HISTORY_KEPT, Outcome};
+use crate::store::queue::{Delivery, HISTORY_KEPT, Outcome, OutgoingActivity};
 
 /// How often the queue is looked at when nothing wakes the workers (other processes may
 /// have queued work, and retries fall due).
@@ -218,7 +218,29 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
         }
         while workers.try_join_next().is_some() {}
         tokio::select! {
-            () = fed.deliver_wakeup.notified() => refresh = true,
+            () = fed.deliver_wakeup.notified() => {
+                // What this process just queued is claimed without reading the queue first;
+                // a wake-up without it (or the poll) reads the queue.
+                let just = fed
+                    .queued
+                    .lock()
+                    .map(|mut q| std::mem::take(&mut *q))
+                    .unwrap_or_default();
+                refresh = just.overflowed || just.entries.is_empty();
+                let busy = active.lock().map(|a| a.clone()).unwrap_or_default();
+                let mut waiting: HashSet<String> = backlog.iter().cloned().collect();
+                for queued in just.entries {
+                    activities.keep(queued.activity);
+                    for domain in queued.domains {
+                        if busy.contains(&domain) || ready.iter().any(|(r, _)| *r == domain) {
+                            // Its worker may end without taking what was just queued.
+                            skipped_busy = true;
+                        } else if waiting.insert(domain.clone()) {
+                            backlog.push_back(domain);
+                        }
+                    }
+                }
+            }
             () = slot_freed.notified() => refresh = skipped_busy && backlog.is_empty(),
             () = tokio::time::sleep(POLL) => refresh = true,
             () = stopped(&mut shutdown) => break,
@@ -379,6 +401,16 @@ struct Prepared {
     digest: String,
 }
 
+impl From<OutgoingActivity> for Prepared {
+    fn from(activity: OutgoingActivity) -> Prepared {
+        Prepared {
+            digest: body_digest(activity.body.as_bytes()),
+            body: bytes::Bytes::from(activity.body),
+            signer: activity.signer,
+        }
+    }
+}
+
 /// The activities being sent, by row id, read once for a whole fan-out.
 #[derive(Default)]
 struct Activities(Mutex<HashMap<i64, Arc<Prepared>>>);
@@ -386,6 +418,16 @@ struct Activities(Mutex<HashMap<i64, Arc<Prepared>>>);
 impl Activities {
     /// At most this many are kept; the oldest fan-outs are long sent when it fills.
     const KEPT: usize = 256;
+
+    /// Keeps an activity just queued, for the deliveries about to be claimed.
+    fn keep(&self, activity: OutgoingActivity) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() >= Self::KEPT {
+                kept.clear();
+            }
+            kept.insert(activity.id, Arc::new(Prepared::from(activity)));
+        }
+    }
 
     /// The activities of a batch of deliveries, read from the database if not yet here.
     async fn for_batch(
@@ -419,15 +461,12 @@ impl Activities {
             kept.clear();
         }
         for row in rows {
-            let prepared = Arc::new(Prepared {
-                digest: body_digest(row.body.as_bytes()),
-                body: bytes::Bytes::from(row.body),
-                signer: row.signer,
-            });
+            let id = row.id;
+            let prepared = Arc::new(Prepared::from(row));
             if let Some(kept) = kept.as_mut() {
-                kept.insert(row.id, prepared.clone());
+                kept.insert(id, prepared.clone());
             }
-            found.insert(row.id, prepared);
+            found.insert(id, prepared);
         }
         Ok(found)
     }

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set, Statement, prelude::Json,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    Statement, prelude::Json,
 };
 use serde::Serialize;
 
@@ -98,6 +98,16 @@ pub fn inbox_domain(inbox: &url::Url) -> Option<String> {
     })
 }
 
+/// What [`Store::queue_activity`] queued: the activity as stored, and the deliveries added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub activity: OutgoingActivity,
+    /// Deliveries added (an inbox already queued for this activity is not queued again).
+    pub added: usize,
+    /// The domains of the inboxes queued, each once.
+    pub domains: Vec<String>,
+}
+
 impl Store {
     /// Stores the activity once and one delivery of it per distinct inbox; an inbox already
     /// queued for this activity is skipped. Returns how many deliveries were added.
@@ -109,6 +119,22 @@ impl Store {
         inboxes: &[url::Url],
         now: DateTime<Utc>,
     ) -> Result<usize> {
+        Ok(self
+            .queue_activity(activity_id, signer, body, inboxes, now)
+            .await?
+            .map_or(0, |queued| queued.added))
+    }
+
+    /// [`Store::enqueue`], giving what was queued, for a sender that passes it on to its
+    /// delivery workers rather than have them read it back; `None` if there was no inbox.
+    pub async fn queue_activity(
+        &self,
+        activity_id: &str,
+        signer: &str,
+        body: &Json,
+        inboxes: &[url::Url],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Queued>> {
         let mut seen = std::collections::HashSet::new();
         let mut targets = Vec::new();
         for inbox in inboxes {
@@ -120,17 +146,20 @@ impl Store {
             targets.push((inbox.to_string(), domain));
         }
         if targets.is_empty() {
-            return Ok(0);
+            return Ok(None);
         }
+        let mut domains: Vec<String> = targets.iter().map(|(_, d)| d.clone()).collect();
+        domains.sort_unstable();
+        domains.dedup();
         let document = serde_json::to_string(body)
             .map_err(|e| StoreError::Corrupt(format!("activity `{activity_id}`: {e}")))?;
         // One transaction, many rows per statement: a fan-out to thousands of inboxes is
         // queued in a few statements, and the activity itself is written once.
         let txn = self.write_txn().await?;
-        outgoing_activities::Entity::insert(outgoing_activities::ActiveModel {
+        let inserted = outgoing_activities::Entity::insert(outgoing_activities::ActiveModel {
             activity_id: Set(activity_id.to_owned()),
             signer: Set(signer.to_owned()),
-            body: Set(document),
+            body: Set(document.clone()),
             created_at: Set(now),
             ..Default::default()
         })
@@ -139,16 +168,32 @@ impl Store {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
-        .await?;
-        let activity: i64 = outgoing_activities::Entity::find()
-            .select_only()
-            .column(outgoing_activities::Column::Id)
-            .filter(outgoing_activities::Column::ActivityId.eq(activity_id))
-            .into_tuple()
-            .one(&txn)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("activity `{activity_id}` not stored")))?;
+        .exec(&txn)
+        .await;
+        let stored = match inserted {
+            Ok(inserted) => OutgoingActivity {
+                id: inserted.last_insert_id,
+                activity_id: activity_id.to_owned(),
+                signer: signer.to_owned(),
+                body: document,
+            },
+            // Queued before (to other inboxes): its deliveries refer to the stored one.
+            Err(sea_orm::DbErr::RecordNotInserted) => outgoing_activities::Entity::find()
+                .filter(outgoing_activities::Column::ActivityId.eq(activity_id))
+                .one(&txn)
+                .await?
+                .map(|m| OutgoingActivity {
+                    id: m.id,
+                    activity_id: m.activity_id,
+                    signer: m.signer,
+                    body: m.body,
+                })
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("activity `{activity_id}` not stored"))
+                })?,
+            Err(e) => return Err(e.into()),
+        };
+        let activity = stored.id;
         let mut added = 0;
         let mut rows = targets.into_iter().peekable();
         while rows.peek().is_some() {
@@ -181,7 +226,11 @@ impl Store {
             added += usize::try_from(result).unwrap_or(0);
         }
         txn.commit().await?;
-        Ok(added)
+        Ok(Some(Queued {
+            activity: stored,
+            added,
+            domains,
+        }))
     }
 
     /// The activities of these rows of `outgoing_activities` (those that exist).
@@ -305,12 +354,19 @@ impl Store {
                  OR ({t}state = 'sending' AND {t}claimed_until < {mark}3))"
             )
         };
+        let reachable = match self.backend {
+            crate::config::Backend::Postgres => "FALSE",
+            crate::config::Backend::Sqlite => "0",
+        };
+        // An unreachable domain is left alone until its next probe, whoever asks.
         let ranked = format!(
             "SELECT id FROM (SELECT d.id AS id, \
                row_number() OVER (PARTITION BY d.domain ORDER BY d.next_attempt_at, d.id) AS n, \
                CASE WHEN h.unreachable THEN 1 ELSE {mark}4 END AS cap \
              FROM deliveries d LEFT JOIN delivery_domains h ON h.domain = d.domain \
-             WHERE d.domain IN ({list}) AND {}) ranked WHERE n <= cap",
+             WHERE d.domain IN ({list}) AND {} \
+               AND (h.unreachable IS NULL OR h.unreachable = {reachable} OR h.next_probe_at <= {mark}3)) \
+             ranked WHERE n <= cap",
             due("d.")
         );
         let chosen = match self.backend {
