@@ -62,6 +62,17 @@ pub struct OutgoingActivity {
     pub body: String,
 }
 
+impl From<outgoing_activities::Model> for OutgoingActivity {
+    fn from(m: outgoing_activities::Model) -> OutgoingActivity {
+        OutgoingActivity {
+            id: m.id,
+            activity_id: m.activity_id,
+            signer: m.signer,
+            body: m.body,
+        }
+    }
+}
+
 /// How long delivered and abandoned deliveries are kept (for the queue's state per
 /// domain), with the activities only they referred to.
 pub const HISTORY_KEPT: Duration = Duration::days(14);
@@ -104,7 +115,8 @@ pub struct Queued {
     pub activity: OutgoingActivity,
     /// Deliveries added (an inbox already queued for this activity is not queued again).
     pub added: usize,
-    /// The domains of the inboxes queued, each once.
+    /// The domains of the inboxes given, each once (also those whose inbox was queued
+    /// before).
     pub domains: Vec<String>,
 }
 
@@ -182,12 +194,7 @@ impl Store {
                 .filter(outgoing_activities::Column::ActivityId.eq(activity_id))
                 .one(&txn)
                 .await?
-                .map(|m| OutgoingActivity {
-                    id: m.id,
-                    activity_id: m.activity_id,
-                    signer: m.signer,
-                    body: m.body,
-                })
+                .map(OutgoingActivity::from)
                 .ok_or_else(|| {
                     StoreError::Corrupt(format!("activity `{activity_id}` not stored"))
                 })?,
@@ -241,12 +248,7 @@ impl Store {
                 .filter(outgoing_activities::Column::Id.is_in(chunk.iter().copied()))
                 .all(&self.db)
                 .await?;
-            found.extend(rows.into_iter().map(|m| OutgoingActivity {
-                id: m.id,
-                activity_id: m.activity_id,
-                signer: m.signer,
-                body: m.body,
-            }));
+            found.extend(rows.into_iter().map(OutgoingActivity::from));
         }
         Ok(found)
     }
