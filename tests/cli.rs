@@ -814,7 +814,22 @@ async fn two_processes_share_the_delivery_queue() {
     assert_eq!(posts.len(), total, "no delivery was sent twice");
     let delivered_by = |server: &Server| server.log().matches("delivered").count();
     let (by_first, by_second) = (delivered_by(&first), delivered_by(&second));
-    assert_eq!(by_first + by_second, total, "each delivery logged once");
+    // Should they differ, the warnings of both processes say why.
+    let warnings = |server: &Server| -> Vec<String> {
+        server
+            .log()
+            .lines()
+            .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        by_first + by_second,
+        total,
+        "each delivery logged once; warnings: {:?} {:?}",
+        warnings(&first),
+        warnings(&second)
+    );
     assert!(
         by_first > 0 && by_second > 0,
         "both processes took part: {by_first} and {by_second}"
