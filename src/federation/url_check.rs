@@ -126,10 +126,17 @@ pub fn parse_domain(input: &str) -> Result<String, BadDomain> {
     Ok(ascii.to_ascii_lowercase())
 }
 
-/// `host` without a `:port` after it.
+/// `host` without a `:port` after it. A bare IPv6 address (`2001:db8::1`) has no port: a
+/// port follows one only in brackets (`[2001:db8::1]:443`).
 fn without_port(host: &str) -> &str {
     match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
         _ => host,
     }
 }
@@ -304,6 +311,18 @@ pub fn check_resolved(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_is_taken_off_a_host_but_a_bare_ipv6_address_is_left_whole() {
+        assert_eq!(without_port("example.org:8443"), "example.org");
+        assert_eq!(without_port("example.org"), "example.org");
+        assert_eq!(without_port("192.0.2.1:80"), "192.0.2.1");
+        assert_eq!(without_port("[2001:db8::1]:443"), "[2001:db8::1]");
+        assert_eq!(without_port("[2001:db8::1]"), "[2001:db8::1]");
+        assert_eq!(without_port("2001:db8::1"), "2001:db8::1");
+        assert_eq!(without_port("::1"), "::1");
+        assert_eq!(without_port("example.org:"), "example.org:");
+    }
 
     fn kind(ip: &str) -> Option<&'static str> {
         non_public_kind(ip.parse().expect("an address"))
