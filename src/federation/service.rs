@@ -334,7 +334,7 @@ impl Federation {
             .collect();
         let Some(queued) = self
             .store
-            .queue_activity(id, actor, activity, &urls, chrono::Utc::now())
+            .enqueue(id, actor, activity, &urls, chrono::Utc::now())
             .await?
         else {
             return Ok(0);

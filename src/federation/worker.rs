@@ -138,8 +138,8 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     let mut ready: VecDeque<(String, Vec<Delivery>)> = VecDeque::new();
     let activities = Arc::new(Activities::default());
     let mut refresh = true;
-    // Whether the last reading of the queue found due domains that already had a worker:
-    // when a worker ends, the queue is read again only then (that worker may have ended
+    // Whether due domains were left out of the backlog for having a worker or deliveries
+    // claimed ahead (see `admit`): when a worker ends, the queue is read again only then (that worker may have ended
     // before taking what was queued for its domain meanwhile). Reading it again at every
     // worker's end would make a fan-out to many instances read the queue once per instance.
     let mut skipped_busy = false;
@@ -147,12 +147,8 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
         if refresh {
             match fed.store.due_domains(chrono::Utc::now()).await {
                 Ok(domains) => {
-                    let active = active.lock().map(|a| a.clone()).unwrap_or_default();
-                    skipped_busy = domains.iter().any(|d| active.contains(d));
-                    backlog = domains
-                        .into_iter()
-                        .filter(|d| !active.contains(d) && !ready.iter().any(|(r, _)| r == d))
-                        .collect();
+                    backlog.clear();
+                    skipped_busy = admit(domains, &active, &ready, &mut backlog);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the delivery queue");
@@ -227,18 +223,9 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
                     .map(|mut q| std::mem::take(&mut *q))
                     .unwrap_or_default();
                 refresh = just.overflowed || just.entries.is_empty();
-                let busy = active.lock().map(|a| a.clone()).unwrap_or_default();
-                let mut waiting: HashSet<String> = backlog.iter().cloned().collect();
                 for queued in just.entries {
                     activities.keep(queued.activity);
-                    for domain in queued.domains {
-                        if busy.contains(&domain) || ready.iter().any(|(r, _)| *r == domain) {
-                            // Its worker may end without taking what was just queued.
-                            skipped_busy = true;
-                        } else if waiting.insert(domain.clone()) {
-                            backlog.push_back(domain);
-                        }
-                    }
+                    skipped_busy |= admit(queued.domains, &active, &ready, &mut backlog);
                 }
             }
             () = slot_freed.notified() => refresh = skipped_busy && backlog.is_empty(),
@@ -269,6 +256,29 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
         Ok(n) => tracing::info!(released = n, "handed deliveries back to the queue"),
         Err(e) => tracing::warn!(error = %e, "cannot hand deliveries back; their leases will end"),
     }
+}
+
+/// Takes due `domains` into the backlog, each once, leaving out those that have a worker or
+/// deliveries claimed ahead. Says whether any was left out: its worker may end without taking
+/// what is due there now, and the queue is then read again.
+fn admit(
+    domains: impl IntoIterator<Item = String>,
+    active: &Mutex<HashSet<String>>,
+    ready: &VecDeque<(String, Vec<Delivery>)>,
+    backlog: &mut VecDeque<String>,
+) -> bool {
+    let mut taken: HashSet<String> = active.lock().map(|a| a.clone()).unwrap_or_default();
+    taken.extend(ready.iter().map(|(domain, _)| domain.clone()));
+    let mut waiting: HashSet<String> = backlog.iter().cloned().collect();
+    let mut left_out = false;
+    for domain in domains {
+        if taken.contains(&domain) {
+            left_out = true;
+        } else if waiting.insert(domain.clone()) {
+            backlog.push_back(domain);
+        }
+    }
+    left_out
 }
 
 /// Claimed deliveries grouped by domain, in the order they came.

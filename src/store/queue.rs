@@ -109,7 +109,7 @@ pub fn inbox_domain(inbox: &url::Url) -> Option<String> {
     })
 }
 
-/// What [`Store::queue_activity`] queued: the activity as stored, and the deliveries added.
+/// What [`Store::enqueue`] queued: the activity as stored, and the deliveries added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
     pub activity: OutgoingActivity,
@@ -122,24 +122,10 @@ pub struct Queued {
 
 impl Store {
     /// Stores the activity once and one delivery of it per distinct inbox; an inbox already
-    /// queued for this activity is skipped. Returns how many deliveries were added.
+    /// queued for this activity is skipped. Gives what was queued, for a sender to pass on
+    /// to its delivery workers rather than have them read it back; `None` if there was no
+    /// inbox.
     pub async fn enqueue(
-        &self,
-        activity_id: &str,
-        signer: &str,
-        body: &Json,
-        inboxes: &[url::Url],
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
-        Ok(self
-            .queue_activity(activity_id, signer, body, inboxes, now)
-            .await?
-            .map_or(0, |queued| queued.added))
-    }
-
-    /// [`Store::enqueue`], giving what was queued, for a sender that passes it on to its
-    /// delivery workers rather than have them read it back; `None` if there was no inbox.
-    pub async fn queue_activity(
         &self,
         activity_id: &str,
         signer: &str,
