@@ -19,6 +19,7 @@ mod m20261123_000012_outgoing_activities;
 mod m20261123_000013_directory_order;
 mod m20261123_000014_directory_keys;
 mod m20261123_000015_directory_generation;
+mod m20261205_000016_versions;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000013_directory_order::Migration),
             Box::new(m20261123_000014_directory_keys::Migration),
             Box::new(m20261123_000015_directory_generation::Migration),
+            Box::new(m20261205_000016_versions::Migration),
         ]
     }
 }

@@ -3,6 +3,9 @@
 //! Every write that changes what a pole publishes runs in one transaction with a row in
 //! `changes`, the history that federation publishes.
 
+#[macro_use]
+mod write;
+
 mod blocks;
 mod changes;
 mod convert;
@@ -56,6 +59,15 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} has been deleted")]
     Gone(String),
+    /// The writer read another version than the stored one (`If-Match`, a form's version).
+    #[error(
+        "{what} was changed by someone else since version {expected}: it is at version {current}"
+    )]
+    Stale {
+        what: String,
+        expected: i32,
+        current: i32,
+    },
     #[error("stored data cannot be read ({0}); was the database edited by hand?")]
     Corrupt(String),
 }

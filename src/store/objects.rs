@@ -3,13 +3,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 
 use super::changes::{self, Action, Change};
 use super::convert::{from_json, opt_vocab, rich_text, rich_text_columns, to_json, vocab};
 use super::entities::{calls, events, projects};
+use super::write::{EditError, check_version};
 use super::{Page, PageRequest, Result, Store, StoreError};
 use crate::domain::territory::Territory;
 use crate::domain::vocab::{CallDirection, CallStatus, EventStatus, ProjectStatus, TerritoryKind};
@@ -210,8 +211,9 @@ fn set_call_columns(am: &mut calls::ActiveModel, c: &CallForCooperation) -> Resu
 macro_rules! object_methods {
     (
         $kind:expr, $entity:ident, $data:ty, $from:ident, $set:ident, $order:expr,
-        $create:ident, $update:ident, $delete:ident, $get:ident, $list:ident, $delete_of_pole:ident,
-        $upsert_remote:ident, $delete_remote:ident, $get_by_ap_id:ident
+        $refs:ident,
+        $create:ident, $update:ident, $edit:ident, $delete:ident, $get:ident, $list:ident,
+        $delete_of_pole:ident, $upsert_remote:ident, $delete_remote:ident, $get_by_ap_id:ident
     ) => {
         /// Marks every live object of a deleted pole deleted too, each with its history row.
         async fn $delete_of_pole(txn: &sea_orm::DatabaseTransaction, pole_id: i64) -> Result<()> {
@@ -248,40 +250,44 @@ macro_rules! object_methods {
 
         impl Store {
             pub async fn $create(&self, pole_id: i64, data: &$data) -> Result<ObjectRecord<$data>> {
-                let txn = self.write_txn().await?;
-                let now = Utc::now();
-                let public_id = uuid::Uuid::now_v7().to_string();
-                let ap_id = self.url(&format!("/{}/{public_id}", $kind.path()));
-                let mut am = $entity::ActiveModel {
-                    public_id: Set(public_id),
-                    ap_id: Set(ap_id.clone()),
-                    local: Set(true),
-                    pole_id: Set(pole_id),
-                    version: Set(1),
-                    published_at: Set(now),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    deleted_at: Set(None),
-                    ..Default::default()
-                };
-                $set(&mut am, data)?;
-                let model = am.insert(&txn).await?;
-                changes::record(
-                    &txn,
-                    Change {
-                        pole_id,
-                        kind: $kind.id(),
-                        object_id: model.id,
-                        ap_id: Some(&ap_id),
-                        action: Action::Create,
-                        version: 1,
-                        snapshot: Some(to_json(data)?),
-                    },
-                )
-                .await?;
-                super::search::index_object(&txn, &model).await?;
-                txn.commit().await?;
-                $from(model)
+                retrying!(store: {
+                    let txn = self.write_txn().await?;
+                    self.lock_pole(&txn, pole_id).await?;
+                    $refs(&txn, pole_id, data).await?;
+                    let now = Utc::now();
+                    let public_id = uuid::Uuid::now_v7().to_string();
+                    let ap_id = self.url(&format!("/{}/{public_id}", $kind.path()));
+                    let mut am = $entity::ActiveModel {
+                        public_id: Set(public_id),
+                        ap_id: Set(ap_id.clone()),
+                        local: Set(true),
+                        pole_id: Set(pole_id),
+                        version: Set(1),
+                        published_at: Set(now),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        deleted_at: Set(None),
+                        ..Default::default()
+                    };
+                    $set(&mut am, data)?;
+                    let model = am.insert(&txn).await?;
+                    changes::record(
+                        &txn,
+                        Change {
+                            pole_id,
+                            kind: $kind.id(),
+                            object_id: model.id,
+                            ap_id: Some(&ap_id),
+                            action: Action::Create,
+                            version: 1,
+                            snapshot: Some(to_json(data)?),
+                        },
+                    )
+                    .await?;
+                    super::search::index_object(&txn, &model).await?;
+                    txn.commit().await?;
+                    $from(model)
+                })
             }
 
             pub async fn $update(
@@ -289,72 +295,99 @@ macro_rules! object_methods {
                 public_id: &str,
                 data: &$data,
             ) -> Result<ObjectRecord<$data>> {
-                let txn = self.write_txn().await?;
-                let model = live_model::<$entity::Entity>(
-                    &txn,
-                    $kind,
-                    $entity::Column::PublicId.eq(public_id),
-                    |m: &$entity::Model| m.deleted_at.is_some(),
-                )
-                .await?;
-                let version = model.version + 1;
-                let pole_id = model.pole_id;
-                let mut am = model.into_active_model();
-                $set(&mut am, data)?;
-                am.version = Set(version);
-                am.updated_at = Set(Utc::now());
-                let model = am.update(&txn).await?;
-                changes::record(
-                    &txn,
-                    Change {
-                        pole_id,
-                        kind: $kind.id(),
-                        object_id: model.id,
-                        ap_id: Some(&model.ap_id),
-                        action: Action::Update,
-                        version,
-                        snapshot: Some(to_json(data)?),
-                    },
-                )
-                .await?;
-                super::search::index_object(&txn, &model).await?;
-                txn.commit().await?;
-                $from(model)
+                self.$edit(public_id, None, |_| Ok::<_, StoreError>(data.clone()))
+                    .await
+            }
+
+            /// Changes the object from the one stored, read and locked in the write's own
+            /// transaction, so that concurrent edits of different fields all survive and
+            /// each gets the next version: `edit` is given the stored data and gives the new
+            /// data. With `expected`, the write is refused (`Stale`) unless the stored
+            /// version is that one.
+            pub async fn $edit<E: From<StoreError>>(
+                &self,
+                public_id: &str,
+                expected: Option<i32>,
+                mut edit: impl FnMut(&$data) -> std::result::Result<$data, E>,
+            ) -> std::result::Result<ObjectRecord<$data>, E> {
+                retrying!({
+                    let txn = self.write_txn().await?;
+                    let model = self
+                        .locked_live_model::<$entity::Entity>(
+                            &txn,
+                            $kind,
+                            $entity::Column::PublicId.eq(public_id),
+                            |m: &$entity::Model| m.pole_id,
+                            |m: &$entity::Model| m.deleted_at.is_some(),
+                        )
+                        .await?;
+                    check_version(|| format!("this {}", $kind.id()), expected, model.version)?;
+                    let current = $from(model.clone())?;
+                    let data = edit(&current.data).map_err(EditError::Edit)?;
+                    let pole_id = model.pole_id;
+                    $refs(&txn, pole_id, &data).await?;
+                    let version = model.version + 1;
+                    let mut am = model.into_active_model();
+                    $set(&mut am, &data)?;
+                    am.version = Set(version);
+                    am.updated_at = Set(Utc::now());
+                    let model = am.update(&txn).await?;
+                    changes::record(
+                        &txn,
+                        Change {
+                            pole_id,
+                            kind: $kind.id(),
+                            object_id: model.id,
+                            ap_id: Some(&model.ap_id),
+                            action: Action::Update,
+                            version,
+                            snapshot: Some(to_json(&data)?),
+                        },
+                    )
+                    .await?;
+                    super::search::index_object(&txn, &model).await?;
+                    txn.commit().await?;
+                    Ok($from(model)?)
+                })
             }
 
             /// Marks the object deleted: it answers as a tombstone from now on.
             pub async fn $delete(&self, public_id: &str) -> Result<()> {
-                let txn = self.write_txn().await?;
-                let model = live_model::<$entity::Entity>(
-                    &txn,
-                    $kind,
-                    $entity::Column::PublicId.eq(public_id),
-                    |m: &$entity::Model| m.deleted_at.is_some(),
-                )
-                .await?;
-                let version = model.version + 1;
-                let (pole_id, id, ap_id) = (model.pole_id, model.id, model.ap_id.clone());
-                let mut am = model.into_active_model();
-                am.version = Set(version);
-                am.deleted_at = Set(Some(Utc::now()));
-                am.updated_at = Set(Utc::now());
-                am.update(&txn).await?;
-                changes::record(
-                    &txn,
-                    Change {
-                        pole_id,
-                        kind: $kind.id(),
-                        object_id: id,
-                        ap_id: Some(&ap_id),
-                        action: Action::Delete,
-                        version,
-                        snapshot: None,
-                    },
-                )
-                .await?;
-                super::search::unindex_object(&txn, $kind, id).await?;
-                txn.commit().await?;
-                Ok(())
+                retrying!(store: {
+                    let txn = self.write_txn().await?;
+                    let model = self
+                        .locked_live_model::<$entity::Entity>(
+                            &txn,
+                            $kind,
+                            $entity::Column::PublicId.eq(public_id),
+                            |m: &$entity::Model| m.pole_id,
+                            |m: &$entity::Model| m.deleted_at.is_some(),
+                        )
+                        .await?;
+                    let version = model.version + 1;
+                    let (pole_id, id, ap_id) = (model.pole_id, model.id, model.ap_id.clone());
+                    let mut am = model.into_active_model();
+                    am.version = Set(version);
+                    am.deleted_at = Set(Some(Utc::now()));
+                    am.updated_at = Set(Utc::now());
+                    am.update(&txn).await?;
+                    changes::record(
+                        &txn,
+                        Change {
+                            pole_id,
+                            kind: $kind.id(),
+                            object_id: id,
+                            ap_id: Some(&ap_id),
+                            action: Action::Delete,
+                            version,
+                            snapshot: None,
+                        },
+                    )
+                    .await?;
+                    super::search::unindex_object(&txn, $kind, id).await?;
+                    txn.commit().await?;
+                    Ok(())
+                })
             }
 
             /// Stores an object received from the instance of the remote pole `pole_id`:
@@ -366,103 +399,111 @@ macro_rules! object_methods {
                 data: &$data,
                 published: DateTime<Utc>,
             ) -> Result<ObjectRecord<$data>> {
-                let txn = self.write_txn().await?;
-                let existing = $entity::Entity::find()
-                    .filter($entity::Column::ApId.eq(ap_id))
-                    .one(&txn)
+                retrying!(store: {
+                    let txn = self.write_txn().await?;
+                    self.lock_pole(&txn, pole_id).await?;
+                    let existing = $entity::Entity::find()
+                        .filter($entity::Column::ApId.eq(ap_id))
+                        .lock_exclusive()
+                        .one(&txn)
+                        .await?;
+                    let now = Utc::now();
+                    let (model, action) = match existing {
+                        Some(m) if m.local || m.pole_id != pole_id => {
+                            return Err(StoreError::Conflict(format!(
+                                "`{ap_id}` belongs to another pole"
+                            )));
+                        }
+                        Some(m) if m.deleted_at.is_some() => {
+                            return Err(StoreError::Gone(format!("`{ap_id}`")));
+                        }
+                        Some(m) => {
+                            let version = m.version + 1;
+                            let mut am = m.into_active_model();
+                            $set(&mut am, data)?;
+                            am.version = Set(version);
+                            am.updated_at = Set(now);
+                            am.refreshed_at = Set(Some(now));
+                            (am.update(&txn).await?, Action::Update)
+                        }
+                        None => {
+                            let mut am = $entity::ActiveModel {
+                                public_id: Set(uuid::Uuid::now_v7().to_string()),
+                                ap_id: Set(ap_id.to_owned()),
+                                local: Set(false),
+                                pole_id: Set(pole_id),
+                                version: Set(1),
+                                published_at: Set(published),
+                                created_at: Set(now),
+                                updated_at: Set(now),
+                                deleted_at: Set(None),
+                                refreshed_at: Set(Some(now)),
+                                ..Default::default()
+                            };
+                            $set(&mut am, data)?;
+                            (am.insert(&txn).await?, Action::Create)
+                        }
+                    };
+                    changes::record(
+                        &txn,
+                        Change {
+                            pole_id,
+                            kind: $kind.id(),
+                            object_id: model.id,
+                            ap_id: Some(ap_id),
+                            action,
+                            version: model.version,
+                            snapshot: Some(to_json(data)?),
+                        },
+                    )
                     .await?;
-                let now = Utc::now();
-                let (model, action) = match existing {
-                    Some(m) if m.local || m.pole_id != pole_id => {
-                        return Err(StoreError::Conflict(format!(
-                            "`{ap_id}` belongs to another pole"
-                        )));
-                    }
-                    Some(m) if m.deleted_at.is_some() => {
-                        return Err(StoreError::Gone(format!("`{ap_id}`")));
-                    }
-                    Some(m) => {
-                        let version = m.version + 1;
-                        let mut am = m.into_active_model();
-                        $set(&mut am, data)?;
-                        am.version = Set(version);
-                        am.updated_at = Set(now);
-                        am.refreshed_at = Set(Some(now));
-                        (am.update(&txn).await?, Action::Update)
-                    }
-                    None => {
-                        let mut am = $entity::ActiveModel {
-                            public_id: Set(uuid::Uuid::now_v7().to_string()),
-                            ap_id: Set(ap_id.to_owned()),
-                            local: Set(false),
-                            pole_id: Set(pole_id),
-                            version: Set(1),
-                            published_at: Set(published),
-                            created_at: Set(now),
-                            updated_at: Set(now),
-                            deleted_at: Set(None),
-                            refreshed_at: Set(Some(now)),
-                            ..Default::default()
-                        };
-                        $set(&mut am, data)?;
-                        (am.insert(&txn).await?, Action::Create)
-                    }
-                };
-                changes::record(
-                    &txn,
-                    Change {
-                        pole_id,
-                        kind: $kind.id(),
-                        object_id: model.id,
-                        ap_id: Some(ap_id),
-                        action,
-                        version: model.version,
-                        snapshot: Some(to_json(data)?),
-                    },
-                )
-                .await?;
-                super::search::index_object(&txn, &model).await?;
-                txn.commit().await?;
-                $from(model)
+                    super::search::index_object(&txn, &model).await?;
+                    txn.commit().await?;
+                    $from(model)
+                })
             }
 
             /// Marks deleted an object of the remote pole `pole_id`; `false` if there was
             /// none live.
             pub async fn $delete_remote(&self, pole_id: i64, ap_id: &str) -> Result<bool> {
-                let txn = self.write_txn().await?;
-                let Some(model) = $entity::Entity::find()
-                    .filter($entity::Column::ApId.eq(ap_id))
-                    .filter($entity::Column::PoleId.eq(pole_id))
-                    .filter($entity::Column::Local.eq(false))
-                    .filter($entity::Column::DeletedAt.is_null())
-                    .one(&txn)
-                    .await?
-                else {
-                    return Ok(false);
-                };
-                let version = model.version + 1;
-                let id = model.id;
-                let mut am = model.into_active_model();
-                am.version = Set(version);
-                am.deleted_at = Set(Some(Utc::now()));
-                am.updated_at = Set(Utc::now());
-                am.update(&txn).await?;
-                changes::record(
-                    &txn,
-                    Change {
-                        pole_id,
-                        kind: $kind.id(),
-                        object_id: id,
-                        ap_id: Some(ap_id),
-                        action: Action::Delete,
-                        version,
-                        snapshot: None,
-                    },
-                )
-                .await?;
-                super::search::unindex_object(&txn, $kind, id).await?;
-                txn.commit().await?;
-                Ok(true)
+                retrying!(store: {
+                    let txn = self.write_txn().await?;
+                    self.lock_pole(&txn, pole_id).await?;
+                    let Some(model) = $entity::Entity::find()
+                        .filter($entity::Column::ApId.eq(ap_id))
+                        .filter($entity::Column::PoleId.eq(pole_id))
+                        .filter($entity::Column::Local.eq(false))
+                        .filter($entity::Column::DeletedAt.is_null())
+                        .lock_exclusive()
+                        .one(&txn)
+                        .await?
+                    else {
+                        return Ok(false);
+                    };
+                    let version = model.version + 1;
+                    let id = model.id;
+                    let mut am = model.into_active_model();
+                    am.version = Set(version);
+                    am.deleted_at = Set(Some(Utc::now()));
+                    am.updated_at = Set(Utc::now());
+                    am.update(&txn).await?;
+                    changes::record(
+                        &txn,
+                        Change {
+                            pole_id,
+                            kind: $kind.id(),
+                            object_id: id,
+                            ap_id: Some(ap_id),
+                            action: Action::Delete,
+                            version,
+                            snapshot: None,
+                        },
+                    )
+                    .await?;
+                    super::search::unindex_object(&txn, $kind, id).await?;
+                    txn.commit().await?;
+                    Ok(true)
+                })
             }
 
             /// An object by its ActivityPub id, local or remote, deleted or not.
@@ -486,6 +527,7 @@ macro_rules! object_methods {
                     &self.db,
                     $kind,
                     $entity::Column::PublicId.eq(public_id),
+                    false,
                     |m: &$entity::Model| m.deleted_at.is_some(),
                 )
                 .await?;
@@ -522,15 +564,38 @@ macro_rules! object_methods {
     };
 }
 
+impl Store {
+    /// The row matching `filter`, refusing deleted ones as `Gone`, its pole's row and then
+    /// its own locked until the transaction ends (see [`Store::lock_pole`]).
+    async fn locked_live_model<E: EntityTrait>(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        kind: Kind,
+        filter: sea_orm::sea_query::SimpleExpr,
+        pole_of: impl Fn(&E::Model) -> i64,
+        deleted: impl Fn(&E::Model) -> bool,
+    ) -> Result<E::Model> {
+        // The pole is known only from the object; it never changes, so the object is read
+        // once to find it and once more under the locks.
+        let model = live_model::<E>(txn, kind, filter.clone(), false, &deleted).await?;
+        self.lock_pole(txn, pole_of(&model)).await?;
+        live_model::<E>(txn, kind, filter, true, &deleted).await
+    }
+}
+
 /// The row matching `filter`, refusing deleted ones as `Gone`.
 async fn live_model<E: EntityTrait>(
     db: &impl ConnectionTrait,
     kind: Kind,
     filter: sea_orm::sea_query::SimpleExpr,
+    lock: bool,
     deleted: impl Fn(&E::Model) -> bool,
 ) -> Result<E::Model> {
-    let model = E::find()
-        .filter(filter)
+    let mut query = E::find().filter(filter);
+    if lock {
+        query = query.lock_exclusive();
+    }
+    let model = query
         .one(db)
         .await?
         .ok_or_else(|| StoreError::NotFound(kind.id().to_owned()))?;
@@ -547,8 +612,10 @@ object_methods!(
     project_from_model,
     set_project_columns,
     (projects::Column::PublishedAt, sea_orm::Order::Desc),
+    project_refs,
     create_project,
     update_project,
+    edit_project,
     delete_project,
     project,
     list_projects,
@@ -564,8 +631,10 @@ object_methods!(
     event_from_model,
     set_event_columns,
     (events::Column::StartsAt, sea_orm::Order::Asc),
+    event_refs,
     create_event,
     update_event,
+    edit_event,
     delete_event,
     event,
     list_events,
@@ -581,8 +650,10 @@ object_methods!(
     call_from_model,
     set_call_columns,
     (calls::Column::PublishedAt, sea_orm::Order::Desc),
+    no_refs,
     create_call,
     update_call,
+    edit_call,
     delete_call,
     call,
     list_calls,
@@ -605,33 +676,49 @@ pub(crate) async fn delete_objects_of_pole(
 impl Store {
     /// Checks the references of a project to members, which the domain alone cannot know.
     pub async fn check_project_refs(&self, pole_id: i64, project: &Project) -> Result<()> {
-        let unknown = self
-            .unknown_members(pole_id, &project.partner_member_ids)
-            .await?;
-        let mut errors = ValidationErrors::new();
-        for (i, id) in project.partner_member_ids.iter().enumerate() {
-            if unknown.contains(id) {
-                errors.add(
-                    format!("partner_member_ids[{i}]"),
-                    format!("{id} is not a member of this pole"),
-                );
-            }
-        }
-        errors.finish(|| ()).map_err(StoreError::from)
+        project_refs(&self.db, pole_id, project).await
     }
 
     /// Checks that an event's co-organisers are poles of this instance.
     pub async fn check_event_refs(&self, event: &Event) -> Result<()> {
-        let unknown = self.unknown_poles(&event.organiser_poles).await?;
-        let mut errors = ValidationErrors::new();
-        for (i, slug) in event.organiser_poles.iter().enumerate() {
-            if unknown.contains(slug) {
-                errors.add(
-                    format!("organiser_poles[{i}]"),
-                    format!("`{slug}` is not a pole of this instance"),
-                );
-            }
-        }
-        errors.finish(|| ()).map_err(StoreError::from)
+        event_refs(&self.db, 0, event).await
     }
+}
+
+async fn project_refs(db: &impl ConnectionTrait, pole_id: i64, project: &Project) -> Result<()> {
+    let unknown = super::poles::unknown_members(db, pole_id, &project.partner_member_ids).await?;
+    let mut errors = ValidationErrors::new();
+    for (i, id) in project.partner_member_ids.iter().enumerate() {
+        if unknown.contains(id) {
+            errors.add(
+                format!("partner_member_ids[{i}]"),
+                format!("{id} is not a member of this pole"),
+            );
+        }
+    }
+    errors.finish(|| ()).map_err(StoreError::from)
+}
+
+/// An event's co-organisers are poles of this instance (whichever pole organises it).
+async fn event_refs(db: &impl ConnectionTrait, _pole_id: i64, event: &Event) -> Result<()> {
+    let unknown = super::poles::unknown_poles(db, &event.organiser_poles).await?;
+    let mut errors = ValidationErrors::new();
+    for (i, slug) in event.organiser_poles.iter().enumerate() {
+        if unknown.contains(slug) {
+            errors.add(
+                format!("organiser_poles[{i}]"),
+                format!("`{slug}` is not a pole of this instance"),
+            );
+        }
+    }
+    errors.finish(|| ()).map_err(StoreError::from)
+}
+
+/// Calls refer to nothing the domain cannot check.
+async fn no_refs(
+    _db: &impl ConnectionTrait,
+    _pole_id: i64,
+    _call: &CallForCooperation,
+) -> Result<()> {
+    Ok(())
 }

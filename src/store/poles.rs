@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::changes::{self, Action, Change};
 use super::convert::{from_json, opt_vocab, rich_text, rich_text_columns, to_json, vocab};
 use super::entities::{media, members, poles};
+use super::write::{EditError, check_version};
 use super::{Page, PageRequest, Result, Store, StoreError};
 use crate::domain::pole::Recognitions;
 use crate::domain::territory::Territory;
@@ -46,6 +47,7 @@ pub struct MemberRecord {
     pub id: i64,
     pub pole_id: i64,
     pub member: Member,
+    pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -143,6 +145,7 @@ fn member_from_model(m: members::Model) -> Result<MemberRecord> {
             role: m.role,
             joined_year: m.joined_year,
         },
+        version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
     })
@@ -231,9 +234,31 @@ impl Store {
 
     /// The local pole model with this slug; deleted poles are `Gone`.
     async fn pole_model(&self, db: &impl ConnectionTrait, slug: &str) -> Result<poles::Model> {
-        let model = poles::Entity::find()
+        self.find_pole_model(db, slug, false).await
+    }
+
+    /// The same, its row locked until the transaction ends (see [`Store::lock_pole`]).
+    async fn pole_model_locked(
+        &self,
+        db: &impl ConnectionTrait,
+        slug: &str,
+    ) -> Result<poles::Model> {
+        self.find_pole_model(db, slug, true).await
+    }
+
+    async fn find_pole_model(
+        &self,
+        db: &impl ConnectionTrait,
+        slug: &str,
+        lock: bool,
+    ) -> Result<poles::Model> {
+        let mut query = poles::Entity::find()
             .filter(poles::Column::Local.eq(true))
-            .filter(poles::Column::Slug.eq(slug))
+            .filter(poles::Column::Slug.eq(slug));
+        if lock {
+            query = query.lock_exclusive();
+        }
+        let model = query
             .one(db)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("pole `{slug}`")))?;
@@ -244,6 +269,10 @@ impl Store {
     }
 
     pub async fn create_pole(&self, pole: &Pole) -> Result<PoleRecord> {
+        retrying!(store: self.insert_pole(pole).await)
+    }
+
+    async fn insert_pole(&self, pole: &Pole) -> Result<PoleRecord> {
         let txn = self.write_txn().await?;
         let taken = poles::Entity::find()
             .filter(poles::Column::Domain.eq(&self.domain))
@@ -309,70 +338,91 @@ impl Store {
         Ok(record)
     }
 
+    /// Replaces the profile (the slug cannot change).
     pub async fn update_pole(&self, slug: &str, pole: &Pole) -> Result<PoleRecord> {
-        if pole.slug != slug {
-            return Err(ValidationErrors::single(
-                "slug",
-                format!("cannot change once the pole exists (it is `{slug}`)"),
+        self.edit_pole(slug, None, |_| Ok::<_, StoreError>(pole.clone()))
+            .await
+    }
+
+    /// Changes the profile from the one stored, read and locked in the write's own
+    /// transaction, so that concurrent edits of different fields all survive: `edit` is
+    /// given the stored profile and gives the new one. With `expected`, the write is refused
+    /// (`Stale`) unless the stored version is that one.
+    pub async fn edit_pole<E: From<StoreError>>(
+        &self,
+        slug: &str,
+        expected: Option<i32>,
+        mut edit: impl FnMut(&Pole) -> std::result::Result<Pole, E>,
+    ) -> std::result::Result<PoleRecord, E> {
+        retrying!({
+            let txn = self.write_txn().await?;
+            let model = self.pole_model_locked(&txn, slug).await?;
+            check_version(|| format!("pole `{slug}`"), expected, model.version)?;
+            let pole = edit(&pole_from_model(&model)?).map_err(EditError::Edit)?;
+            if pole.slug != slug {
+                return Err(ValidationErrors::single(
+                    "slug",
+                    format!("cannot change once the pole exists (it is `{slug}`)"),
+                )
+                .into());
+            }
+            let version = model.version + 1;
+            let mut am = model.into_active_model();
+            set_pole_columns(&mut am, &pole)?;
+            am.version = Set(version);
+            am.updated_at = Set(Utc::now());
+            let model = am.update(&txn).await?;
+            changes::record(
+                &txn,
+                Change {
+                    pole_id: model.id,
+                    kind: "pole",
+                    object_id: model.id,
+                    ap_id: Some(&model.ap_id),
+                    action: Action::Update,
+                    version,
+                    snapshot: Some(to_json(&pole)?),
+                },
             )
-            .into());
-        }
-        let txn = self.write_txn().await?;
-        let model = self.pole_model(&txn, slug).await?;
-        let version = model.version + 1;
-        let mut am = model.into_active_model();
-        set_pole_columns(&mut am, pole)?;
-        am.version = Set(version);
-        am.updated_at = Set(Utc::now());
-        let model = am.update(&txn).await?;
-        changes::record(
-            &txn,
-            Change {
-                pole_id: model.id,
-                kind: "pole",
-                object_id: model.id,
-                ap_id: Some(&model.ap_id),
-                action: Action::Update,
-                version,
-                snapshot: Some(to_json(pole)?),
-            },
-        )
-        .await?;
-        super::search::index_pole(&txn, model.id, true).await?;
-        let record = self.pole_record(&txn, model).await?;
-        txn.commit().await?;
-        Ok(record)
+            .await?;
+            super::search::index_pole(&txn, model.id, true).await?;
+            let record = self.pole_record(&txn, model).await?;
+            txn.commit().await?;
+            Ok(record)
+        })
     }
 
     /// Marks the pole deleted; its row stays so that its identifier is never reused.
     pub async fn delete_pole(&self, slug: &str) -> Result<()> {
-        let txn = self.write_txn().await?;
-        let model = self.pole_model(&txn, slug).await?;
-        let version = model.version + 1;
-        let (id, ap_id) = (model.id, model.ap_id.clone());
-        super::objects::delete_objects_of_pole(&txn, id).await?;
-        super::search::unindex_pole(&txn, id).await?;
-        let now = Utc::now();
-        let mut am = model.into_active_model();
-        am.version = Set(version);
-        am.deleted_at = Set(Some(now));
-        am.updated_at = Set(now);
-        am.update(&txn).await?;
-        changes::record(
-            &txn,
-            Change {
-                pole_id: id,
-                kind: "pole",
-                object_id: id,
-                ap_id: Some(&ap_id),
-                action: Action::Delete,
-                version,
-                snapshot: None,
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(())
+        retrying!({
+            let txn = self.write_txn().await?;
+            let model = self.pole_model_locked(&txn, slug).await?;
+            let version = model.version + 1;
+            let (id, ap_id) = (model.id, model.ap_id.clone());
+            super::objects::delete_objects_of_pole(&txn, id).await?;
+            super::search::unindex_pole(&txn, id).await?;
+            let now = Utc::now();
+            let mut am = model.into_active_model();
+            am.version = Set(version);
+            am.deleted_at = Set(Some(now));
+            am.updated_at = Set(now);
+            am.update(&txn).await?;
+            changes::record(
+                &txn,
+                Change {
+                    pole_id: id,
+                    kind: "pole",
+                    object_id: id,
+                    ap_id: Some(&ap_id),
+                    action: Action::Delete,
+                    version,
+                    snapshot: None,
+                },
+            )
+            .await?;
+            txn.commit().await?;
+            Ok::<_, EditError<StoreError>>(())
+        })
     }
 
     pub async fn pole(&self, slug: &str) -> Result<PoleRecord> {
@@ -479,34 +529,36 @@ impl Store {
         slot: ImageSlot,
         media_id: Option<i64>,
     ) -> Result<PoleRecord> {
-        let txn = self.write_txn().await?;
-        let model = self.pole_model(&txn, slug).await?;
-        let version = model.version + 1;
-        let mut am = model.into_active_model();
-        match slot {
-            ImageSlot::Logo => am.logo_media_id = Set(media_id),
-            ImageSlot::Banner => am.banner_media_id = Set(media_id),
-        }
-        am.version = Set(version);
-        am.updated_at = Set(Utc::now());
-        let model = am.update(&txn).await?;
-        let pole = pole_from_model(&model)?;
-        changes::record(
-            &txn,
-            Change {
-                pole_id: model.id,
-                kind: "pole",
-                object_id: model.id,
-                ap_id: Some(&model.ap_id),
-                action: Action::Update,
-                version,
-                snapshot: Some(to_json(&pole)?),
-            },
-        )
-        .await?;
-        let record = self.pole_record(&txn, model).await?;
-        txn.commit().await?;
-        Ok(record)
+        retrying!({
+            let txn = self.write_txn().await?;
+            let model = self.pole_model_locked(&txn, slug).await?;
+            let version = model.version + 1;
+            let mut am = model.into_active_model();
+            match slot {
+                ImageSlot::Logo => am.logo_media_id = Set(media_id),
+                ImageSlot::Banner => am.banner_media_id = Set(media_id),
+            }
+            am.version = Set(version);
+            am.updated_at = Set(Utc::now());
+            let model = am.update(&txn).await?;
+            let pole = pole_from_model(&model)?;
+            changes::record(
+                &txn,
+                Change {
+                    pole_id: model.id,
+                    kind: "pole",
+                    object_id: model.id,
+                    ap_id: Some(&model.ap_id),
+                    action: Action::Update,
+                    version,
+                    snapshot: Some(to_json(&pole)?),
+                },
+            )
+            .await?;
+            let record = self.pole_record(&txn, model).await?;
+            txn.commit().await?;
+            Ok::<_, EditError<StoreError>>(record)
+        })
     }
 
     pub async fn list_members(
@@ -568,77 +620,68 @@ impl Store {
         db: &impl ConnectionTrait,
         pole_id: i64,
         id: i64,
+        lock: bool,
     ) -> Result<members::Model> {
-        members::Entity::find_by_id(id)
-            .filter(members::Column::PoleId.eq(pole_id))
+        let mut query = members::Entity::find_by_id(id).filter(members::Column::PoleId.eq(pole_id));
+        if lock {
+            query = query.lock_exclusive();
+        }
+        query
             .one(db)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("member {id}")))
     }
 
     pub async fn member(&self, pole_id: i64, id: i64) -> Result<MemberRecord> {
-        member_from_model(self.member_model(&self.db, pole_id, id).await?)
+        member_from_model(self.member_model(&self.db, pole_id, id, false).await?)
     }
 
-    /// Adds, changes (`id` given) or removes (`member` absent) a member, with its history row.
-    async fn write_member(
+    /// Records a change of a member and writes the pole's directory row again (it counts
+    /// its members), in the member's transaction.
+    async fn member_changed(
         &self,
+        txn: &sea_orm::DatabaseTransaction,
         pole_id: i64,
-        id: Option<i64>,
+        object_id: i64,
+        action: Action,
+        version: i32,
         member: Option<&Member>,
-    ) -> Result<Option<MemberRecord>> {
-        let txn = self.write_txn().await?;
-        let now = Utc::now();
-        let (action, model) = match (id, member) {
-            (None, Some(member)) => {
-                let mut am = members::ActiveModel {
-                    pole_id: Set(pole_id),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                };
-                set_member_columns(&mut am, member);
-                (Action::Create, Some(am.insert(&txn).await?))
-            }
-            (Some(id), Some(member)) => {
-                let mut am = self
-                    .member_model(&txn, pole_id, id)
-                    .await?
-                    .into_active_model();
-                set_member_columns(&mut am, member);
-                am.updated_at = Set(now);
-                (Action::Update, Some(am.update(&txn).await?))
-            }
-            (Some(id), None) => {
-                let model = self.member_model(&txn, pole_id, id).await?;
-                members::Entity::delete_by_id(model.id).exec(&txn).await?;
-                (Action::Delete, None)
-            }
-            (None, None) => return Ok(None),
-        };
-        let object_id = model.as_ref().map(|m| m.id).or(id).unwrap_or_default();
+    ) -> Result<()> {
         changes::record(
-            &txn,
+            txn,
             Change {
                 pole_id,
                 kind: "member",
                 object_id,
                 ap_id: None,
                 action,
-                version: 1,
+                version,
                 snapshot: member.map(to_json).transpose()?,
             },
         )
         .await?;
-        super::search::index_pole(&txn, pole_id, false).await?;
-        txn.commit().await?;
-        model.map(member_from_model).transpose()
+        super::search::index_pole(txn, pole_id, false).await
     }
 
     pub async fn create_member(&self, pole_id: i64, member: &Member) -> Result<MemberRecord> {
-        self.write_member(pole_id, None, Some(member))
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("member not written".into()))
+        retrying!({
+            let txn = self.write_txn().await?;
+            self.lock_pole(&txn, pole_id).await?;
+            let now = Utc::now();
+            let mut am = members::ActiveModel {
+                pole_id: Set(pole_id),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            };
+            set_member_columns(&mut am, member);
+            let model = am.insert(&txn).await?;
+            self.member_changed(&txn, pole_id, model.id, Action::Create, 1, Some(member))
+                .await?;
+            txn.commit().await?;
+            Ok::<_, EditError<StoreError>>(member_from_model(model)?)
+        })
     }
 
     pub async fn update_member(
@@ -647,55 +690,107 @@ impl Store {
         id: i64,
         member: &Member,
     ) -> Result<MemberRecord> {
-        self.write_member(pole_id, Some(id), Some(member))
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("member not written".into()))
+        self.edit_member(pole_id, id, None, |_| Ok::<_, StoreError>(member.clone()))
+            .await
+    }
+
+    /// Changes a member from the one stored, read and locked in the write's transaction (see
+    /// [`Store::edit_pole`]).
+    pub async fn edit_member<E: From<StoreError>>(
+        &self,
+        pole_id: i64,
+        id: i64,
+        expected: Option<i32>,
+        mut edit: impl FnMut(&Member) -> std::result::Result<Member, E>,
+    ) -> std::result::Result<MemberRecord, E> {
+        retrying!({
+            let txn = self.write_txn().await?;
+            self.lock_pole(&txn, pole_id).await?;
+            let model = self.member_model(&txn, pole_id, id, true).await?;
+            check_version(|| format!("member {id}"), expected, model.version)?;
+            let current = member_from_model(model.clone())?;
+            let member = edit(&current.member).map_err(EditError::Edit)?;
+            let version = model.version + 1;
+            let mut am = model.into_active_model();
+            set_member_columns(&mut am, &member);
+            am.version = Set(version);
+            am.updated_at = Set(Utc::now());
+            let model = am.update(&txn).await?;
+            self.member_changed(&txn, pole_id, id, Action::Update, version, Some(&member))
+                .await?;
+            txn.commit().await?;
+            Ok(member_from_model(model)?)
+        })
     }
 
     pub async fn delete_member(&self, pole_id: i64, id: i64) -> Result<()> {
-        self.write_member(pole_id, Some(id), None).await.map(|_| ())
+        retrying!({
+            let txn = self.write_txn().await?;
+            self.lock_pole(&txn, pole_id).await?;
+            let model = self.member_model(&txn, pole_id, id, true).await?;
+            members::Entity::delete_by_id(model.id).exec(&txn).await?;
+            self.member_changed(&txn, pole_id, id, Action::Delete, model.version + 1, None)
+                .await?;
+            txn.commit().await?;
+            Ok::<_, EditError<StoreError>>(())
+        })
     }
 
     /// Which of these member ids are not members of the pole.
     pub async fn unknown_members(&self, pole_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let known: Vec<i64> = members::Entity::find()
-            .select_only()
-            .column(members::Column::Id)
-            .filter(members::Column::PoleId.eq(pole_id))
-            .filter(members::Column::Id.is_in(ids.to_vec()))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(ids
-            .iter()
-            .copied()
-            .filter(|id| !known.contains(id))
-            .collect())
+        unknown_members(&self.db, pole_id, ids).await
     }
 
     /// Which of these slugs are not local poles (deleted ones included).
     pub async fn unknown_poles(&self, slugs: &[String]) -> Result<Vec<String>> {
-        if slugs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let known: Vec<String> = poles::Entity::find()
-            .select_only()
-            .column(poles::Column::Slug)
-            .filter(poles::Column::Local.eq(true))
-            .filter(poles::Column::DeletedAt.is_null())
-            .filter(poles::Column::Slug.is_in(slugs.to_vec()))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(slugs
-            .iter()
-            .filter(|s| !known.contains(s))
-            .cloned()
-            .collect())
+        unknown_poles(&self.db, slugs).await
     }
+}
+
+pub(super) async fn unknown_members(
+    db: &impl ConnectionTrait,
+    pole_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known: Vec<i64> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .filter(members::Column::PoleId.eq(pole_id))
+        .filter(members::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !known.contains(id))
+        .collect())
+}
+
+pub(super) async fn unknown_poles(
+    db: &impl ConnectionTrait,
+    slugs: &[String],
+) -> Result<Vec<String>> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known: Vec<String> = poles::Entity::find()
+        .select_only()
+        .column(poles::Column::Slug)
+        .filter(poles::Column::Local.eq(true))
+        .filter(poles::Column::DeletedAt.is_null())
+        .filter(poles::Column::Slug.is_in(slugs.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(slugs
+        .iter()
+        .filter(|s| !known.contains(s))
+        .cloned()
+        .collect())
 }
 
 impl Store {
@@ -735,10 +830,21 @@ impl Store {
         pole: &Pole,
         members: &[Member],
     ) -> Result<PoleRecord> {
+        retrying!(store: self.write_remote_pole(ap_id, domain, pole, members).await)
+    }
+
+    async fn write_remote_pole(
+        &self,
+        ap_id: &str,
+        domain: &str,
+        pole: &Pole,
+        members: &[Member],
+    ) -> Result<PoleRecord> {
         let txn = self.write_txn().await?;
         let domain = domain.to_ascii_lowercase();
         let existing = poles::Entity::find()
             .filter(poles::Column::ApId.eq(ap_id))
+            .lock_exclusive()
             .one(&txn)
             .await?;
         let now = Utc::now();
@@ -830,11 +936,16 @@ impl Store {
     /// Marks a pole of another instance deleted, with what it published; `false` if it was
     /// not known or already deleted.
     pub async fn delete_remote_pole(&self, ap_id: &str) -> Result<bool> {
+        retrying!(store: self.mark_remote_pole_deleted(ap_id).await)
+    }
+
+    async fn mark_remote_pole_deleted(&self, ap_id: &str) -> Result<bool> {
         let txn = self.write_txn().await?;
         let Some(model) = poles::Entity::find()
             .filter(poles::Column::ApId.eq(ap_id))
             .filter(poles::Column::Local.eq(false))
             .filter(poles::Column::DeletedAt.is_null())
+            .lock_exclusive()
             .one(&txn)
             .await?
         else {

@@ -1123,19 +1123,34 @@ async fn insert_facets(db: &impl ConnectionTrait, rows: &[(i64, &Entry)]) -> Res
     Ok(())
 }
 
-/// Replaces the row of `entry`'s item.
+/// Writes the row of `entry`'s item, in place when it exists (an upsert: two writers of the
+/// same item never meet on a row one of them deleted), then its facets.
 async fn write_entry(db: &impl ConnectionTrait, entry: &Entry) -> Result<()> {
-    remove_entry(db, entry.kind, entry.item_id).await?;
     let mut sql = Sql::new(db.get_database_backend());
     sql.push(&format!("INSERT INTO directory ({ENTRY_COLUMNS}) VALUES ("));
     let values = bind_entry(&mut sql, entry);
     sql.push(&values);
-    sql.push(") RETURNING id");
+    let updates = ENTRY_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !matches!(*c, "kind" | "item_id"))
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sql.push(&format!(
+        ") ON CONFLICT (kind, item_id) DO UPDATE SET {updates} RETURNING id"
+    ));
     let row = db
         .query_one_raw(sql.statement())
         .await?
         .ok_or_else(|| StoreError::Corrupt("the directory row was not written".into()))?;
     let id: i64 = row.try_get("", "id")?;
+    let mut sql = Sql::new(db.get_database_backend());
+    let e = sql.bind(id);
+    sql.push(&format!(
+        "DELETE FROM directory_facets WHERE entry_id = {e}"
+    ));
+    db.execute_raw(sql.statement()).await?;
     insert_facets(db, &[(id, entry)]).await
 }
 

@@ -22,6 +22,9 @@ pub enum ApiError {
     Gone(String),
     #[error("{0}")]
     Conflict(String),
+    /// `If-Match` named another version than the stored one.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("{0}")]
@@ -43,7 +46,7 @@ pub enum ApiError {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `gone`,
-    /// `conflict`, `payload_too_large`, `unsupported_media_type`, `invalid`, `internal`.
+    /// `conflict`, `precondition_failed`, `payload_too_large`, `unsupported_media_type`, `invalid`, `internal`.
     pub error: &'static str,
     pub message: String,
     /// For `invalid`: each wrong field and why.
@@ -65,6 +68,9 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Gone(_) => (StatusCode::GONE, "gone"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -85,6 +91,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Gone(what) => ApiError::Gone(what),
             StoreError::Conflict(what) => ApiError::Conflict(what),
+            e @ StoreError::Stale { .. } => ApiError::PreconditionFailed(e.to_string()),
             e @ (StoreError::Db(_) | StoreError::Corrupt(_)) => ApiError::Internal(e.to_string()),
         }
     }

@@ -23,6 +23,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub role: Option<String>,
     pub joined_year: Option<i32>,
+    /// 1 when added, one more at each change: what `ETag` and `If-Match` carry.
+    pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

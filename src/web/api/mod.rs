@@ -6,6 +6,7 @@ pub mod federation;
 pub mod meta;
 pub mod objects;
 pub mod poles;
+pub mod versions;
 pub mod views;
 
 use axum::Router;

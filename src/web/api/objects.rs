@@ -7,10 +7,11 @@ use serde_json::Value;
 
 use super::patched;
 use super::poles::editable_pole;
+use super::versions::{IfMatch, Tagged, tagged};
 use super::views::{CallView, EventView, PageView, ProjectView};
 use crate::domain::{CallInput, EventInput, ProjectInput};
 use crate::web::AppState;
-use crate::web::error::{ApiResult, ErrorBody};
+use crate::web::error::{ApiError, ApiResult, ErrorBody};
 use crate::web::extract::{ApiJson, Auth, PageParams, Paging};
 
 /// The slug of the pole that owns an object, for links in responses.
@@ -22,8 +23,7 @@ macro_rules! object_handlers {
     (
         tag = $tag:literal, collection = $collection:literal, item = $item:literal,
         input = $input:ty, view = $view:ident,
-        store = ($create:ident, $update:ident, $delete:ident, $get:ident, $list:ident),
-        check = |$state:ident, $pole_id:ident, $data:ident| $check:expr,
+        store = ($create:ident, $edit:ident, $delete:ident, $get:ident, $list:ident),
         handlers = ($h_list:ident, $h_create:ident, $h_get:ident, $h_put:ident, $h_patch:ident, $h_delete:ident)
     ) => {
         #[doc = concat!("List a pole's ", $tag, ", newest first (events: soonest first).")]
@@ -47,66 +47,67 @@ macro_rules! object_handlers {
         ) -> ApiResult<(StatusCode, Json<$view>)> {
             let pole = editable_pole(&state, &auth, &slug).await?;
             let data = input.validate()?;
-            {
-                let ($state, $pole_id, $data) = (&state, pole.id, &data);
-                $check.await?;
-            }
             let record = state.store.$create(pole.id, &data).await?;
             Ok((StatusCode::CREATED, Json($view::new(record, &slug))))
         }
 
         #[doc = concat!("Read one of the ", $tag, ".")]
         #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path)),
-            responses((status = 200, body = $view), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
-        pub async fn $h_get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<$view>> {
+            responses((status = 200, body = $view, headers(("ETag" = String, description = "the version, for `If-Match`"))), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+        pub async fn $h_get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Tagged<$view>> {
             let record = state.store.$get(&id).await?;
             let slug = owner_slug(&state, record.pole_id).await?;
-            Ok(Json($view::new(record, &slug)))
+            Ok(tagged(record.version, $view::new(record, &slug)))
         }
 
         #[doc = concat!("Replace one of the ", $tag, ".")]
-        #[utoipa::path(put, path = $item, tag = $tag, params(("id" = String, Path)),
+        #[utoipa::path(put, path = $item, tag = $tag,
+            params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if it changed since")),
             request_body = $input, security(("token" = [])),
-            responses((status = 200, body = $view), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+            responses((status = 200, body = $view), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $h_put(
             State(state): State<AppState>,
             auth: Auth,
             Path(id): Path<String>,
+            IfMatch(expected): IfMatch,
             ApiJson(input): ApiJson<$input>,
-        ) -> ApiResult<Json<$view>> {
+        ) -> ApiResult<Tagged<$view>> {
             let current = state.store.$get(&id).await?;
             auth.require_pole(current.pole_id)?;
             let data = input.validate()?;
-            {
-                let ($state, $pole_id, $data) = (&state, current.pole_id, &data);
-                $check.await?;
-            }
-            let record = state.store.$update(&id, &data).await?;
+            let record = state
+                .store
+                .$edit(&id, expected, |_| Ok::<_, ApiError>(data.clone()))
+                .await?;
             let slug = owner_slug(&state, record.pole_id).await?;
-            Ok(Json($view::new(record, &slug)))
+            Ok(tagged(record.version, $view::new(record, &slug)))
         }
 
         #[doc = concat!("Change some fields of one of the ", $tag, " (JSON merge patch, RFC 7396).")]
-        #[utoipa::path(patch, path = $item, tag = $tag, params(("id" = String, Path)),
+        #[utoipa::path(patch, path = $item, tag = $tag,
+            params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if it changed since")),
             request_body(content = Object, content_type = "application/merge-patch+json"), security(("token" = [])),
-            responses((status = 200, body = $view), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+            responses((status = 200, body = $view), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $h_patch(
             State(state): State<AppState>,
             auth: Auth,
             Path(id): Path<String>,
+            IfMatch(expected): IfMatch,
             ApiJson(changes): ApiJson<Value>,
-        ) -> ApiResult<Json<$view>> {
+        ) -> ApiResult<Tagged<$view>> {
+            // The owner never changes: it is checked on the object as read now, and the patch
+            // applies to the object as stored when the write takes its lock.
             let current = state.store.$get(&id).await?;
             auth.require_pole(current.pole_id)?;
-            let input: $input = patched(&current.data.to_input(), &changes)?;
-            let data = input.validate()?;
-            {
-                let ($state, $pole_id, $data) = (&state, current.pole_id, &data);
-                $check.await?;
-            }
-            let record = state.store.$update(&id, &data).await?;
+            let record = state
+                .store
+                .$edit(&id, expected, |stored| {
+                    let input: $input = patched(&stored.to_input(), &changes)?;
+                    Ok::<_, ApiError>(input.validate()?)
+                })
+                .await?;
             let slug = owner_slug(&state, record.pole_id).await?;
-            Ok(Json($view::new(record, &slug)))
+            Ok(tagged(record.version, $view::new(record, &slug)))
         }
 
         #[doc = concat!("Delete one of the ", $tag, "; its address answers 410 Gone from then on.")]
@@ -129,12 +130,11 @@ object_handlers!(
     view = ProjectView,
     store = (
         create_project,
-        update_project,
+        edit_project,
         delete_project,
         project,
         list_projects
     ),
-    check = |s, pole_id, data| s.store.check_project_refs(pole_id, data),
     handlers = (
         list_projects,
         create_project,
@@ -151,8 +151,7 @@ object_handlers!(
     item = "/api/v1/events/{id}",
     input = EventInput,
     view = EventView,
-    store = (create_event, update_event, delete_event, event, list_events),
-    check = |s, _pole_id, data| s.store.check_event_refs(data),
+    store = (create_event, edit_event, delete_event, event, list_events),
     handlers = (
         list_events,
         create_event,
@@ -169,8 +168,7 @@ object_handlers!(
     item = "/api/v1/calls/{id}",
     input = CallInput,
     view = CallView,
-    store = (create_call, update_call, delete_call, call, list_calls),
-    check = |_s, _pole_id, _data| std::future::ready(Ok::<(), crate::store::StoreError>(())),
+    store = (create_call, edit_call, delete_call, call, list_calls),
     handlers = (
         list_calls,
         create_call,

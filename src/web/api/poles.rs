@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::patched;
+use super::versions::{IfMatch, Tagged, tagged};
 use super::views::{MemberView, PageView, PoleView};
 use crate::domain::{MemberInput, PoleInput};
 use crate::store::{ImageSlot, PoleRecord};
@@ -57,46 +58,58 @@ pub async fn create(
 
 /// Read a pole's profile.
 #[utoipa::path(get, path = "/api/v1/poles/{slug}", tag = "poles", params(("slug" = String, Path)),
-    responses((status = 200, body = PoleView), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+    responses((status = 200, body = PoleView, headers(("ETag" = String, description = "the version, for `If-Match`"))), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> ApiResult<Json<PoleView>> {
+) -> ApiResult<Tagged<PoleView>> {
     let record = state.store.pole_by_handle(&slug).await?;
-    Ok(Json(PoleView::new(&state.store, record)))
+    Ok(tagged(record.version, PoleView::new(&state.store, record)))
 }
 
 /// Replace a pole's profile (the slug cannot change).
 #[utoipa::path(put, path = "/api/v1/poles/{slug}", tag = "poles", params(("slug" = String, Path)),
-    request_body = PoleInput, security(("token" = [])),
-    responses((status = 200, body = PoleView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body = PoleInput, security(("token" = [])), params(("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if the pole changed since")),
+    responses((status = 200, body = PoleView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
     auth: Auth,
     Path(slug): Path<String>,
+    IfMatch(expected): IfMatch,
     ApiJson(input): ApiJson<PoleInput>,
-) -> ApiResult<Json<PoleView>> {
+) -> ApiResult<Tagged<PoleView>> {
     editable_pole(&state, &auth, &slug).await?;
     let pole = input.validate()?;
-    let record = state.store.update_pole(&slug, &pole).await?;
-    Ok(Json(PoleView::new(&state.store, record)))
+    let record = state
+        .store
+        .edit_pole(&slug, expected, |_| Ok::<_, ApiError>(pole.clone()))
+        .await?;
+    Ok(tagged(record.version, PoleView::new(&state.store, record)))
 }
 
 /// Change some fields of a pole's profile (JSON merge patch, RFC 7396).
 #[utoipa::path(patch, path = "/api/v1/poles/{slug}", tag = "poles", params(("slug" = String, Path)),
     request_body(content = Object, content_type = "application/merge-patch+json"), security(("token" = [])),
-    responses((status = 200, body = PoleView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if the pole changed since")),
+    responses((status = 200, body = PoleView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     State(state): State<AppState>,
     auth: Auth,
     Path(slug): Path<String>,
+    IfMatch(expected): IfMatch,
     ApiJson(changes): ApiJson<Value>,
-) -> ApiResult<Json<PoleView>> {
-    let current = editable_pole(&state, &auth, &slug).await?;
-    let input: PoleInput = patched(&current.pole.to_input(), &changes)?;
-    let pole = input.validate()?;
-    let record = state.store.update_pole(&slug, &pole).await?;
-    Ok(Json(PoleView::new(&state.store, record)))
+) -> ApiResult<Tagged<PoleView>> {
+    editable_pole(&state, &auth, &slug).await?;
+    // The patch applies to the profile as stored when the write takes its lock, not as read
+    // before: concurrent patches of different fields all survive.
+    let record = state
+        .store
+        .edit_pole(&slug, expected, |current| {
+            let input: PoleInput = patched(&current.to_input(), &changes)?;
+            Ok::<_, ApiError>(input.validate()?)
+        })
+        .await?;
+    Ok(tagged(record.version, PoleView::new(&state.store, record)))
 }
 
 /// Delete a pole (administrators only); its address answers 410 Gone from then on.
@@ -238,58 +251,58 @@ pub async fn create_member(
 /// Read one member.
 #[utoipa::path(get, path = "/api/v1/poles/{slug}/members/{id}", tag = "members",
     params(("slug" = String, Path), ("id" = i64, Path)),
-    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MemberView, headers(("ETag" = String, description = "the version, for `If-Match`"))), (status = 404, body = ErrorBody)))]
 pub async fn get_member(
     State(state): State<AppState>,
     Path((slug, id)): Path<(String, i64)>,
-) -> ApiResult<Json<MemberView>> {
+) -> ApiResult<Tagged<MemberView>> {
     let pole = state.store.pole_by_handle(&slug).await?;
-    Ok(Json(state.store.member(pole.id, id).await?.into()))
+    let record = state.store.member(pole.id, id).await?;
+    Ok(tagged(record.version, record.into()))
 }
 
 /// Replace a member.
 #[utoipa::path(put, path = "/api/v1/poles/{slug}/members/{id}", tag = "members",
-    params(("slug" = String, Path), ("id" = i64, Path)), request_body = MemberInput, security(("token" = [])),
-    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("slug" = String, Path), ("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if the member changed since")),
+    request_body = MemberInput, security(("token" = [])),
+    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_member(
     State(state): State<AppState>,
     auth: Auth,
     Path((slug, id)): Path<(String, i64)>,
+    IfMatch(expected): IfMatch,
     ApiJson(input): ApiJson<MemberInput>,
-) -> ApiResult<Json<MemberView>> {
+) -> ApiResult<Tagged<MemberView>> {
     let pole = editable_pole(&state, &auth, &slug).await?;
     let member = input.validate()?;
-    Ok(Json(
-        state
-            .store
-            .update_member(pole.id, id, &member)
-            .await?
-            .into(),
-    ))
+    let record = state
+        .store
+        .edit_member(pole.id, id, expected, |_| Ok::<_, ApiError>(member.clone()))
+        .await?;
+    Ok(tagged(record.version, record.into()))
 }
 
 /// Change some fields of a member (JSON merge patch).
 #[utoipa::path(patch, path = "/api/v1/poles/{slug}/members/{id}", tag = "members",
-    params(("slug" = String, Path), ("id" = i64, Path)),
+    params(("slug" = String, Path), ("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if the member changed since")),
     request_body(content = Object, content_type = "application/merge-patch+json"), security(("token" = [])),
-    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch_member(
     State(state): State<AppState>,
     auth: Auth,
     Path((slug, id)): Path<(String, i64)>,
+    IfMatch(expected): IfMatch,
     ApiJson(changes): ApiJson<Value>,
-) -> ApiResult<Json<MemberView>> {
+) -> ApiResult<Tagged<MemberView>> {
     let pole = editable_pole(&state, &auth, &slug).await?;
-    let current = state.store.member(pole.id, id).await?;
-    let input: MemberInput = patched(&current.member.to_input(), &changes)?;
-    let member = input.validate()?;
-    Ok(Json(
-        state
-            .store
-            .update_member(pole.id, id, &member)
-            .await?
-            .into(),
-    ))
+    let record = state
+        .store
+        .edit_member(pole.id, id, expected, |current| {
+            let input: MemberInput = patched(&current.to_input(), &changes)?;
+            Ok::<_, ApiError>(input.validate()?)
+        })
+        .await?;
+    Ok(tagged(record.version, record.into()))
 }
 
 /// Remove a member.

@@ -142,6 +142,8 @@ pub struct MemberView {
     pub website: Option<String>,
     pub role: Option<String>,
     pub joined_year: Option<i32>,
+    /// One more at each change; the `ETag` of the member.
+    pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -159,6 +161,7 @@ impl From<MemberRecord> for MemberView {
             website: m.website,
             role: m.role,
             joined_year: m.joined_year,
+            version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
