@@ -591,3 +591,87 @@ async fn if_match_refuses_a_write_based_on_an_old_version() {
         db.drop_now().await;
     }
 }
+
+/// The conflicts the database gives up on are the ones tried again: a real deadlock on
+/// PostgreSQL, a busy database on SQLite; a plain error is not.
+#[tokio::test]
+async fn deadlocks_and_busy_databases_are_recognised_as_worth_retrying() {
+    use sea_orm::{ConnectOptions, Database, TransactionTrait};
+    for db in TestDb::all().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+        let mut options = ConnectOptions::new(db.url.clone());
+        options.max_connections(1).sqlx_logging(false);
+        let first = Database::connect(options.clone()).await.expect("connect");
+        let second = Database::connect(options).await.expect("connect");
+        let error = match store.backend() {
+            maillage::config::Backend::Postgres => {
+                first
+                    .execute_unprepared(
+                        "CREATE TABLE meeting (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);\
+                         INSERT INTO meeting VALUES (1, 0), (2, 0)",
+                    )
+                    .await
+                    .expect("table");
+                let a = first.begin().await.expect("begin");
+                let b = second.begin().await.expect("begin");
+                a.execute_unprepared("UPDATE meeting SET n = 1 WHERE id = 1")
+                    .await
+                    .expect("lock 1");
+                b.execute_unprepared("UPDATE meeting SET n = 1 WHERE id = 2")
+                    .await
+                    .expect("lock 2");
+                // Each now waits for the other's row: PostgreSQL ends one of them.
+                let waits = tokio::spawn(async move {
+                    let result = a
+                        .execute_unprepared("UPDATE meeting SET n = 2 WHERE id = 2")
+                        .await;
+                    (result, a)
+                });
+                let other = b
+                    .execute_unprepared("UPDATE meeting SET n = 2 WHERE id = 1")
+                    .await;
+                let (result, _a) = waits.await.expect("task");
+                match (result, other) {
+                    (Err(e), Ok(_)) | (Ok(_), Err(e)) => e,
+                    other => panic!("{label}: one of the two is ended: {other:?}"),
+                }
+            }
+            maillage::config::Backend::Sqlite => {
+                first
+                    .execute_unprepared("BEGIN IMMEDIATE")
+                    .await
+                    .expect("write lock");
+                second
+                    .execute_unprepared("PRAGMA busy_timeout = 0")
+                    .await
+                    .expect("no wait");
+                let error = second
+                    .execute_unprepared("BEGIN IMMEDIATE")
+                    .await
+                    .expect_err("the database is busy");
+                first
+                    .execute_unprepared("ROLLBACK")
+                    .await
+                    .expect("rollback");
+                error
+            }
+        };
+        assert!(
+            maillage::store::is_transient(&error),
+            "{label}: worth retrying: {error}"
+        );
+        let plain = first
+            .execute_unprepared("SELECT * FROM no_such_table")
+            .await
+            .expect_err("an error");
+        assert!(
+            !maillage::store::is_transient(&plain),
+            "{label}: not worth retrying: {plain}"
+        );
+        first.close().await.ok();
+        second.close().await.ok();
+        store.close().await.ok();
+        db.drop_now().await;
+    }
+}

@@ -1159,3 +1159,134 @@ async fn instance_followers_and_blocks() {
         db.drop_now().await;
     }
 }
+
+/// Owned form pairs as `Visitor::post` takes them.
+fn as_form(all: &[(String, String)]) -> Vec<(&str, &str)> {
+    all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The value of a hidden input of a form page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no `{name}` in {html}"))
+        + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Two people open the same form; the second to save is shown the first one's change,
+/// keeps what they typed, and saves knowingly on the second try.
+#[tokio::test]
+async fn a_form_saved_by_someone_else_meanwhile_is_not_overwritten_blindly() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        setup(&server).await;
+        let mut camille = Visitor::new(&server);
+        let mut dominique = Visitor::new(&server);
+        for (who, name) in [(&mut camille, "webadmin"), (&mut dominique, "editrice")] {
+            assert_eq!(
+                who.sign_in(name, PASSWORD).await.status,
+                StatusCode::SEE_OTHER
+            );
+        }
+        let page = "/admin/poles/ptce-rhone/profile";
+        let form_a = camille.get(page).await;
+        let form_b = dominique.get(page).await;
+        let version = hidden(&form_a.body, "_version");
+        assert_eq!(version, hidden(&form_b.body, "_version"), "[{label}]");
+        let fields = |summary: &'static str| {
+            vec![
+                ("name", "PTCE Rhône Solidaire"),
+                ("summary", summary),
+                ("territory.communes", "69266"),
+                ("themes", "agriculture-food"),
+                ("pooling", "premises"),
+            ]
+        };
+        let send = |form: &Answer, version: &str, summary: &'static str| {
+            let mut all = vec![
+                ("_csrf".to_owned(), csrf(&form.body)),
+                ("_version".to_owned(), version.to_owned()),
+            ];
+            all.extend(
+                fields(summary)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            );
+            all
+        };
+        let a = send(&form_a, &version, "La version de Camille");
+        let a = as_form(&a);
+        let saved = camille.post(page, &a).await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            saved.body
+        );
+
+        let b = send(&form_b, &version, "La version de Dominique");
+        let b = as_form(&b);
+        let refused = dominique.post(page, &b).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::CONFLICT,
+            "[{label}] {}",
+            refused.body
+        );
+        assert!(
+            refused
+                .body
+                .contains("Quelqu’un d’autre a enregistré cette fiche"),
+            "[{label}] says what happened, in French: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("<dd>La version de Camille</dd>"),
+            "[{label}] shows the other person's change: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("value=\"La version de Dominique\"")
+                || refused.body.contains(">La version de Dominique<"),
+            "[{label}] keeps what this person typed"
+        );
+        let pole = server.store.pole("ptce-rhone").await.expect("pole");
+        assert_eq!(
+            pole.pole.summary.as_deref(),
+            Some("La version de Camille"),
+            "[{label}] the refused save changed nothing"
+        );
+        let newer = hidden(&refused.body, "_version");
+        assert_eq!(
+            newer,
+            pole.version.to_string(),
+            "[{label}] the form is now based on the stored version"
+        );
+
+        // Saving again, knowingly, goes through.
+        let again = send(&refused, &newer, "La version de Dominique");
+        let again = as_form(&again);
+        let saved = dominique.post(page, &again).await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            saved.body
+        );
+        let pole = server.store.pole("ptce-rhone").await.expect("pole");
+        assert_eq!(
+            pole.pole.summary.as_deref(),
+            Some("La version de Dominique"),
+            "[{label}]"
+        );
+        server.stop().await;
+        db.drop_now().await;
+    }
+}

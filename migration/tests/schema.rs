@@ -32,8 +32,18 @@ async fn sqlite_up_down_up() {
 
 #[tokio::test]
 async fn postgres_up_down_up() {
+    on_scratch_postgres("migration test", exercise).await;
+}
+
+/// Runs `test` on a new PostgreSQL database on the server of `MAILLAGE_TEST_POSTGRES`,
+/// dropped afterwards, even when the test fails.
+async fn on_scratch_postgres<F, Fut>(what: &str, test: F)
+where
+    F: FnOnce(DatabaseConnection) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let Ok(admin_url) = std::env::var("MAILLAGE_TEST_POSTGRES") else {
-        println!("MAILLAGE_TEST_POSTGRES is not set: PostgreSQL migration test skipped");
+        println!("MAILLAGE_TEST_POSTGRES is not set: PostgreSQL {what} skipped");
         return;
     };
     let admin = Database::connect(&admin_url)
@@ -58,7 +68,7 @@ async fn postgres_up_down_up() {
 
     // Run on its own task so that a failed assertion still lets us drop the
     // scratch database before reporting it.
-    let outcome = tokio::spawn(exercise(db.clone())).await;
+    let outcome = tokio::spawn(test(db.clone())).await;
     db.close().await.expect("close scratch database");
     admin
         .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
@@ -69,6 +79,132 @@ async fn postgres_up_down_up() {
     if let Err(err) = outcome {
         std::panic::resume_unwind(err.into_panic());
     }
+}
+
+#[tokio::test]
+async fn sqlite_versions_are_numbered_again_where_they_repeat() {
+    let db = Database::connect("sqlite::memory:")
+        .await
+        .expect("open in-memory SQLite");
+    versions_numbered_again(db.clone()).await;
+    db.close().await.expect("close SQLite");
+}
+
+#[tokio::test]
+async fn postgres_versions_are_numbered_again_where_they_repeat() {
+    on_scratch_postgres("versions test", versions_numbered_again).await;
+}
+
+/// A history written before versions were unique (members all at version 1, a pole whose
+/// two writers took the same version) is numbered 1 to N in the order it was written; a
+/// clean history is left as it was; from then on a repeated version is refused.
+async fn versions_numbered_again(db: DatabaseConnection) {
+    let before_versions = Migrator::migrations()
+        .iter()
+        .position(|m| m.name().ends_with("_versions"))
+        .expect("the versions migration");
+    Migrator::up(&db, Some(before_versions as u32))
+        .await
+        .expect("migrate up to the one before");
+    let raced = insert_pole(&db, "https://a.example/p/1", "a.example", "raced")
+        .await
+        .expect("pole");
+    let clean = insert_pole(&db, "https://a.example/p/2", "a.example", "clean")
+        .await
+        .expect("pole");
+    db.execute_unprepared(&format!(
+        "UPDATE poles SET version = 3 WHERE id = {raced};
+         UPDATE poles SET version = 2 WHERE id = {clean};
+         INSERT INTO members (pole_id, name, legal_form, ess, created_at, updated_at)
+            VALUES ({raced}, 'Membre', 'association', TRUE, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    ))
+    .await
+    .expect("rows");
+    let member: i64 = db
+        .query_one_raw(migration::sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(id) AS id FROM members",
+        ))
+        .await
+        .expect("member")
+        .expect("a row")
+        .try_get("", "id")
+        .expect("id");
+    let history = [
+        (raced, "pole", raced, "create", 1),
+        (raced, "pole", raced, "update", 2),
+        (raced, "pole", raced, "update", 2),
+        (raced, "pole", raced, "update", 3),
+        (raced, "member", member, "create", 1),
+        (raced, "member", member, "update", 1),
+        (raced, "member", member, "update", 1),
+        (clean, "pole", clean, "create", 1),
+        (clean, "pole", clean, "update", 2),
+    ];
+    for (pole, kind, object, action, version) in history {
+        db.execute_unprepared(&format!(
+            "INSERT INTO changes (pole_id, object_kind, object_id, action, version, created_at) \
+             VALUES ({pole}, '{kind}', {object}, '{action}', {version}, CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .expect("history row");
+    }
+
+    Migrator::up(&db, None).await.expect("migrate up");
+
+    let versions = |kind: &'static str, object: i64| {
+        let db = db.clone();
+        async move {
+            db.query_all_raw(migration::sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "SELECT version FROM changes WHERE object_kind = '{kind}' \
+                     AND object_id = {object} ORDER BY id"
+                ),
+            ))
+            .await
+            .expect("history")
+            .iter()
+            .map(|r| r.try_get::<i32>("", "version").expect("version"))
+            .collect::<Vec<_>>()
+        }
+    };
+    let current = |table: &'static str, id: i64| {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(migration::sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT version FROM {table} WHERE id = {id}"),
+            ))
+            .await
+            .expect("row")
+            .expect("a row")
+            .try_get::<i32>("", "version")
+            .expect("version")
+        }
+    };
+    assert_eq!(versions("pole", raced).await, [1, 2, 3, 4]);
+    assert_eq!(current("poles", raced).await, 4);
+    assert_eq!(versions("member", member).await, [1, 2, 3]);
+    assert_eq!(current("members", member).await, 3);
+    assert_eq!(
+        versions("pole", clean).await,
+        [1, 2],
+        "a clean history is kept"
+    );
+    assert_eq!(current("poles", clean).await, 2);
+
+    let repeat = db
+        .execute_unprepared(&format!(
+            "INSERT INTO changes (pole_id, object_kind, object_id, action, version, created_at) \
+             VALUES ({clean}, 'pole', {clean}, 'update', 2, CURRENT_TIMESTAMP)"
+        ))
+        .await
+        .expect_err("a repeated version is refused");
+    assert!(
+        matches!(repeat.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+        "{repeat}"
+    );
 }
 
 async fn exercise(db: DatabaseConnection) {

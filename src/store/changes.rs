@@ -64,6 +64,23 @@ pub struct ChangeRecord {
 }
 
 impl super::Store {
+    /// What a pole, member or object was at `version`, as its history recorded it.
+    pub async fn snapshot_at(
+        &self,
+        kind: &str,
+        object_id: i64,
+        version: i32,
+    ) -> Result<Option<serde_json::Value>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        Ok(changes::Entity::find()
+            .filter(changes::Column::ObjectKind.eq(kind))
+            .filter(changes::Column::ObjectId.eq(object_id))
+            .filter(changes::Column::Version.eq(version))
+            .one(self.connection())
+            .await?
+            .and_then(|m| m.snapshot))
+    }
+
     /// The history of a pole's objects of the given kinds, newest first.
     pub async fn list_changes(
         &self,

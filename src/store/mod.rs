@@ -46,6 +46,7 @@ pub use search::{
 };
 pub use sessions::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LoginCheck, SessionRecord};
 pub use users::{InstanceSettings, Role, TokenRecord, User, check_username};
+pub use write::is_transient;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

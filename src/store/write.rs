@@ -14,7 +14,7 @@ const ATTEMPTS: u32 = 8;
 /// Whether the database refused the transaction for racing another, so that trying it again
 /// can succeed: PostgreSQL's serialisation failure and deadlock, SQLite's busy database
 /// (after its busy timeout).
-pub(crate) fn is_transient(e: &DbErr) -> bool {
+pub fn is_transient(e: &DbErr) -> bool {
     let (DbErr::Exec(RuntimeErr::SqlxError(e))
     | DbErr::Query(RuntimeErr::SqlxError(e))
     | DbErr::Conn(RuntimeErr::SqlxError(e))) = e

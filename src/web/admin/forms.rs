@@ -28,6 +28,11 @@ impl FormData {
     }
 
     /// `None` when empty.
+    /// The version of the record the form was filled from (its hidden `_version`).
+    pub fn version(&self) -> Option<i32> {
+        self.opt("_version").and_then(|v| v.trim().parse().ok())
+    }
+
     pub fn opt(&self, name: &str) -> Option<String> {
         Some(self.get(name)).filter(|v| !v.is_empty())
     }

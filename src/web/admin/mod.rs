@@ -34,7 +34,7 @@ use crate::domain::vocab::{
 use crate::domain::{
     CallInput, EventInput, MemberInput, PoleInput, ProjectInput, TerritoryInput, ValidationErrors,
 };
-use crate::store::{LoginCheck, PoleRecord};
+use crate::store::{LoginCheck, PoleRecord, StoreError};
 use forms::{Field, FormData, attach_errors};
 
 /// The cookie that carries the anti-forgery token of the sign-in form (no session exists yet).
@@ -637,6 +637,10 @@ struct FormPage {
     picker_lon: String,
     tile_url: String,
     tile_attribution: String,
+    /// The version the form was filled from, sent back with it (empty for a new record).
+    version: String,
+    /// Someone else saved first: what they changed, as it is stored now.
+    conflict: Option<Vec<Changed>>,
 }
 
 struct FormSpec {
@@ -647,6 +651,23 @@ struct FormSpec {
     fields: Vec<Field>,
     notes: Vec<Fact>,
     picker: Option<(String, String)>,
+    version: Option<i32>,
+    conflict: Option<Vec<Changed>>,
+}
+
+impl FormSpec {
+    /// The form edits the record at this version: saving it is refused if someone else saved
+    /// another version since.
+    fn at_version(mut self, version: Option<i32>) -> FormSpec {
+        self.version = version;
+        self
+    }
+}
+
+/// A field someone else changed, with its value now.
+struct Changed {
+    label: String,
+    value: String,
 }
 
 fn form_page(
@@ -680,16 +701,81 @@ fn form_page(
         picker_lon,
         tile_url: state.config.web.tile_url.clone(),
         tile_attribution: state.config.web.tile_attribution.clone(),
+        version: spec.version.map(|v| v.to_string()).unwrap_or_default(),
+        conflict: spec.conflict,
         c: c.clone(),
     };
     html(
         &page,
-        if has_errors {
+        if page.conflict.is_some() {
+            StatusCode::CONFLICT
+        } else if has_errors {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::OK
         },
     )
+}
+
+/// A save refused because someone else saved the record first: the form again, with what
+/// this person typed, what the other person changed (each field whose stored value differs
+/// from the version the form was filled from), and the version now stored, so that saving
+/// again keeps this person's entries knowingly.
+async fn conflict_page(
+    state: &AppState,
+    c: &Ctx,
+    spec: FormSpec,
+    kind: &str,
+    object_id: i64,
+    (based_on, current): (i32, i32),
+    now: impl serde::Serialize,
+) -> Result<Response, ApiError> {
+    let now = serde_json::to_value(now).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let then = state
+        .store
+        .snapshot_at(kind, object_id, based_on)
+        .await?
+        .unwrap_or(serde_json::Value::Null);
+    let mut changed = Vec::new();
+    if let Some(fields) = now.as_object() {
+        for (key, value) in fields {
+            if then.get(key) == Some(value) {
+                continue;
+            }
+            // Only what the form shows: a field is named by the key or under it (`place.name`).
+            let Some(field) = spec.fields.iter().find(|f| {
+                f.kind != "heading" && (f.name == *key || f.name.starts_with(&format!("{key}.")))
+            }) else {
+                continue;
+            };
+            changed.push(Changed {
+                label: field.label.clone(),
+                value: shown(value),
+            });
+        }
+    }
+    let mut spec = spec.at_version(Some(current));
+    spec.conflict = Some(changed);
+    Ok(form_page(state, c, spec, None))
+}
+
+/// A stored value as a person reads it.
+fn shown(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "—".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "✓" } else { "✗" }.to_owned(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => items.iter().map(shown).collect::<Vec<_>>().join(", "),
+        Value::Object(map) => map
+            .values()
+            .filter(|v| !v.is_null())
+            .map(shown)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 fn opt_str(value: &Option<String>) -> String {
@@ -1006,6 +1092,8 @@ fn profile_fields(input: &PoleInput, communes: &str, lang: Lang) -> Vec<Field> {
 fn profile_spec(pole: &PoleRecord, input: &PoleInput, communes: &str, lang: Lang) -> FormSpec {
     let place = input.shared_place.as_ref();
     FormSpec {
+        version: None,
+        conflict: None,
         heading: format!("{} — {}", lang.t("admin.edit_profile"), pole.pole.name),
         back_url: format!("/admin/poles/{}", pole.pole.slug),
         action: format!("/admin/poles/{}/profile", pole.pole.slug),
@@ -1031,7 +1119,7 @@ async fn profile_form(
         Ok(form_page(
             &state,
             &admin.c,
-            profile_spec(&pole, &input, &communes, admin.lang()),
+            profile_spec(&pole, &input, &communes, admin.lang()).at_version(Some(pole.version)),
             None,
         ))
     })
@@ -1071,19 +1159,41 @@ async fn profile_save(
         input.manually_approves_followers = form.checked("manually_approves_followers");
         input.replies_need_approval = form.checked("replies_need_approval");
         let result = combine(e, input.validate());
+        let expected = form.version();
         match result {
-            Ok(valid) => {
-                state.store.update_pole(&slug, &valid).await?;
-                Ok(done(
+            Ok(valid) => match state
+                .store
+                .edit_pole(&slug, expected, |_| Ok::<_, StoreError>(valid.clone()))
+                .await
+            {
+                Ok(_) => Ok(done(
                     &state,
                     &format!("/admin/poles/{slug}"),
                     lang.t("admin.saved"),
-                ))
-            }
+                )),
+                Err(StoreError::Stale {
+                    expected, current, ..
+                }) => {
+                    let now = state.store.pole(&slug).await?;
+                    let spec = profile_spec(&now, &input, &communes, lang);
+                    let (id, pole) = (now.id, now.pole);
+                    conflict_page(
+                        &state,
+                        &admin.c,
+                        spec,
+                        "pole",
+                        id,
+                        (expected, current),
+                        pole,
+                    )
+                    .await
+                }
+                Err(e) => Err(e.into()),
+            },
             Err(errors) => Ok(form_page(
                 &state,
                 &admin.c,
-                profile_spec(&pole, &input, &communes, lang),
+                profile_spec(&pole, &input, &communes, lang).at_version(expected),
                 Some(&errors),
             )),
         }
@@ -1115,6 +1225,8 @@ fn member_spec(pole: &PoleRecord, input: &MemberInput, action: String, lang: Lan
     ];
     ess_field.help = t("admin.member_ess_help").to_owned();
     FormSpec {
+        version: None,
+        conflict: None,
         heading: format!("{} — {}", t("admin.member"), pole.pole.name),
         back_url: format!("/admin/poles/{}", pole.pole.slug),
         action,
@@ -1240,7 +1352,8 @@ async fn member_edit(
             &member.member.to_input(),
             format!("/admin/poles/{slug}/members/{id}"),
             admin.lang(),
-        );
+        )
+        .at_version(Some(member.version));
         Ok(form_page(&state, &admin.c, spec, None))
     })
     .await
@@ -1258,24 +1371,35 @@ async fn member_update(
         state.store.member(pole.id, id).await?;
         let mut e = ValidationErrors::new();
         let input = read_member(&form, &mut e);
+        let expected = form.version();
+        let action = format!("/admin/poles/{slug}/members/{id}");
         match combine(e, input.validate()) {
-            Ok(member) => {
-                state.store.update_member(pole.id, id, &member).await?;
-                Ok(done(
+            Ok(member) => match state
+                .store
+                .edit_member(pole.id, id, expected, |_| {
+                    Ok::<_, StoreError>(member.clone())
+                })
+                .await
+            {
+                Ok(_) => Ok(done(
                     &state,
                     &format!("/admin/poles/{slug}"),
                     admin.t("admin.saved"),
-                ))
-            }
+                )),
+                Err(StoreError::Stale {
+                    expected, current, ..
+                }) => {
+                    let now = state.store.member(pole.id, id).await?;
+                    let spec = member_spec(&pole, &input, action, admin.lang());
+                    let versions = (expected, current);
+                    conflict_page(&state, &admin.c, spec, "member", id, versions, now.member).await
+                }
+                Err(e) => Err(e.into()),
+            },
             Err(errors) => Ok(form_page(
                 &state,
                 &admin.c,
-                member_spec(
-                    &pole,
-                    &input,
-                    format!("/admin/poles/{slug}/members/{id}"),
-                    admin.lang(),
-                ),
+                member_spec(&pole, &input, action, admin.lang()).at_version(expected),
                 Some(&errors),
             )),
         }
@@ -1379,6 +1503,8 @@ fn event_spec(pole: &PoleRecord, input: &EventInput, action: String, lang: Lang)
     fields.extend(place_fields("place", input.place.as_ref(), lang));
     let place = input.place.as_ref();
     FormSpec {
+        version: None,
+        conflict: None,
         heading: format!("{} — {}", t("kind.event"), pole.pole.name),
         back_url: format!("/admin/poles/{}", pole.pole.slug),
         action,
@@ -1484,7 +1610,8 @@ async fn event_edit(
                 &record.data.to_input(),
                 format!("/admin/events/{id}"),
                 admin.lang(),
-            ),
+            )
+            .at_version(Some(record.version)),
             None,
         ))
     })
@@ -1504,19 +1631,41 @@ async fn event_update(
         let pole = state.store.pole_by_id(record.pole_id).await?;
         let mut e = ValidationErrors::new();
         let input = read_event(&form, Some(record.data.to_input()), admin.lang(), &mut e);
+        let expected = form.version();
+        let spec = || event_spec(&pole, &input, format!("/admin/events/{id}"), admin.lang());
         match combine(e, input.validate()) {
-            Ok(event) => {
-                state.store.update_event(&id, &event).await?;
-                Ok(done(
+            Ok(event) => match state
+                .store
+                .edit_event(&id, expected, |_| Ok::<_, StoreError>(event.clone()))
+                .await
+            {
+                Ok(_) => Ok(done(
                     &state,
                     &format!("/admin/poles/{}", pole.pole.slug),
                     admin.t("admin.saved"),
-                ))
-            }
+                )),
+                Err(StoreError::Stale {
+                    expected, current, ..
+                }) => {
+                    let now = state.store.event(&id).await?;
+                    let versions = (expected, current);
+                    conflict_page(
+                        &state,
+                        &admin.c,
+                        spec(),
+                        "event",
+                        now.id,
+                        versions,
+                        now.data,
+                    )
+                    .await
+                }
+                Err(e) => Err(e.into()),
+            },
             Err(errors) => Ok(form_page(
                 &state,
                 &admin.c,
-                event_spec(&pole, &input, format!("/admin/events/{id}"), admin.lang()),
+                spec().at_version(expected),
                 Some(&errors),
             )),
         }
@@ -1531,6 +1680,8 @@ fn call_spec(pole: &PoleRecord, input: &CallInput, action: String, lang: Lang) -
     let subjects: Vec<&str> = input.subjects.iter().map(|v| v.id()).collect();
     let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
     FormSpec {
+        version: None,
+        conflict: None,
         heading: format!("{} — {}", t("kind.call"), pole.pole.name),
         back_url: format!("/admin/poles/{}", pole.pole.slug),
         action,
@@ -1690,7 +1841,8 @@ async fn call_edit(
                 &record.data.to_input(),
                 format!("/admin/calls/{id}"),
                 admin.lang(),
-            ),
+            )
+            .at_version(Some(record.version)),
             None,
         ))
     })
@@ -1710,19 +1862,33 @@ async fn call_update(
         let pole = state.store.pole_by_id(record.pole_id).await?;
         let mut e = ValidationErrors::new();
         let input = read_call(&form, Some(record.data.to_input()), &mut e);
+        let expected = form.version();
+        let spec = || call_spec(&pole, &input, format!("/admin/calls/{id}"), admin.lang());
         match combine(e, input.validate()) {
-            Ok(call) => {
-                state.store.update_call(&id, &call).await?;
-                Ok(done(
+            Ok(call) => match state
+                .store
+                .edit_call(&id, expected, |_| Ok::<_, StoreError>(call.clone()))
+                .await
+            {
+                Ok(_) => Ok(done(
                     &state,
                     &format!("/admin/poles/{}", pole.pole.slug),
                     admin.t("admin.saved"),
-                ))
-            }
+                )),
+                Err(StoreError::Stale {
+                    expected, current, ..
+                }) => {
+                    let now = state.store.call(&id).await?;
+                    let versions = (expected, current);
+                    conflict_page(&state, &admin.c, spec(), "call", now.id, versions, now.data)
+                        .await
+                }
+                Err(e) => Err(e.into()),
+            },
             Err(errors) => Ok(form_page(
                 &state,
                 &admin.c,
-                call_spec(&pole, &input, format!("/admin/calls/{id}"), admin.lang()),
+                spec().at_version(expected),
                 Some(&errors),
             )),
         }
@@ -1741,10 +1907,16 @@ async fn call_close(
         let record = state.store.call(&id).await?;
         admin.auth.require_pole(record.pole_id)?;
         let pole = state.store.pole_by_id(record.pole_id).await?;
-        let mut input = record.data.to_input();
-        input.status = Some(CallStatus::Closed);
-        let call = input.validate()?;
-        state.store.update_call(&id, &call).await?;
+        // Closed from the call as stored when the write takes its lock: a change saved
+        // meanwhile by someone else stays.
+        state
+            .store
+            .edit_call(&id, None, |stored| {
+                let mut input = stored.to_input();
+                input.status = Some(CallStatus::Closed);
+                Ok::<_, ApiError>(input.validate()?)
+            })
+            .await?;
         tracing::info!(call = %id, user = %admin.auth.user.username, "call closed");
         Ok(done(
             &state,
@@ -1761,6 +1933,8 @@ fn project_spec(pole: &PoleRecord, input: &ProjectInput, action: String, lang: L
     let t = |k| lang.t(k);
     let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
     FormSpec {
+        version: None,
+        conflict: None,
         heading: format!("{} — {}", t("kind.project"), pole.pole.name),
         back_url: format!("/admin/poles/{}", pole.pole.slug),
         action,
@@ -1917,7 +2091,8 @@ async fn project_edit(
                 &record.data.to_input(),
                 format!("/admin/projects/{id}"),
                 admin.lang(),
-            ),
+            )
+            .at_version(Some(record.version)),
             None,
         ))
     })
@@ -1945,19 +2120,41 @@ async fn project_update(
             },
             Err(errors) => Err(errors),
         };
+        let expected = form.version();
+        let spec = || project_spec(&pole, &input, format!("/admin/projects/{id}"), admin.lang());
         match valid {
-            Ok(project) => {
-                state.store.update_project(&id, &project).await?;
-                Ok(done(
+            Ok(project) => match state
+                .store
+                .edit_project(&id, expected, |_| Ok::<_, StoreError>(project.clone()))
+                .await
+            {
+                Ok(_) => Ok(done(
                     &state,
                     &format!("/admin/poles/{}", pole.pole.slug),
                     admin.t("admin.saved"),
-                ))
-            }
+                )),
+                Err(StoreError::Stale {
+                    expected, current, ..
+                }) => {
+                    let now = state.store.project(&id).await?;
+                    let versions = (expected, current);
+                    conflict_page(
+                        &state,
+                        &admin.c,
+                        spec(),
+                        "project",
+                        now.id,
+                        versions,
+                        now.data,
+                    )
+                    .await
+                }
+                Err(e) => Err(e.into()),
+            },
             Err(errors) => Ok(form_page(
                 &state,
                 &admin.c,
-                project_spec(&pole, &input, format!("/admin/projects/{id}"), admin.lang()),
+                spec().at_version(expected),
                 Some(&errors),
             )),
         }

@@ -44,11 +44,11 @@ macro_rules! object_handlers {
             auth: Auth,
             Path(slug): Path<String>,
             ApiJson(input): ApiJson<$input>,
-        ) -> ApiResult<(StatusCode, Json<$view>)> {
+        ) -> ApiResult<(StatusCode, Tagged<$view>)> {
             let pole = editable_pole(&state, &auth, &slug).await?;
             let data = input.validate()?;
             let record = state.store.$create(pole.id, &data).await?;
-            Ok((StatusCode::CREATED, Json($view::new(record, &slug))))
+            Ok((StatusCode::CREATED, tagged(record.version, $view::new(record, &slug))))
         }
 
         #[doc = concat!("Read one of the ", $tag, ".")]

@@ -45,14 +45,14 @@ pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(input): ApiJson<PoleInput>,
-) -> ApiResult<(StatusCode, Json<PoleView>)> {
+) -> ApiResult<(StatusCode, Tagged<PoleView>)> {
     auth.require_admin()?;
     let pole = input.validate()?;
     let record = state.store.create_pole(&pole).await?;
     tracing::info!(slug = %pole.slug, user = %auth.user.username, "pole created");
     Ok((
         StatusCode::CREATED,
-        Json(PoleView::new(&state.store, record)),
+        tagged(record.version, PoleView::new(&state.store, record)),
     ))
 }
 
@@ -241,11 +241,11 @@ pub async fn create_member(
     auth: Auth,
     Path(slug): Path<String>,
     ApiJson(input): ApiJson<MemberInput>,
-) -> ApiResult<(StatusCode, Json<MemberView>)> {
+) -> ApiResult<(StatusCode, Tagged<MemberView>)> {
     let pole = editable_pole(&state, &auth, &slug).await?;
     let member = input.validate()?;
     let record = state.store.create_member(pole.id, &member).await?;
-    Ok((StatusCode::CREATED, Json(record.into())))
+    Ok((StatusCode::CREATED, tagged(record.version, record.into())))
 }
 
 /// Read one member.
