@@ -196,7 +196,8 @@ async fn different_fields_all_survive(
     after
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_of_different_fields_all_survive() {
     for db in TestDb::all().await {
         let label = db.label;
@@ -334,7 +335,8 @@ async fn concurrent_patches_of_different_fields_all_survive() {
     }
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_patches_give_fifty_versions_each_federated_once() {
     const WRITERS: i64 = 50;
     for db in TestDb::all().await {
@@ -422,7 +424,8 @@ async fn fifty_concurrent_patches_give_fifty_versions_each_federated_once() {
     }
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_creates_of_members_all_succeed() {
     const WRITERS: usize = 50;
     for db in TestDb::all().await {
@@ -474,7 +477,8 @@ async fn fifty_concurrent_creates_of_members_all_succeed() {
     }
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn if_match_refuses_a_write_based_on_an_old_version() {
     for db in TestDb::all().await {
         let label = db.label;
