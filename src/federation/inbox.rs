@@ -37,6 +37,20 @@ fn host_of(url: &Url) -> String {
     crate::store::queue::inbox_domain(url).unwrap_or_default()
 }
 
+/// The `keyId` of a signed request, refused before anything is fetched if it is not a URL,
+/// is on a blocked domain, a private address or plain http, or its domain sent too much.
+fn admitted_key(fed: &Federation, signed: &SignedRequest<'_>) -> Result<String> {
+    let key = key_id(signed)?;
+    let key_url = Url::parse(&key)
+        .map_err(|_| FederationError::Unauthorized(format!("the keyId `{key}` is not a URL")))?;
+    fed.client.check(&key_url)?;
+    let key_host = host_of(&key_url);
+    if !fed.limiter.allow(&key_host) {
+        return Err(FederationError::RateLimited(key_host));
+    }
+    Ok(key)
+}
+
 /// Checks an inbox POST and applies its activity.
 pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Applied> {
     let signed = SignedRequest {
@@ -45,15 +59,7 @@ pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Appl
         headers: request.headers,
         body: Some(request.body),
     };
-    let key = key_id(&signed)?;
-    let key_url = Url::parse(&key)
-        .map_err(|_| FederationError::Unauthorized(format!("the keyId `{key}` is not a URL")))?;
-    // Refused before anything is fetched: blocked domains, private addresses, http.
-    fed.client.check(&key_url)?;
-    let key_host = host_of(&key_url);
-    if !fed.limiter.allow(&key_host) {
-        return Err(FederationError::RateLimited(key_host));
-    }
+    let key = admitted_key(fed, &signed)?;
     let activity: Value = serde_json::from_slice(request.body)
         .map_err(|e| FederationError::Invalid(format!("the body is not JSON: {e}")))?;
     let actor_id = activity
@@ -126,14 +132,7 @@ pub async fn authenticate_fetch(
         headers,
         body: None,
     };
-    let key = key_id(&signed)?;
-    let key_url = Url::parse(&key)
-        .map_err(|_| FederationError::Unauthorized(format!("the keyId `{key}` is not a URL")))?;
-    fed.client.check(&key_url)?;
-    let key_host = host_of(&key_url);
-    if !fed.limiter.allow(&key_host) {
-        return Err(FederationError::RateLimited(key_host));
-    }
+    let key = admitted_key(fed, &signed)?;
     let mut budget = FetchBudget::default();
     let owner = fed.key_owner(&key, false, &mut budget).await?;
     verify_with(fed, &signed, &key, owner, &mut budget).await
