@@ -40,6 +40,37 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Checks a sign-in's password against the person's hash or, when there is no such person
+/// or no usable hash, against a hash of nothing anyone can type, so that both take as long:
+/// the time of an answer must not tell which user names exist.
+pub fn verify_sign_in(password: &str, stored_hash: Option<&str>) -> bool {
+    let usable = stored_hash.filter(|hash| PasswordHash::new(hash).is_ok());
+    match usable {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            // The result is thrown away: only its cost matters.
+            let _ = verify_password(password, dummy_hash());
+            false
+        }
+    }
+}
+
+/// A hash made with the same parameters as every stored one, of a random password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut bytes = [0u8; 24];
+        rand::rng().fill_bytes(&mut bytes);
+        let password = hex::encode(bytes);
+        hash_password(&password).unwrap_or_else(|e| {
+            // Cannot happen with a 48-character password; verifying against an unparsable
+            // hash would only be faster, never let anyone in.
+            tracing::error!(error = %e, "cannot make the stand-in password hash");
+            String::new()
+        })
+    })
+}
+
 /// A freshly issued token: shown once, then only its hash remains.
 pub struct NewToken {
     pub token: String,
@@ -81,6 +112,17 @@ mod tests {
             hash_password("short"),
             Err(AuthError::WeakPassword)
         ));
+    }
+
+    #[test]
+    fn sign_ins_without_a_usable_hash_are_refused() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(verify_sign_in("correct horse battery", Some(&hash)));
+        assert!(!verify_sign_in("wrong horse battery", Some(&hash)));
+        assert!(!verify_sign_in("correct horse battery", None));
+        assert!(!verify_sign_in("", Some("")));
+        assert!(!verify_sign_in("anything", Some("not a hash")));
+        assert!(dummy_hash().starts_with("$argon2"));
     }
 
     #[test]
