@@ -53,8 +53,9 @@ pub struct WebConfig {
     pub tile_attribution: String,
     /// How long a sign-in to the administration lasts, in hours.
     pub session_hours: u32,
-    /// Sign-ins whose password is checked at the same time; each check holds 19 MiB while
-    /// it runs, so this bounds what sign-ins take (more wait their turn).
+    /// Sign-ins whose password is checked at the same time, each on a thread of its own that
+    /// keeps 19 MiB once it has checked one: this bounds what sign-ins take (more wait their
+    /// turn).
     pub password_checks: usize,
 }
 
@@ -66,7 +67,7 @@ impl Default for WebConfig {
                 "&copy; <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a>"
                     .into(),
             session_hours: 12,
-            password_checks: 4,
+            password_checks: 2,
         }
     }
 }

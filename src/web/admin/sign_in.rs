@@ -1,18 +1,20 @@
 //! Signing in to the administration: each attempt is counted before its password is
 //! checked, and few password checks run at once, from one address and in all.
 //!
-//! An argon2 check with the default parameters holds 19 MiB while it runs, and what many
-//! checks at once take from the system stays with the process afterwards. With at most
-//! `web.password_checks` checks at once (4 by default), sign-ins never hold more than that
-//! many times 19 MiB (76 MiB by default), however many arrive together.
+//! An argon2 check with the default parameters works in 19 MiB, and memory freed by checks
+//! made on many threads, or split by the allocations made between them, stays with the
+//! process. So checks run on `web.password_checks` threads of their own (2 by default), one
+//! at a time on each, each thread in 19 MiB it takes at its first check and keeps: sign-ins
+//! never hold more than that many times 19 MiB (38 MiB by default), however many arrive.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::store::{LoginCheck, Store, StoreError, User};
 
@@ -29,6 +31,16 @@ pub struct PasswordGate {
     per_address_limit: usize,
     wait: Duration,
     stats: Arc<Stats>,
+    /// The checkers' queue; they stop when the gate is dropped.
+    jobs: mpsc::Sender<Job>,
+}
+
+/// One password to check, with the turn it holds until the check ends.
+struct Job {
+    password: String,
+    stored_hash: Option<String>,
+    _turn: OwnedSemaphorePermit,
+    reply: oneshot::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -67,12 +79,27 @@ impl PasswordGate {
     }
 
     pub fn with_limits(concurrent: usize, per_address: usize, wait: Duration) -> PasswordGate {
+        let concurrent = concurrent.max(1);
+        let stats = Arc::<Stats>::default();
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..concurrent {
+            let queue = queue.clone();
+            let stats = stats.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-check-{i}"))
+                .spawn(move || run_checks(&queue, &stats));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password checker");
+            }
+        }
         PasswordGate {
-            turns: Arc::new(Semaphore::new(concurrent.max(1))),
+            turns: Arc::new(Semaphore::new(concurrent)),
             per_address: Mutex::new(HashMap::new()),
             per_address_limit: per_address.max(1),
             wait,
-            stats: Arc::default(),
+            stats,
+            jobs,
         }
     }
 
@@ -100,22 +127,23 @@ impl PasswordGate {
             .await
             .ok()?
             .ok()?;
-        let stats = self.stats.clone();
-        let job = tokio::task::spawn_blocking(move || {
-            // The turn is held by the check itself: were the request given up meanwhile, the
-            // check would still hold it until it ends.
-            let _turn = turn;
-            stats.started.fetch_add(1, Ordering::SeqCst);
-            let running = stats.running.fetch_add(1, Ordering::SeqCst) + 1;
-            stats.peak.fetch_max(running, Ordering::SeqCst);
-            let verified = crate::auth::verify_sign_in(&password, stored_hash.as_deref());
-            stats.running.fetch_sub(1, Ordering::SeqCst);
-            verified
-        });
-        match job.await {
+        let (reply, answer) = oneshot::channel();
+        // The turn goes with the check: were the request given up meanwhile, the check would
+        // still hold it until it ends.
+        let job = Job {
+            password,
+            stored_hash,
+            _turn: turn,
+            reply,
+        };
+        if self.jobs.send(job).is_err() {
+            tracing::error!("no password checker is running");
+            return Some(false);
+        }
+        match answer.await {
             Ok(verified) => Some(verified),
-            Err(e) => {
-                tracing::error!(error = %e, "a password check failed");
+            Err(_) => {
+                tracing::error!("a password check ended without an answer");
                 Some(false)
             }
         }
@@ -129,6 +157,25 @@ impl PasswordGate {
     /// The most password checks that ran at the same time.
     pub fn peak_concurrent(&self) -> usize {
         self.stats.peak.load(Ordering::SeqCst)
+    }
+}
+
+/// A checker: takes the next password from the queue until the gate is gone.
+fn run_checks(queue: &Mutex<mpsc::Receiver<Job>>, stats: &Stats) {
+    let mut memory = crate::auth::CheckMemory::default();
+    loop {
+        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = job else {
+            return;
+        };
+        stats.started.fetch_add(1, Ordering::SeqCst);
+        let running = stats.running.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.peak.fetch_max(running, Ordering::SeqCst);
+        let verified =
+            crate::auth::verify_sign_in(&job.password, job.stored_hash.as_deref(), &mut memory);
+        stats.running.fetch_sub(1, Ordering::SeqCst);
+        // The sign-in may have been given up: nobody to answer then.
+        let _ = job.reply.send(verified);
     }
 }
 
