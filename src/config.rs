@@ -71,6 +71,10 @@ pub struct WebConfig {
     pub tile_attribution: String,
     /// How long a sign-in to the administration lasts, in hours.
     pub session_hours: u32,
+    /// Sign-ins whose password is checked at the same time, each on a thread of its own that
+    /// keeps 19 MiB once it has checked one: this bounds what sign-ins take (more wait their
+    /// turn).
+    pub password_checks: usize,
 }
 
 impl Default for WebConfig {
@@ -81,6 +85,7 @@ impl Default for WebConfig {
                 "&copy; <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a>"
                     .into(),
             session_hours: 12,
+            password_checks: 2,
         }
     }
 }
@@ -341,6 +346,7 @@ impl Config {
             "MAILLAGE_WEB_TILE_URL" => self.web.tile_url = value.to_owned(),
             "MAILLAGE_WEB_TILE_ATTRIBUTION" => self.web.tile_attribution = value.to_owned(),
             "MAILLAGE_WEB_SESSION_HOURS" => self.web.session_hours = parse_number(name, value)?,
+            "MAILLAGE_WEB_PASSWORD_CHECKS" => self.web.password_checks = parse_number(name, value)?,
             "MAILLAGE_DATABASE_URL" => self.database.url = value.to_owned(),
             "MAILLAGE_DATABASE_MAX_CONNECTIONS" => {
                 self.database.max_connections = parse_number(name, value)?
@@ -426,6 +432,12 @@ impl Config {
             return Err(invalid(
                 "federation.delivery_lease_seconds",
                 "must be at least 5 seconds, longer than a delivery may take",
+            ));
+        }
+        if !(1..=64).contains(&self.web.password_checks) {
+            return Err(invalid(
+                "web.password_checks",
+                "must be between 1 and 64 (each check holds 19 MiB while it runs)",
             ));
         }
         if self.feeds.max_items == 0 {

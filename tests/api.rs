@@ -1137,3 +1137,282 @@ async fn deleting_a_pole_deletes_what_it_published() {
         db.drop_now().await;
     }
 }
+
+/// Sends `body` as JSON as it is, with `Accept-Language: lang` when one is given.
+async fn post_raw(
+    server: &TestServer,
+    path: &str,
+    body: &'static str,
+    lang: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = server
+        .client
+        .post(server.url(path))
+        .bearer_auth(&server.admin_token)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(lang) = lang {
+        request = request.header("accept-language", lang);
+    }
+    let res = request.send().await.expect("request");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn json_bodies_are_one_value_with_objects_where_objects_are_expected() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        let api = Api {
+            server: &server,
+            label,
+        };
+        api.admin(
+            Method::POST,
+            "/api/v1/poles",
+            Some(json!({"slug": "redon", "name": "Redon"})),
+        )
+        .await;
+
+        // Data after the value: refused, whatever the value was, in the reader's language.
+        let projects = "/api/v1/poles/redon/projects";
+        for (body, lang, expected) in [
+            (r#"{"title":"x"} garbage"#, None, "après sa valeur JSON"),
+            (
+                r#"{"title":"x"} {"title":"y"}"#,
+                Some("en"),
+                "after its JSON value",
+            ),
+            (
+                r#"{"title":"x"}]"#,
+                Some("en-GB,en;q=0.9"),
+                "after its JSON value",
+            ),
+        ] {
+            let (status, value) = post_raw(&server, projects, body, lang).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "[{label}] {body}: {value}");
+            assert_eq!(value["error"], "bad_request", "[{label}] {value}");
+            let message = value["message"].as_str().unwrap_or_default();
+            assert!(message.contains(expected), "[{label}] {body}: {message}");
+        }
+        let (status, _) = post_raw(&server, projects, "{\"title\":\"x\"} \n\t ", None).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "[{label}] white space may follow"
+        );
+        let (_, list) = api.call(Method::GET, projects, None, None).await;
+        assert_eq!(
+            list["total"], 1,
+            "[{label}] only the well-formed one was stored"
+        );
+
+        // An array where an object is expected is not read by position.
+        let (status, value) = post_raw(
+            &server,
+            "/api/v1/poles",
+            r#"{"slug": "vide", "name": "Vide", "territory": []}"#,
+            Some("en"),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[{label}] {value}"
+        );
+        assert_eq!(
+            value["fields"][0]["field"], "territory",
+            "[{label}] {value}"
+        );
+        assert!(
+            value["fields"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not a list"),
+            "[{label}] {value}"
+        );
+        let (status, value) = post_raw(
+            &server,
+            "/api/v1/poles",
+            r#"{"slug": "vide", "name": "Vide", "shared_place": ["La Halle", "35236"]}"#,
+            None,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[{label}] {value}"
+        );
+        assert_eq!(value["fields"][0]["field"], "shared_place", "[{label}]");
+        assert!(
+            value["fields"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("pas une liste"),
+            "[{label}] French by default: {value}"
+        );
+        api.invalid(
+            Method::POST,
+            "/api/v1/poles",
+            json!({"slug": "vide", "name": "Vide", "recognitions": {"national_calls": [["call-2013", 2013]]}}),
+            &["recognitions.national_calls[0]"],
+        )
+        .await;
+        api.invalid(
+            Method::PATCH,
+            "/api/v1/poles/redon",
+            json!({"territory": []}),
+            &["territory"],
+        )
+        .await;
+        let (status, _) = api
+            .call(Method::GET, "/api/v1/poles/vide", None, None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "[{label}] nothing created");
+
+        server.stop().await;
+        db.drop_now().await;
+    }
+}
+
+/// An image of `tests/fixtures/images`.
+fn image_fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/images")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A PNG whose header declares `width` × `height` pixels, with 20 KB of compressed zeros
+/// after it: what a server reading only the first bytes takes for an image.
+fn declared_png(width: u32, height: u32) -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        let mut out = u32::try_from(data.len())
+            .expect("length")
+            .to_be_bytes()
+            .to_vec();
+        out.extend_from_slice(&body);
+        let mut crc = !0u32;
+        for &byte in &body {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        out.extend_from_slice(&(!crc).to_be_bytes());
+        out
+    };
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend(chunk(b"IHDR", &ihdr));
+    bytes.extend(chunk(b"IDAT", &[0u8; 20 * 1024]));
+    bytes.extend(chunk(b"IEND", &[]));
+    bytes
+}
+
+#[tokio::test]
+async fn uploaded_images_are_whole_and_of_bounded_size() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        let api = Api {
+            server: &server,
+            label,
+        };
+        api.admin(
+            Method::POST,
+            "/api/v1/poles",
+            Some(json!({"slug": "redon", "name": "Redon"})),
+        )
+        .await;
+        let put = |body: Vec<u8>, lang: &'static str| {
+            server
+                .client
+                .put(server.url("/api/v1/poles/redon/banner"))
+                .bearer_auth(&server.admin_token)
+                .header("content-type", "image/png")
+                .header("accept-language", lang)
+                .body(body)
+                .send()
+        };
+
+        for name in [
+            "tiny.png",
+            "tiny.jpg",
+            "progressive.jpg",
+            "animated.gif",
+            "lossless.webp",
+            "animated.webp",
+        ] {
+            let res = put(image_fixture(name), "fr").await.expect("upload");
+            assert_eq!(res.status(), StatusCode::OK, "[{label}] {name}");
+        }
+
+        let huge = declared_png(30_000, 30_000);
+        let mut cut = image_fixture("tiny.jpg");
+        cut.truncate(cut.len() - 2);
+        let mut half = image_fixture("lossy.webp");
+        half.truncate(half.len() / 2);
+        for (what, body, lang, expected) in [
+            ("a PNG of 30000 × 30000", huge, "en", "30000 × 30000 pixels"),
+            (
+                "a PNG of 30000 × 30000",
+                declared_png(30_000, 30_000),
+                "fr",
+                "8000 pixels de côté",
+            ),
+            (
+                "a PNG over the pixel count",
+                declared_png(8000, 2001),
+                "en",
+                "16 million pixels",
+            ),
+            (
+                "a JPEG without its end",
+                cut,
+                "en",
+                "incomplete or damaged (JPEG)",
+            ),
+            ("half a WebP", half, "fr", "incomplète ou abîmée (WebP)"),
+            (
+                "text",
+                b"<svg onload=alert(1)>".to_vec(),
+                "en",
+                "is not a PNG",
+            ),
+        ] {
+            let res = put(body, lang).await.expect("upload");
+            assert_eq!(
+                res.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "[{label}] {what}"
+            );
+            let value: Value = res.json().await.expect("json");
+            assert_eq!(value["fields"][0]["field"], "body", "[{label}] {value}");
+            let message = value["fields"][0]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(expected), "[{label}] {what}: {message}");
+        }
+        let (_, pole) = api
+            .call(Method::GET, "/api/v1/poles/redon", None, None)
+            .await;
+        let banner = pole["banner_url"].as_str().expect("banner").to_owned();
+        let res = server.client.get(&banner).send().await.expect("get banner");
+        assert_eq!(
+            res.bytes().await.expect("bytes").as_ref(),
+            image_fixture("animated.webp").as_slice(),
+            "[{label}] refused uploads left the last good one in place"
+        );
+
+        server.stop().await;
+        db.drop_now().await;
+    }
+}

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::fmt::Debug;
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use maillage::domain::image::CheckedImage;
 use maillage::domain::member::MemberInput;
 use maillage::domain::place::PlaceInput;
 use maillage::domain::pole::{NationalCallWon, PoleInput, RecognitionsInput};
@@ -1439,85 +1440,46 @@ async fn refused_writes_leave_nothing_behind() {
 // ---------------------------------------------------------------------------------------------
 // Media.
 
-/// Table of the CRC-32 used by PNG chunks.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
-
-/// The PNG signature and an IHDR chunk for a `width`×1 RGBA image, then `padding` zero bytes.
-fn png(width: u32, padding: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = b"IHDR".to_vec();
-    chunk.extend_from_slice(&width.to_be_bytes());
-    chunk.extend_from_slice(&1u32.to_be_bytes());
-    chunk.extend_from_slice(&[8, 6, 0, 0, 0]);
-    bytes.extend_from_slice(&13u32.to_be_bytes());
-    bytes.extend_from_slice(&chunk);
-    bytes.extend_from_slice(&crc32(&chunk).to_be_bytes());
-    bytes.extend(std::iter::repeat_n(0u8, padding));
-    bytes
+/// An image of `tests/fixtures/images`, checked as an upload is.
+fn image(name: &str) -> CheckedImage {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/images")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    maillage::domain::image::check(bytes, 1024).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[tokio::test]
-async fn media_are_sniffed_deduplicated_and_set_as_pole_images() {
+async fn media_are_deduplicated_and_set_as_pole_images() {
     for db in TestDb::all().await {
         let label = db.label;
         let store = common::store(&db).await;
-        let max = 1024;
 
-        let logo_bytes = png(1, 0);
-        assert_eq!(logo_bytes.len(), 33, "{label}: signature and IHDR");
-        let logo = store
-            .put_media(logo_bytes.clone(), max)
-            .await
-            .expect("put png");
-        assert_eq!(logo.content_type, "image/png", "{label}: sniffed type");
+        let logo_image = image("tiny.png");
+        let logo = store.put_media(logo_image.clone()).await.expect("put png");
+        assert_eq!(logo.content_type, "image/png", "{label}: checked type");
         assert_eq!(logo.sha256.len(), 64, "{label}: hex SHA-256");
         let again = store
-            .put_media(logo_bytes.clone(), max)
+            .put_media(logo_image.clone())
             .await
             .expect("put the same png");
         assert_eq!(again, logo, "{label}: same bytes, same media");
-        let banner = store.put_media(png(2, 16), max).await.expect("put png 2");
+        let banner = store
+            .put_media(image("lossy.webp"))
+            .await
+            .expect("put webp");
         assert_ne!(banner.id, logo.id, "{label}: other bytes, other media");
         assert_ne!(banner.sha256, logo.sha256, "{label}: other hash");
+        assert_eq!(banner.content_type, "image/webp", "{label}");
         let (content_type, bytes) = store.media(&logo.sha256).await.expect("media");
         assert_eq!(content_type, "image/png", "{label}: content type back");
-        assert_eq!(bytes, logo_bytes, "{label}: bytes back");
+        assert_eq!(bytes, logo_image.bytes(), "{label}: bytes back");
         assert_not_found(label, "unknown media", store.media(&"0".repeat(64)).await);
-
-        let fields = invalid_fields(
-            label,
-            "text bytes",
-            store
-                .put_media(b"<svg>not a picture</svg>".to_vec(), max)
-                .await,
-        );
-        assert_eq!(fields, vec!["body"], "{label}: text refused");
-        let fields = invalid_fields(label, "empty body", store.put_media(Vec::new(), max).await);
-        assert_eq!(fields, vec!["body"], "{label}: empty refused");
-        let too_big = png(3, max);
-        assert!(too_big.len() > max);
-        let fields = invalid_fields(
-            label,
-            "image over the limit",
-            store.put_media(too_big, max).await,
-        );
-        assert_eq!(fields, vec!["body"], "{label}: oversized refused");
-        let exactly = png(4, max - 33);
-        assert_eq!(exactly.len(), max);
-        store
-            .put_media(exactly, max)
-            .await
-            .unwrap_or_else(|e| panic!("{label}: an image of exactly the limit is stored: {e}"));
+        for name in ["tiny.jpg", "tiny.gif", "animated.gif", "animated.webp"] {
+            let stored = store.put_media(image(name)).await.expect(name);
+            let (_, bytes) = store.media(&stored.sha256).await.expect("media");
+            assert_eq!(bytes, image(name).bytes(), "{label}: {name} back");
+        }
 
         // Logo and banner of a pole.
         let pole = store.create_pole(&full_pole("images")).await.expect("pole");
@@ -1871,6 +1833,115 @@ async fn instance_settings_are_created_once_and_validated() {
             store.instance_settings().await.expect("settings"),
             Some(trimmed),
             "{label}: refused updates change nothing"
+        );
+
+        store.close().await.ok();
+        db.drop_now().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in attempts.
+
+#[tokio::test]
+async fn sign_in_attempts_are_counted_before_the_check_even_all_at_once() {
+    use maillage::store::{ADDRESS_LOCKOUT_FAILURES, LOCKOUT_FAILURES, LoginCheck};
+
+    for db in TestDb::all().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+
+        // Thirty attempts on one account at the same moment, each from its own address:
+        // five are let through to their password check, the others find the account locked.
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..30 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let keys = vec!["account:cible".to_owned(), format!("address:192.0.2.{i}")];
+                store.begin_login_attempt(&keys).await
+            });
+        }
+        let mut allowed = 0;
+        let mut locked = 0;
+        while let Some(done) = tasks.join_next().await {
+            match done.expect("task").expect("attempt") {
+                LoginCheck::Allowed => allowed += 1,
+                LoginCheck::LockedUntil(_) => locked += 1,
+            }
+        }
+        assert_eq!(
+            (allowed, locked),
+            (LOCKOUT_FAILURES, 30 - LOCKOUT_FAILURES),
+            "{label}: as many checks as the lock allows, no more"
+        );
+        let again = store
+            .begin_login_attempt(&[
+                "account:cible".to_owned(),
+                "address:198.51.100.1".to_owned(),
+            ])
+            .await
+            .expect("attempt");
+        assert!(
+            matches!(again, LoginCheck::LockedUntil(_)),
+            "{label}: the account stays locked: {again:?}"
+        );
+
+        // A right password takes its attempt back: a person signing in again and again from
+        // one address never locks it, and the account's failures are forgotten.
+        let keys = vec![
+            "account:camille".to_owned(),
+            "address:203.0.113.7".to_owned(),
+        ];
+        for _ in 0..(ADDRESS_LOCKOUT_FAILURES + 5) {
+            assert_eq!(
+                store.begin_login_attempt(&keys).await.expect("attempt"),
+                LoginCheck::Allowed,
+                "{label}"
+            );
+            store
+                .login_succeeded(&keys[0], &keys[1..])
+                .await
+                .expect("success");
+        }
+        // Four failures, then the right password: allowed, and the count starts again.
+        for _ in 0..(LOCKOUT_FAILURES - 1) {
+            store.begin_login_attempt(&keys).await.expect("attempt");
+        }
+        assert_eq!(
+            store.begin_login_attempt(&keys).await.expect("attempt"),
+            LoginCheck::Allowed,
+            "{label}: the fifth attempt is checked"
+        );
+        store
+            .login_succeeded(&keys[0], &keys[1..])
+            .await
+            .expect("success");
+        assert_eq!(
+            store.begin_login_attempt(&keys).await.expect("attempt"),
+            LoginCheck::Allowed,
+            "{label}: the right password unlocked the account"
+        );
+
+        // An attempt counted but never checked is taken back, lock included.
+        let keys = vec![
+            "account:dominique".to_owned(),
+            "address:203.0.113.8".to_owned(),
+        ];
+        for _ in 0..LOCKOUT_FAILURES {
+            store.begin_login_attempt(&keys).await.expect("attempt");
+        }
+        store.forgive_login_attempt(&keys).await.expect("forgive");
+        assert_eq!(
+            store.begin_login_attempt(&keys).await.expect("attempt"),
+            LoginCheck::Allowed,
+            "{label}: four failures do not lock"
+        );
+        assert!(
+            matches!(
+                store.begin_login_attempt(&keys).await.expect("attempt"),
+                LoginCheck::LockedUntil(_)
+            ),
+            "{label}: five do"
         );
 
         store.close().await.ok();

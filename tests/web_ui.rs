@@ -115,6 +115,41 @@ impl Visitor {
     }
 }
 
+impl Visitor {
+    /// Opens the sign-in form, so that the next [`Visitor::sign_in_from`] carries its token.
+    pub async fn open_sign_in(&mut self) -> String {
+        let form = self.get("/admin/login").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        csrf(&form.body)
+    }
+
+    /// Submits the sign-in form opened before, as a reverse proxy on this machine would pass
+    /// it on from `address`.
+    pub async fn sign_in_from(
+        &mut self,
+        token: &str,
+        address: &str,
+        username: &str,
+        password: &str,
+    ) -> Answer {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("_csrf", token),
+                ("username", username),
+                ("password", password),
+                ("next", "/admin"),
+            ])
+            .finish();
+        let req = self
+            .client
+            .post(format!("{}/admin/login", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", address)
+            .body(body);
+        self.send(req).await
+    }
+}
+
 pub fn csrf(html: &str) -> String {
     let start = html
         .find("name=\"_csrf\" value=\"")
@@ -1289,4 +1324,300 @@ async fn a_form_saved_by_someone_else_meanwhile_is_not_overwritten_blindly() {
         server.stop().await;
         db.drop_now().await;
     }
+}
+
+/// Thirty sign-ins on one account at the same moment, each from another address: five
+/// passwords are checked, the rest find the account locked, and the right password is
+/// refused after them. No more checks run at once than `web.password_checks`.
+#[tokio::test]
+async fn simultaneous_sign_ins_are_counted_before_their_password_is_checked() {
+    common::init_logs();
+    common::install_tls_provider();
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start_on(&db, 0, |c| c.web.password_checks = 2).await;
+        person(&server, "cible", Role::Editor).await;
+        let gate = server.state.password_gate.clone();
+
+        let mut visitors = Vec::new();
+        for i in 0..30 {
+            let mut v = Visitor::new(&server);
+            let token = v.open_sign_in().await;
+            visitors.push((v, token, format!("192.0.2.{i}")));
+        }
+        let before = gate.checks_started();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (mut v, token, address) in visitors {
+            tasks.spawn(async move {
+                v.sign_in_from(&token, &address, "cible", "wrong password here")
+                    .await
+                    .status
+            });
+        }
+        let mut statuses = Vec::new();
+        while let Some(status) = tasks.join_next().await {
+            statuses.push(status.expect("task"));
+        }
+        let refused = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count();
+        let locked = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(
+            (refused, locked),
+            (5, 25),
+            "[{label}] five checked, the others locked out: {statuses:?}"
+        );
+        assert_eq!(
+            gate.checks_started() - before,
+            5,
+            "[{label}] only five passwords were checked"
+        );
+        assert!(
+            gate.peak_concurrent() <= 2,
+            "[{label}] {} checks ran at once",
+            gate.peak_concurrent()
+        );
+
+        let mut v = Visitor::new(&server);
+        let token = v.open_sign_in().await;
+        let right = v
+            .sign_in_from(&token, "198.51.100.1", "cible", PASSWORD)
+            .await;
+        assert_eq!(
+            right.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "[{label}] the right password comes too late"
+        );
+        assert!(
+            right.body.contains("bloquée jusqu"),
+            "[{label}] says why: {}",
+            right.body
+        );
+        assert!(!v.cookies.contains_key("maillage_session"), "[{label}]");
+
+        server.stop().await;
+        db.drop_now().await;
+    }
+}
+
+/// An unknown user name costs a password check too, and is answered as a wrong password is.
+#[tokio::test]
+async fn unknown_user_names_cost_a_password_check_like_known_ones() {
+    common::init_logs();
+    common::install_tls_provider();
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start_on(&db, 0, |c| c.web.password_checks = 2).await;
+        person(&server, "connue", Role::Editor).await;
+        let gate = server.state.password_gate.clone();
+        let mut answers = Vec::new();
+        for (i, user) in ["connue", "inconnue", "connue"].into_iter().enumerate() {
+            let mut v = Visitor::new(&server);
+            let token = v.open_sign_in().await;
+            let before = gate.checks_started();
+            let answer = v
+                .sign_in_from(&token, &format!("203.0.113.{i}"), user, "not the password")
+                .await;
+            assert_eq!(
+                gate.checks_started() - before,
+                1,
+                "[{label}] {user}: one password check"
+            );
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "[{label}] {user}");
+            answers.push(answer.body.replace(user, "…"));
+        }
+        let message = |body: &str| {
+            body.split("role=\"alert\"><p>")
+                .nth(1)
+                .map(|rest| rest.split('<').next().unwrap_or_default().to_owned())
+        };
+        assert_eq!(
+            message(&answers[0]),
+            message(&answers[1]),
+            "[{label}] the same answer"
+        );
+
+        // Many at once, each from its own address: every one is checked in turn, never more
+        // than the bound at the same time.
+        let mut visitors = Vec::new();
+        for i in 0..12 {
+            let mut v = Visitor::new(&server);
+            let token = v.open_sign_in().await;
+            visitors.push((v, token, format!("198.51.100.{i}")));
+        }
+        let before = gate.checks_started();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, (mut v, token, address)) in visitors.into_iter().enumerate() {
+            tasks.spawn(async move {
+                v.sign_in_from(&token, &address, &format!("personne{i}"), "whatever it is")
+                    .await
+                    .status
+            });
+        }
+        while let Some(status) = tasks.join_next().await {
+            assert_eq!(status.expect("task"), StatusCode::UNAUTHORIZED, "[{label}]");
+        }
+        assert_eq!(gate.checks_started() - before, 12, "[{label}]");
+        assert!(
+            gate.peak_concurrent() <= 2,
+            "[{label}] {} checks ran at once",
+            gate.peak_concurrent()
+        );
+
+        server.stop().await;
+        db.drop_now().await;
+    }
+}
+
+/// Redirects given by the visitor (`back` of the language switch, `next` of the sign-in)
+/// stay on this site, as a browser reads them, and a bad one falls back to a safe page.
+#[tokio::test]
+async fn redirects_never_leave_the_site() {
+    common::init_logs();
+    common::install_tls_provider();
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db).await;
+    person(&server, "webadmin", Role::Admin).await;
+    let mut v = Visitor::new(&server);
+    for (back, expected) in [
+        ("/directory%3Fq%3Dcoop", "/directory?q=coop"),
+        ("/%09/evil.example/", "/"),
+        ("/%0a/evil.example/", "/"),
+        ("/%5C/evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/.//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/%0a", "/"),
+        ("/%0d", "/"),
+        ("/%00", "/"),
+        ("/%7f", "/"),
+    ] {
+        let answer = v.get(&format!("/lang/en?back={back}")).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "back={back}");
+        assert_eq!(answer.location, expected, "back={back}");
+    }
+
+    let form = v.get("/admin/login?next=/%09/evil.example/").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let next = form
+        .body
+        .split("name=\"next\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    assert!(
+        next.ends_with("admin") && !next.contains("evil"),
+        "the form carries a safe next: {next}"
+    );
+    for (next, expected) in [
+        ("/\t/evil.example/", "/admin"),
+        ("/\\evil.example/", "/admin"),
+        ("/a\u{7f}", "/admin"),
+        // Form values are trimmed: what is left of this one is the home page.
+        ("/\n", "/"),
+        ("/poles/ptce-rhone", "/poles/ptce-rhone"),
+    ] {
+        let mut v = Visitor::new(&server);
+        let token = v.open_sign_in().await;
+        let answer = v
+            .post(
+                "/admin/login",
+                &[
+                    ("_csrf", token.as_str()),
+                    ("username", "webadmin"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "next={next:?}");
+        assert_eq!(answer.location, expected, "next={next:?}");
+    }
+    server.stop().await;
+    db.drop_now().await;
+}
+
+/// On https, the sign-in form's anti-forgery cookie is `Secure` like the session's; the
+/// administration cannot be framed by another site.
+#[tokio::test]
+async fn cookies_are_secure_on_https_and_the_administration_is_not_framed() {
+    common::init_logs();
+    common::install_tls_provider();
+    let db = TestDb::sqlite();
+    let server = TestServer::start_on(&db, 0, |c| {
+        c.public_url = c.public_url.replace("http://", "https://");
+    })
+    .await;
+    person(&server, "webadmin", Role::Admin).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = client
+        .get(server.url("/admin/login"))
+        .send()
+        .await
+        .expect("login form");
+    let headers = res.headers().clone();
+    let cookie = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("maillage_login_csrf="))
+        .expect("anti-forgery cookie")
+        .to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    for path in ["/admin/login", "/admin", "/admin/federation"] {
+        let res = client.get(server.url(path)).send().await.expect(path);
+        assert_eq!(
+            res.headers()["content-security-policy"],
+            "frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+    }
+
+    let mut v = Visitor::new(&server);
+    let token = v.open_sign_in().await;
+    let mut signed_in = v
+        .client
+        .post(server.url("/admin/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "cookie",
+            format!("maillage_login_csrf={}", v.cookies["maillage_login_csrf"]),
+        )
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("_csrf", token.as_str()),
+                    ("username", "webadmin"),
+                    ("password", PASSWORD),
+                ])
+                .finish(),
+        )
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session = signed_in
+        .headers_mut()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("maillage_session="))
+        .expect("session cookie")
+        .to_owned();
+    assert!(session.contains("; Secure"), "{session}");
+
+    // Public pages may be embedded (a map in a network's site).
+    let home = client.get(server.url("/")).send().await.expect("home");
+    assert!(home.headers().get("x-frame-options").is_none());
+    server.stop().await;
+    db.drop_now().await;
 }

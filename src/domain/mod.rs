@@ -7,6 +7,7 @@
 pub mod call;
 pub mod check;
 pub mod event;
+pub mod image;
 pub mod member;
 pub mod place;
 pub mod pole;

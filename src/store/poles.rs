@@ -13,6 +13,7 @@ use super::convert::{from_json, opt_vocab, rich_text, rich_text_columns, to_json
 use super::entities::{media, members, poles};
 use super::write::{EditError, check_version};
 use super::{Page, PageRequest, Result, Store, StoreError};
+use crate::domain::image::CheckedImage;
 use crate::domain::pole::Recognitions;
 use crate::domain::territory::Territory;
 use crate::domain::vocab::{EmployeeBand, LegalForm, TerritoryKind};
@@ -160,21 +161,6 @@ fn set_member_columns(am: &mut members::ActiveModel, member: &Member) {
     am.website = Set(member.website.clone());
     am.role = Set(member.role.clone());
     am.joined_year = Set(member.joined_year);
-}
-
-/// Kinds of image a pole may upload, recognised by their first bytes, not by what the client claims.
-pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
 }
 
 impl Store {
@@ -460,26 +446,10 @@ impl Store {
         })
     }
 
-    /// Stores an image (deduplicated by content) after checking its kind and size.
-    pub async fn put_media(&self, bytes: Vec<u8>, max_bytes: usize) -> Result<MediaRef> {
-        if bytes.is_empty() {
-            return Err(ValidationErrors::single("body", "the image is empty").into());
-        }
-        if bytes.len() > max_bytes {
-            return Err(ValidationErrors::single(
-                "body",
-                format!(
-                    "the image is {} bytes; at most {max_bytes} are allowed",
-                    bytes.len()
-                ),
-            )
-            .into());
-        }
-        let Some(content_type) = sniff_image(&bytes) else {
-            return Err(
-                ValidationErrors::single("body", "is not a PNG, JPEG, GIF or WebP image").into(),
-            );
-        };
+    /// Stores an image (deduplicated by content); only a checked image can be given.
+    pub async fn put_media(&self, image: CheckedImage) -> Result<MediaRef> {
+        let content_type = image.content_type();
+        let bytes = image.into_bytes();
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if let Some((id, content_type)) = media::Entity::find()
             .select_only()

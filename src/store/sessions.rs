@@ -1,7 +1,11 @@
 //! Sessions of the web interface and the lock-out after repeated failed sign-ins.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 
 use super::entities::{login_failures, users, web_sessions};
 use super::users::user_from_model;
@@ -108,67 +112,84 @@ impl Store {
         Ok(done.rows_affected)
     }
 
-    /// Whether every key (an account, an address) may try to sign in now.
-    pub async fn login_allowed(&self, keys: &[String]) -> Result<LoginCheck> {
+    /// Counts a sign-in attempt against every key (an account, an address) before its
+    /// password is checked, or refuses it when a key is locked.
+    ///
+    /// The attempt counts as a failure until [`Store::login_succeeded`] says otherwise, so
+    /// that attempts made at the same moment cannot all be checked before the lock applies:
+    /// each takes its turn under a lock of the rows, and the one that reaches the limit
+    /// locks the key for those after it.
+    pub async fn begin_login_attempt(&self, keys: &[String]) -> Result<LoginCheck> {
         let now = Utc::now();
+        let mut keys = keys.to_vec();
+        // One order for every attempt, so that two of them never wait for each other's rows.
+        keys.sort();
+        keys.dedup();
+        let txn = self.write_txn().await?;
+        login_failures::Entity::insert_many(keys.iter().map(|key| login_failures::ActiveModel {
+            key: Set(key.clone()),
+            failures: Set(0),
+            first_at: Set(now),
+            locked_until: Set(None),
+        }))
+        .on_conflict(
+            OnConflict::column(login_failures::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        // PostgreSQL holds the rows until the end of the transaction; SQLite has taken the
+        // whole database for writing already.
         let rows = login_failures::Entity::find()
             .filter(login_failures::Column::Key.is_in(keys.iter().cloned()))
-            .all(&self.db)
+            .order_by_asc(login_failures::Column::Key)
+            .lock_exclusive()
+            .all(&txn)
             .await?;
-        let until = rows
-            .into_iter()
+        let locked = rows
+            .iter()
             .filter_map(|r| r.locked_until)
             .filter(|until| *until > now)
             .max();
-        Ok(until.map_or(LoginCheck::Allowed, LoginCheck::LockedUntil))
+        if let Some(until) = locked {
+            txn.commit().await?;
+            return Ok(LoginCheck::LockedUntil(until));
+        }
+        for row in rows {
+            let key = row.key.clone();
+            let fresh = row.first_at + FAILURE_WINDOW <= now;
+            let failures = if fresh { 1 } else { row.failures + 1 };
+            let mut active = row.into_active_model();
+            active.failures = Set(failures);
+            if fresh {
+                active.first_at = Set(now);
+            }
+            active.locked_until = Set((failures >= limit(&key)).then_some(now + LOCK_DURATION));
+            active.update(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(LoginCheck::Allowed)
     }
 
-    /// Counts a failed sign-in against each key, locking those that reach the limit.
-    pub async fn record_login_failure(&self, keys: &[String]) -> Result<()> {
-        let now = Utc::now();
+    /// After the right password: the account's failures are forgotten, and the attempt no
+    /// longer counts against the other keys (the address).
+    pub async fn login_succeeded(&self, account_key: &str, other_keys: &[String]) -> Result<()> {
         let txn = self.write_txn().await?;
-        for key in keys {
-            let row = login_failures::Entity::find_by_id(key.clone())
-                .one(&txn)
-                .await?;
-            match row {
-                Some(row) if row.first_at + FAILURE_WINDOW > now => {
-                    let failures = row.failures + 1;
-                    let mut active = row.into_active_model();
-                    active.failures = Set(failures);
-                    if failures >= limit(key) {
-                        active.locked_until = Set(Some(now + LOCK_DURATION));
-                    }
-                    active.update(&txn).await?;
-                }
-                Some(row) => {
-                    let mut active = row.into_active_model();
-                    active.failures = Set(1);
-                    active.first_at = Set(now);
-                    active.locked_until = Set(None);
-                    active.update(&txn).await?;
-                }
-                None => {
-                    login_failures::ActiveModel {
-                        key: Set(key.clone()),
-                        failures: Set(1),
-                        first_at: Set(now),
-                        locked_until: Set(None),
-                    }
-                    .insert(&txn)
-                    .await?;
-                }
-            }
-        }
+        login_failures::Entity::delete_by_id(account_key.to_owned())
+            .exec(&txn)
+            .await?;
+        forgive(&txn, other_keys).await?;
         txn.commit().await?;
         Ok(())
     }
 
-    /// Forgets the failures of an account after it signed in.
-    pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        login_failures::Entity::delete_by_id(key.to_owned())
-            .exec(&self.db)
-            .await?;
+    /// An attempt counted but never checked (the server was too busy to check it): it does
+    /// not count against any key.
+    pub async fn forgive_login_attempt(&self, keys: &[String]) -> Result<()> {
+        let txn = self.write_txn().await?;
+        forgive(&txn, keys).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -183,4 +204,29 @@ impl Store {
         active.update(&self.db).await?;
         Ok(())
     }
+}
+
+/// Takes one attempt off each key, and lifts a lock that attempt had set.
+async fn forgive(db: &impl ConnectionTrait, keys: &[String]) -> Result<()> {
+    for key in keys {
+        login_failures::Entity::update_many()
+            .col_expr(
+                login_failures::Column::Failures,
+                Expr::col(login_failures::Column::Failures).sub(1),
+            )
+            .filter(login_failures::Column::Key.eq(key.as_str()))
+            .filter(login_failures::Column::Failures.gt(0))
+            .exec(db)
+            .await?;
+        login_failures::Entity::update_many()
+            .col_expr(
+                login_failures::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(login_failures::Column::Key.eq(key.as_str()))
+            .filter(login_failures::Column::Failures.lt(limit(key)))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }

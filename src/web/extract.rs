@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use super::pages::Lang;
+use super::strict_json::{OBJECT_EXPECTED, Strict};
 use crate::auth;
 use crate::store::{PageRequest, Role, User};
 
@@ -39,9 +41,13 @@ pub async fn read_body(req: Request, state: &AppState, limit: usize) -> Result<B
 }
 
 /// Parses JSON and reports the path of the field at fault, such as `territory.communes[0]`.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+///
+/// A struct is read from an object only (see [`super::strict_json`]), and nothing may follow
+/// the value: `{"title": "x"} garbage` is not taken for `{"title": "x"}`. Messages of these
+/// two refusals are in `lang`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(Strict(&mut de)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -59,14 +65,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 (".", None) => "body".to_owned(),
                 _ => path,
             };
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
+            let message = if message.starts_with(OBJECT_EXPECTED) {
+                lang.t("input.object_expected").to_owned()
+            } else {
+                message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             ApiError::Invalid(crate::domain::ValidationErrors::single(field, message))
         }
-    })
+    })?;
+    de.end()
+        .map_err(|_| ApiError::BadRequest(lang.t("input.trailing_data").to_owned()))?;
+    Ok(value)
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -88,8 +101,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "send the body as JSON with `Content-Type: application/json`".into(),
             ));
         }
+        let lang = Lang::negotiate(req.headers());
         let bytes = read_body(req, state, state.config.api.max_body_bytes).await?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes, lang).map(ApiJson)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod federation;
 pub mod feeds;
 pub mod pages;
 pub mod statistics_cache;
+pub mod strict_json;
 pub mod tls;
 
 pub use tls::serve_tls;
@@ -20,6 +21,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -34,12 +36,17 @@ pub struct AppState {
     pub fed: Arc<crate::federation::service::Federation>,
     /// The directory's statistics, kept while the directory stays the same.
     pub statistics: Arc<statistics_cache::StatisticsCache>,
+    /// The bound on sign-ins' password checks running at once.
+    pub password_gate: Arc<admin::sign_in::PasswordGate>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
         let config = Arc::new(config);
         AppState {
+            password_gate: Arc::new(admin::sign_in::PasswordGate::new(
+                config.web.password_checks,
+            )),
             fed: crate::federation::service::Federation::new(store.clone(), config.clone()),
             store,
             config,
@@ -87,7 +94,11 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", get(pages::switch_language))
         .route("/static/{*path}", get(pages::assets::serve))
         .route("/poles/{slug}/follow", get(pages::public::follow_redirect))
-        .merge(admin::router(&state))
+        .merge(
+            admin::router(&state)
+                .layer(not_framed())
+                .layer(not_framed_legacy()),
+        )
         .merge(feeds::router())
         .route("/healthz", get(health))
         .route("/media/{sha256}", get(media))
@@ -140,6 +151,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The administration is never shown inside another site's frame, where a click could be
+/// lured onto one of its buttons.
+fn not_framed() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    )
+}
+
+/// The same for browsers that do not read `frame-ancestors`.
+fn not_framed_legacy() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))
 }
 
 /// Errors raised by axum itself (a path segment of the wrong type, a method not allowed)

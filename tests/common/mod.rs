@@ -112,6 +112,8 @@ pub struct TestServer {
     pub store: Store,
     pub admin_token: String,
     pub client: reqwest::Client,
+    /// What the server's handlers share (its settings, its bound on password checks…).
+    pub state: AppState,
     task: tokio::task::JoinHandle<()>,
     background: Option<maillage::web::Background>,
 }
@@ -165,7 +167,7 @@ impl TestServer {
         };
         let state = AppState::new(store.clone(), config);
         let background = maillage::web::Background::start(&state);
-        let app = router(state);
+        let app = router(state.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -174,6 +176,7 @@ impl TestServer {
             port,
             store,
             admin_token,
+            state,
             // The name is this server's whatever the system resolver says of it.
             client: reqwest::Client::builder()
                 .resolve(name, address)

@@ -6,6 +6,7 @@
 
 pub mod forms;
 pub mod session;
+pub mod sign_in;
 
 use std::net::SocketAddr;
 
@@ -24,7 +25,7 @@ use super::error::ApiError;
 use super::extract::Auth;
 use super::pages::public::Fact;
 use super::pages::views::{self, Label, ReplyItem};
-use super::pages::{Ctx, Lang, Meta, error_page, html, local_path};
+use super::pages::{Ctx, Lang, Meta, error_page, html, local_target};
 use crate::domain::place::PlaceInput;
 use crate::domain::territory_ref::Reference;
 use crate::domain::vocab::{
@@ -34,7 +35,7 @@ use crate::domain::vocab::{
 use crate::domain::{
     CallInput, EventInput, MemberInput, PoleInput, ProjectInput, TerritoryInput, ValidationErrors,
 };
-use crate::store::{LoginCheck, PoleRecord, StoreError};
+use crate::store::{PoleRecord, StoreError};
 use forms::{Field, FormData, attach_errors};
 
 /// The cookie that carries the anti-forgery token of the sign-in form (no session exists yet).
@@ -238,6 +239,7 @@ pub struct LoginQuery {
 }
 
 fn login_page(
+    state: &AppState,
     c: Ctx,
     csrf: String,
     next: String,
@@ -257,9 +259,9 @@ fn login_page(
         },
         status,
     );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LOGIN_CSRF_COOKIE}={csrf}; Path=/admin/login; HttpOnly; SameSite=Strict; Max-Age=3600"
-    )) {
+    if let Ok(v) =
+        HeaderValue::from_str(&session::login_csrf_cookie(state, LOGIN_CSRF_COOKIE, &csrf))
+    {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -268,16 +270,21 @@ fn login_page(
     response
 }
 
-async fn login_form(c: Ctx, query: QueryResult<LoginQuery>) -> Response {
+async fn login_form(
+    State(state): State<AppState>,
+    c: Ctx,
+    query: QueryResult<LoginQuery>,
+) -> Response {
     if c.user.is_some() {
         return Redirect::to("/admin").into_response();
     }
     let next = query
         .ok()
         .and_then(|Query(q)| q.next)
-        .filter(|n| local_path(n))
+        .and_then(|n| local_target(&n))
         .unwrap_or_else(|| "/admin".to_owned());
     login_page(
+        &state,
         c,
         session::random_token(),
         next,
@@ -311,9 +318,7 @@ async fn login(
     body: Bytes,
 ) -> Response {
     let form = FormData::parse(&body);
-    let next = Some(form.get("next"))
-        .filter(|n| local_path(n))
-        .unwrap_or_else(|| "/admin".to_owned());
+    let next = local_target(&form.get("next")).unwrap_or_else(|| "/admin".to_owned());
     let username = form.get("username").to_ascii_lowercase();
     let expected = super::pages::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     let given = form.get("_csrf");
@@ -321,6 +326,7 @@ async fn login(
         tracing::warn!("sign-in refused: anti-forgery token missing or wrong");
         let message = c.t("admin.csrf_refused").to_owned();
         return login_page(
+            &state,
             c,
             session::random_token(),
             next,
@@ -330,57 +336,47 @@ async fn login(
         );
     }
     let address = client_address(peer.map(|Extension(ConnectInfo(a))| a), &headers);
-    let keys = vec![format!("account:{username}"), format!("address:{address}")];
-    match state.store.login_allowed(&keys).await {
-        Ok(LoginCheck::Allowed) => {}
-        Ok(LoginCheck::LockedUntil(until)) => {
-            tracing::warn!(%username, %address, "sign-in refused: locked after repeated failures");
-            let message = format!(
+    let password = form.get("password");
+    let outcome = sign_in::attempt(
+        &state.store,
+        &state.password_gate,
+        &username,
+        password,
+        &address,
+    )
+    .await;
+    let (message, status) = match outcome {
+        Ok(sign_in::Outcome::SignedIn(user)) => {
+            return signed_in(&state, &c, user, &next).await;
+        }
+        Ok(sign_in::Outcome::Refused) => (
+            c.t("admin.bad_credentials").to_owned(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Ok(sign_in::Outcome::Locked(until)) => (
+            format!(
                 "{} {}",
                 c.t("admin.locked"),
                 views::timestamp(until, c.lang)
-            );
-            return login_page(
-                c,
-                session::random_token(),
-                next,
-                username,
-                message,
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-        }
-        Err(e) => return error_page(&c, e.into()),
-    }
-    let password = form.get("password");
-    let user = match state.store.user_by_username(&username).await {
-        Ok(u) => u,
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Ok(sign_in::Outcome::Busy) => (c.t("admin.busy").to_owned(), StatusCode::TOO_MANY_REQUESTS),
         Err(e) => return error_page(&c, e.into()),
     };
-    let verified = match &user {
-        Some(u) if !u.disabled => {
-            let hash = u.password_hash.clone().unwrap_or_default();
-            let password = password.clone();
-            tokio::task::spawn_blocking(move || crate::auth::verify_password(&password, &hash))
-                .await
-                .unwrap_or(false)
-        }
-        _ => false,
-    };
-    let Some(user) = user.filter(|_| verified) else {
-        tracing::warn!(%username, %address, "sign-in failed");
-        if let Err(e) = state.store.record_login_failure(&keys).await {
-            return error_page(&c, e.into());
-        }
-        let message = c.t("admin.bad_credentials").to_owned();
-        return login_page(
-            c,
-            session::random_token(),
-            next,
-            username,
-            message,
-            StatusCode::UNAUTHORIZED,
-        );
-    };
+    login_page(
+        &state,
+        c,
+        session::random_token(),
+        next,
+        username,
+        message,
+        status,
+    )
+}
+
+/// Opens a session for a person whose password was right, and sends them on.
+async fn signed_in(state: &AppState, c: &Ctx, user: crate::store::User, next: &str) -> Response {
     let id = session::random_token();
     let hours = i64::from(state.config.web.session_hours.max(1));
     let created = state
@@ -393,13 +389,12 @@ async fn login(
         )
         .await;
     if let Err(e) = created {
-        return error_page(&c, e.into());
+        return error_page(c, e.into());
     }
-    let _ = state.store.clear_login_failures(&keys[0]).await;
     let _ = state.store.prune_sessions().await;
     tracing::info!(user = %user.username, "signed in");
-    let mut response = Redirect::to(&next).into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(&state, &id, hours * 3600)) {
+    let mut response = Redirect::to(next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::session_cookie(state, &id, hours * 3600)) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response

@@ -32,16 +32,27 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<SessionRec
     }
 }
 
-/// The `Set-Cookie` value of a session: `Secure` when the instance is served over https.
-pub fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> String {
-    let secure = if state.config.public_url.starts_with("https://") {
+/// `; Secure` when the instance is served over https: its cookies then never travel in clear.
+fn secure(state: &AppState) -> &'static str {
+    if state.config.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
-    };
+    }
+}
+
+/// The `Set-Cookie` value of a session: `Secure` when the instance is served over https.
+pub fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> String {
+    let secure = secure(state);
     format!(
         "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
     )
+}
+
+/// The `Set-Cookie` value of the sign-in form's anti-forgery token, `Secure` like a session's.
+pub fn login_csrf_cookie(state: &AppState, name: &str, value: &str) -> String {
+    let secure = secure(state);
+    format!("{name}={value}; Path=/admin/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}")
 }
 
 /// Compares in constant time, so that a token cannot be guessed byte by byte from timings.

@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod directory;
 pub mod federation;
+pub mod images;
 pub mod meta;
 pub mod objects;
 pub mod poles;
@@ -55,7 +56,9 @@ pub(crate) fn patched<I: Serialize + DeserializeOwned>(
     let mut value = serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
     merge_patch(&mut value, changes);
     let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
-    super::extract::parse_json(&bytes)
+    // A patch comes with no language of its own here: its rare refusals (an array given
+    // for an object) are in the interface's default language.
+    super::extract::parse_json(&bytes, super::pages::Lang::Fr)
 }
 
 struct TokenSecurity;

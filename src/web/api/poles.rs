@@ -1,11 +1,11 @@
 //! Poles: public reading, and editing by administrators and the pole's editors.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::images::ImageBody;
 use super::patched;
 use super::versions::{IfMatch, Tagged, tagged};
 use super::views::{MemberView, PageView, PoleView};
@@ -131,14 +131,12 @@ async fn put_image(
     state: AppState,
     auth: Auth,
     slug: String,
-    body: Bytes,
+    body: ImageBody,
     slot: ImageSlot,
 ) -> ApiResult<Json<PoleView>> {
     editable_pole(&state, &auth, &slug).await?;
-    let media = state
-        .store
-        .put_media(body.to_vec(), state.config.uploads.max_bytes)
-        .await?;
+    let image = body.check(state.config.uploads.max_bytes).await?;
+    let media = state.store.put_media(image).await?;
     let record = state
         .store
         .set_pole_image(&slug, slot, Some(media.id))
@@ -167,7 +165,7 @@ pub async fn put_logo(
     Path(slug): Path<String>,
     body: ImageBody,
 ) -> ApiResult<Json<PoleView>> {
-    put_image(state, auth, slug, body.0, ImageSlot::Logo).await
+    put_image(state, auth, slug, body, ImageSlot::Logo).await
 }
 
 /// Remove the pole's logo.
@@ -191,7 +189,7 @@ pub async fn put_banner(
     Path(slug): Path<String>,
     body: ImageBody,
 ) -> ApiResult<Json<PoleView>> {
-    put_image(state, auth, slug, body.0, ImageSlot::Banner).await
+    put_image(state, auth, slug, body, ImageSlot::Banner).await
 }
 
 /// Remove the pole's banner.
@@ -203,20 +201,6 @@ pub async fn delete_banner(
     Path(slug): Path<String>,
 ) -> ApiResult<Json<PoleView>> {
     delete_image(state, auth, slug, ImageSlot::Banner).await
-}
-
-/// A raw image body, limited to the configured upload size.
-pub struct ImageBody(Bytes);
-
-impl axum::extract::FromRequest<AppState> for ImageBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, ApiError> {
-        let limit = state.config.uploads.max_bytes;
-        crate::web::extract::read_body(req, state, limit)
-            .await
-            .map(ImageBody)
-    }
 }
 
 /// List a pole's members.

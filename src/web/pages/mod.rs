@@ -263,7 +263,7 @@ pub async fn switch_language(
     let back = query
         .ok()
         .and_then(|Query(q)| q.back)
-        .filter(|b| local_path(b))
+        .and_then(|b| local_target(&b))
         .unwrap_or_else(|| "/".to_owned());
     let Some(lang) = Lang::from_code(&code) else {
         return (
@@ -284,7 +284,74 @@ pub async fn switch_language(
     response
 }
 
-/// A path on this site, never another origin (`//host` or `/\host` would leave it).
-pub fn local_path(path: &str) -> bool {
-    path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\")
+/// Where a redirect to `target`, given by the visitor, may go: a path on this site, as the
+/// browser will read it, or `None`.
+///
+/// Browsers drop tabs and line breaks from a URL and read `\` as `/`, so `/\t/evil.example/`
+/// is `//evil.example/` to them: another origin. The target is read as a browser would,
+/// against this site, and only a same-origin result is kept, written out anew (so that it is
+/// always a valid `Location`). Control characters are refused outright.
+pub fn local_target(target: &str) -> Option<String> {
+    if !target.starts_with('/') || target.chars().any(char::is_control) {
+        return None;
+    }
+    let base = url::Url::parse("http://maillage.invalid/").ok()?;
+    let resolved = base.join(target).ok()?;
+    if resolved.origin() != base.origin() {
+        return None;
+    }
+    let mut path = resolved.path().to_owned();
+    // `/.//evil.example` resolves to the path `//evil.example`: as a `Location`, another host.
+    if path.starts_with("//") {
+        return None;
+    }
+    if let Some(query) = resolved.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    if let Some(fragment) = resolved.fragment() {
+        path.push('#');
+        path.push_str(fragment);
+    }
+    Some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_target;
+
+    #[test]
+    fn redirects_stay_on_this_site() {
+        for (given, expected) in [
+            ("/", "/"),
+            ("/admin", "/admin"),
+            (
+                "/directory?q=énergie&theme=digital",
+                "/directory?q=%C3%A9nergie&theme=digital",
+            ),
+            ("/poles/a#events", "/poles/a#events"),
+            ("/a/../b", "/b"),
+            ("/a b", "/a%20b"),
+        ] {
+            assert_eq!(local_target(given).as_deref(), Some(expected), "{given}");
+        }
+        for refused in [
+            "",
+            "admin",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r/evil.example",
+            "/\0",
+            "/\u{7f}",
+            "/.//evil.example/",
+            "/./\\evil.example/",
+            "\\/evil.example/",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(local_target(refused), None, "{refused:?}");
+        }
+    }
 }
