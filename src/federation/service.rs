@@ -168,6 +168,7 @@ impl Federation {
             config.network_mode(),
             config.domain_blocks(),
             &config.public_url,
+            super::client::Timeouts::from_config(&config.federation),
         );
         let limiter = RateLimiter::new(config.federation.inbox_requests_per_minute);
         Arc::new(Federation {
