@@ -93,7 +93,7 @@ pub struct FederationConfig {
     /// as long as the one before, up to six hours.
     pub retry_base_seconds: u64,
     /// How long a process may hold a delivery it took before another may take it over: what
-    /// a process that died was sending waits this long.
+    /// a process that died was sending waits this long. Longer than `request_timeout_seconds`.
     pub delivery_lease_seconds: u64,
     /// Incoming activities accepted per minute from one domain (0: no limit).
     pub inbox_requests_per_minute: u32,
@@ -436,6 +436,16 @@ impl Config {
                 ),
             ));
         }
+        if self.federation.delivery_lease_seconds <= self.federation.request_timeout_seconds {
+            return Err(invalid(
+                "federation.delivery_lease_seconds",
+                format!(
+                    "must be longer than federation.request_timeout_seconds ({}): a delivery \
+                     still waiting for its answer would be taken over and sent again",
+                    self.federation.request_timeout_seconds
+                ),
+            ));
+        }
         if self.feeds.max_items == 0 {
             return Err(invalid("feeds.max_items", "must be at least 1"));
         }
@@ -643,6 +653,13 @@ mod tests {
             (
                 &[("MAILLAGE_FEDERATION_REFRESH_BATCH", "many")],
                 "MAILLAGE_FEDERATION_REFRESH_BATCH",
+            ),
+            (
+                &[
+                    ("MAILLAGE_FEDERATION_DELIVERY_LEASE_SECONDS", "10"),
+                    ("MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS", "10"),
+                ],
+                "federation.delivery_lease_seconds",
             ),
             (
                 &[("MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS", "0")],

@@ -149,6 +149,7 @@ async fn a_stop_does_not_wait_for_a_server_that_never_answers() {
         let domain = format!("127.0.0.1:{port}");
         let a = TestServer::start_on(&db, 0, |c| {
             c.federation.request_timeout_seconds = 3600;
+            c.federation.delivery_lease_seconds = 7200;
         })
         .await;
         let a_port = a.port;

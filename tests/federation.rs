@@ -125,7 +125,12 @@ async fn three_instances() {
     };
     let (db_b, db_c) = (TestDb::sqlite(), TestDb::sqlite());
     // What A is sending when it is killed below is taken over after this lease.
-    let short_lease = |c: &mut maillage::config::Config| c.federation.delivery_lease_seconds = 5;
+    let short_lease = |c: &mut maillage::config::Config| {
+        c.federation.delivery_lease_seconds = 5;
+        // A lease outlasts the longest request.
+        c.federation.connect_timeout_seconds = 1;
+        c.federation.request_timeout_seconds = 4;
+    };
     let a = TestServer::start_on(&db_a, 0, short_lease).await;
     let b = TestServer::start(&db_b).await;
     let c = TestServer::start(&db_c).await;
@@ -484,6 +489,8 @@ impl Process {
             .env("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true")
             .env("MAILLAGE_FEDERATION_RETRY_BASE_SECONDS", "1")
             .env("MAILLAGE_FEDERATION_DELIVERY_LEASE_SECONDS", "5")
+            .env("MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS", "1")
+            .env("MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS", "4")
             .env(
                 "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY",
                 concurrency.to_string(),

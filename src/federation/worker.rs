@@ -139,7 +139,7 @@ struct Limits {
 impl Limits {
     fn new(concurrency: usize) -> Limits {
         let total = concurrency.max(1);
-        // An eighth, and always one slot left to the domains that answer.
+        // An eighth, at least one, and never every slot when there are two or more.
         let failing = (total / 8).clamp(1, total.saturating_sub(1).max(1));
         Limits { total, failing }
     }
