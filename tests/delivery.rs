@@ -197,7 +197,7 @@ async fn a_stop_does_not_wait_for_a_server_that_never_answers() {
         store.close().await.ok();
 
         // The server is back: the delivery is sent.
-        drop(dead);
+        dead.close().await;
         let live = Peers::on(&[port]).await;
         let a = TestServer::start_on(&db, a_port, |_| {}).await;
         eventually("the delivery after the restart", || async {

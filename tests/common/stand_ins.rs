@@ -169,6 +169,14 @@ impl BlackHoles {
         self.gauge.accepted.load(Ordering::SeqCst)
     }
 
+    /// Stops listening, the ports free again when this returns.
+    pub async fn close(mut self) {
+        for task in std::mem::take(&mut self.tasks) {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
     /// Counts the most connections open at once from now on.
     pub fn reset(&self) {
         self.gauge
