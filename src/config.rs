@@ -123,12 +123,19 @@ pub struct FederationConfig {
     /// as long as the one before, up to six hours.
     pub retry_base_seconds: u64,
     /// How long a process may hold a delivery it took before another may take it over: what
-    /// a process that died was sending waits this long.
+    /// a process that died was sending waits this long. Longer than `request_timeout_seconds`.
     pub delivery_lease_seconds: u64,
     /// Incoming activities accepted per minute from one domain (0: no limit).
     pub inbox_requests_per_minute: u32,
-    /// Deliveries sent at the same time, across all destination domains.
+    /// Deliveries sent at the same time, across all destination domains. Domains whose
+    /// deliveries are failing share at most an eighth of them (at least one).
     pub delivery_concurrency: usize,
+    /// How long to wait for a connection to another server, in seconds: a server that is
+    /// down is found out this soon.
+    pub connect_timeout_seconds: u64,
+    /// How long a request to another server may take in all, answer included, in seconds:
+    /// a server that takes the connection and never answers holds a delivery this long.
+    pub request_timeout_seconds: u64,
     /// Whether another instance following this one waits for an administrator's approval
     /// (otherwise it is accepted at once).
     pub approve_instance_followers: bool,
@@ -199,6 +206,8 @@ impl Default for FederationConfig {
             delivery_lease_seconds: 300,
             inbox_requests_per_minute: 1200,
             delivery_concurrency: 64,
+            connect_timeout_seconds: 5,
+            request_timeout_seconds: 10,
             approve_instance_followers: false,
             refresh_after: Age(std::time::Duration::from_secs(7 * 86_400)),
             refresh_batch: 200,
@@ -395,6 +404,12 @@ impl Config {
             "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY" => {
                 self.federation.delivery_concurrency = parse_number(name, value)?
             }
+            "MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS" => {
+                self.federation.connect_timeout_seconds = parse_number(name, value)?
+            }
+            "MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS" => {
+                self.federation.request_timeout_seconds = parse_number(name, value)?
+            }
             "MAILLAGE_FEDERATION_REFRESH_AFTER" => {
                 self.federation.refresh_after = value.parse().map_err(|e| invalid(name, e))?
             }
@@ -438,6 +453,31 @@ impl Config {
             return Err(invalid(
                 "web.password_checks",
                 "must be between 1 and 64 (each check holds 19 MiB while it runs)",
+            ));
+        }
+        if self.federation.connect_timeout_seconds == 0 {
+            return Err(invalid(
+                "federation.connect_timeout_seconds",
+                "must be at least 1 second",
+            ));
+        }
+        if self.federation.request_timeout_seconds < self.federation.connect_timeout_seconds {
+            return Err(invalid(
+                "federation.request_timeout_seconds",
+                format!(
+                    "must be at least federation.connect_timeout_seconds ({})",
+                    self.federation.connect_timeout_seconds
+                ),
+            ));
+        }
+        if self.federation.delivery_lease_seconds <= self.federation.request_timeout_seconds {
+            return Err(invalid(
+                "federation.delivery_lease_seconds",
+                format!(
+                    "must be longer than federation.request_timeout_seconds ({}): a delivery \
+                     still waiting for its answer would be taken over and sent again",
+                    self.federation.request_timeout_seconds
+                ),
             ));
         }
         if self.feeds.max_items == 0 {
@@ -778,6 +818,24 @@ mod tests {
                 &[("MAILLAGE_FEDERATION_REFRESH_BATCH", "many")],
                 "MAILLAGE_FEDERATION_REFRESH_BATCH",
             ),
+            (
+                &[
+                    ("MAILLAGE_FEDERATION_DELIVERY_LEASE_SECONDS", "10"),
+                    ("MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS", "10"),
+                ],
+                "federation.delivery_lease_seconds",
+            ),
+            (
+                &[("MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS", "0")],
+                "federation.connect_timeout_seconds",
+            ),
+            (
+                &[
+                    ("MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS", "5"),
+                    ("MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS", "2"),
+                ],
+                "federation.request_timeout_seconds",
+            ),
         ];
         for (vars, expected) in cases {
             let err = Config::load_from(None, env(vars)).unwrap_err().to_string();
@@ -796,10 +854,14 @@ mod tests {
                 ),
                 ("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true"),
                 ("MAILLAGE_FEDERATION_REFRESH_BATCH", "5000"),
+                ("MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS", "2"),
+                ("MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS", "30"),
             ]),
         )
         .unwrap();
         assert_eq!(config.federation.refresh_batch, 5000);
+        assert_eq!(config.federation.connect_timeout_seconds, 2);
+        assert_eq!(config.federation.request_timeout_seconds, 30);
         assert!(config.domain_blocks().is_blocked("a.spam.example"));
         assert!(!config.domain_blocks().is_blocked("good.example"));
         assert_eq!(

@@ -125,7 +125,12 @@ async fn three_instances() {
     };
     let (db_b, db_c) = (TestDb::sqlite(), TestDb::sqlite());
     // What A is sending when it is killed below is taken over after this lease.
-    let short_lease = |c: &mut maillage::config::Config| c.federation.delivery_lease_seconds = 5;
+    let short_lease = |c: &mut maillage::config::Config| {
+        c.federation.delivery_lease_seconds = 5;
+        // A lease outlasts the longest request.
+        c.federation.connect_timeout_seconds = 1;
+        c.federation.request_timeout_seconds = 4;
+    };
     let a = TestServer::start_on(&db_a, 0, short_lease).await;
     let b = TestServer::start(&db_b).await;
     let c = TestServer::start(&db_c).await;
@@ -460,4 +465,183 @@ async fn three_instances() {
     b.stop().await;
     c.stop().await;
     db_a.drop_now().await;
+}
+
+/// `maillage serve` as a child process, killed (SIGKILL, as a crash) when dropped.
+struct Process {
+    child: std::process::Child,
+}
+
+impl Process {
+    async fn start(db: &TestDb, port: u16, log: &std::path::Path, concurrency: usize) -> Process {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_maillage"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("MAILLAGE_") {
+                command.env_remove(&name);
+            }
+        }
+        let child = command
+            .current_dir(log.parent().expect("the log's directory"))
+            .env("MAILLAGE_DATABASE_URL", &db.url)
+            .env("MAILLAGE_DATABASE_MAX_CONNECTIONS", "4")
+            .env("MAILLAGE_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env("MAILLAGE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MAILLAGE_FEDERATION_DEVELOPMENT_MODE", "true")
+            .env("MAILLAGE_FEDERATION_RETRY_BASE_SECONDS", "1")
+            .env("MAILLAGE_FEDERATION_DELIVERY_LEASE_SECONDS", "5")
+            .env("MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS", "1")
+            .env("MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS", "4")
+            .env(
+                "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY",
+                concurrency.to_string(),
+            )
+            .env("MAILLAGE_LOG_FILTER", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).expect("the server's log"))
+            .spawn()
+            .expect("start maillage");
+        let process = Process { child };
+        let client = reqwest::Client::new();
+        eventually("the server to answer", || async {
+            client
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        process
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The sending process is killed in the middle of a fan-out of 1,000 deliveries; restarted,
+/// it sends everything that was not delivered, and sends again only what may have been
+/// delivered without its success being written: at most one delivery per slot, the slots
+/// being `federation.delivery_concurrency`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_killed_mid_fan_out_sends_again_at_most_what_was_in_flight() {
+    use common::stand_ins::{Peers, add_followers};
+    use maillage::domain::PoleInput;
+    use maillage::store::{Role, Store};
+    common::init_logs();
+    common::install_tls_provider();
+    const DOMAINS: usize = 40;
+    const INBOXES: usize = 25;
+    const CONCURRENCY: usize = 4;
+    let expected = DOMAINS * INBOXES;
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let peers = Peers::start(DOMAINS).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+
+        // The instance as it is once followed: a pole with followers on 40 instances.
+        let mut config = db.config();
+        config.public_url = base.clone();
+        let store = Store::connect(&config).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+            .ensure_instance("Maillage test")
+            .await
+            .expect("instance");
+        let token = common::issue_token(&store, "admin", Role::Admin).await;
+        let pole = store
+            .create_pole(
+                &PoleInput {
+                    slug: "redon".into(),
+                    name: "Pôle redon".into(),
+                    ..Default::default()
+                }
+                .validate()
+                .expect("a valid pole"),
+            )
+            .await
+            .expect("pole");
+        add_followers(
+            &store,
+            &pole,
+            peers.ports.iter().flat_map(|port| {
+                (0..INBOXES).map(move |n| format!("http://127.0.0.1:{port}/users/{n}/inbox"))
+            }),
+        )
+        .await;
+        // The pole's creation is history: only the project created below is sent.
+        sea_orm::ConnectionTrait::execute_unprepared(
+            store.connection(),
+            "UPDATE changes SET federated_at = created_at",
+        )
+        .await
+        .expect("mark the changes sent");
+        store.close().await.ok();
+
+        let log = dir.path().join("first.log");
+        let sender = Process::start(&db, port, &log, CONCURRENCY).await;
+        let response = reqwest::Client::new()
+            .post(format!("{base}/api/v1/poles/redon/projects"))
+            .bearer_auth(&token)
+            .json(&json!({"title": "En plein envoi"}))
+            .send()
+            .await
+            .expect("create a project");
+        assert!(response.status().is_success(), "{}", response.status());
+        // Killed a while into the fan-out, with deliveries still to send.
+        for _ in 0..3000 {
+            if peers.inboxes_with("En plein envoi") >= expected / 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        sender.kill();
+        let at_kill = peers.inboxes_with("En plein envoi");
+        assert!(
+            (1..expected).contains(&at_kill),
+            "[{}] killed mid-fan-out: {at_kill} of {expected} delivered",
+            db.label
+        );
+
+        let _sender = Process::start(&db, port, &dir.path().join("second.log"), CONCURRENCY).await;
+        eventually("every delivery made", || async {
+            peers.inboxes_with("En plein envoi") == expected
+        })
+        .await;
+        // What the killed process held waits for its lease to end; only then is the queue
+        // empty and every duplicate in.
+        let store = Store::connect(&config).await.expect("connect");
+        eventually("the queue emptied", || async {
+            store
+                .queue_state()
+                .await
+                .is_ok_and(|state| state.iter().all(|s| s.pending == 0))
+        })
+        .await;
+        store.close().await.ok();
+        let duplicates = peers.duplicates();
+        eprintln!(
+            "[{}] killed after {at_kill} of {expected} deliveries; {duplicates} sent twice",
+            db.label
+        );
+        assert_eq!(peers.distinct(), expected, "[{}] nothing lost", db.label);
+        assert!(
+            duplicates <= CONCURRENCY,
+            "[{}] {duplicates} deliveries sent again, more than the {CONCURRENCY} that can be in flight",
+            db.label
+        );
+        db.drop_now().await;
+    }
 }

@@ -9,6 +9,9 @@
 //! - signed inbox activities (`Like`) verified and stored per second;
 //! - the server's resident memory when idle and at its peak.
 //!
+//! `maillage-bench dead` measures instead how long deliveries to live instances take when
+//! many followers' servers take connections and never answer.
+//!
 //! The server is the real binary, started on a fresh SQLite database in a temporary
 //! directory; nothing leaves 127.0.0.1. Run it with `cargo run --release --bin maillage-bench`.
 
@@ -68,6 +71,9 @@ async fn run() -> BenchResult<()> {
     );
     println!("{}", machine());
     println!();
+    if std::env::args().nth(1).as_deref() == Some("dead") {
+        return dead_destinations().await;
+    }
 
     let (one_core, all_cores) = raw_signing_rate(cores)?;
     let binary = server_binary()?;
@@ -302,6 +308,8 @@ struct Tally {
     expected: usize,
     last: std::sync::OnceLock<Instant>,
     done: tokio::sync::Notify,
+    /// When each delivery arrived, for the latencies of the dead-destinations mode.
+    arrivals: std::sync::Mutex<Vec<Instant>>,
 }
 
 impl Tally {
@@ -311,10 +319,14 @@ impl Tally {
             expected,
             last: std::sync::OnceLock::new(),
             done: tokio::sync::Notify::new(),
+            arrivals: std::sync::Mutex::new(Vec::with_capacity(expected)),
         }
     }
 
     fn count(&self) {
+        if let Ok(mut arrivals) = self.arrivals.lock() {
+            arrivals.push(Instant::now());
+        }
         if self.received.fetch_add(1, Ordering::SeqCst) + 1 == self.expected {
             let _ = self.last.set(Instant::now());
             self.done.notify_one();
@@ -784,4 +796,232 @@ async fn inbox_run(
         );
     }
     Ok(accepted as f64 / seconds)
+}
+
+/// Followers' servers that take connections and never answer, in the dead-destinations
+/// mode: as many as delivery slots and more.
+const DEAD: usize = 70;
+/// Live instances following each pole in that mode, and publications.
+const LIVE: usize = 100;
+const PUBLICATIONS: usize = 10;
+
+/// Loopback ports that take connections, read what comes and never answer.
+async fn black_holes(
+    runtime: &tokio::runtime::Handle,
+    count: usize,
+) -> BenchResult<(Vec<u16>, tokio::task::JoinSet<()>)> {
+    let mut ports = Vec::with_capacity(count);
+    let mut servers = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        ports.push(listener.local_addr()?.port());
+        servers.spawn_on(
+            async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncReadExt;
+                        let mut buffer = [0u8; 8192];
+                        while matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {}
+                    });
+                }
+            },
+            runtime,
+        );
+    }
+    Ok((ports, servers))
+}
+
+/// Latencies of the deliveries to live instances: from the request creating the project to
+/// the delivery's arrival, per publication.
+struct Latencies {
+    per_publication: Vec<Vec<Duration>>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The dead-destinations mode: publications from poles followed by live instances and by
+/// `DEAD` servers that never answer, against the same without them.
+async fn dead_destinations() -> BenchResult<()> {
+    let binary = server_binary()?;
+    println!(
+        "Dead destinations: {PUBLICATIONS} publications, each from its own pole to {LIVE} live instances,"
+    );
+    println!(
+        "with and without {DEAD} more followers' servers that take connections and never answer"
+    );
+    println!(
+        "(default settings: delivery_concurrency 64, connect_timeout_seconds 5, request_timeout_seconds 10)"
+    );
+    let mut summaries = Vec::new();
+    for dead in [0, DEAD] {
+        let latencies = dead_run(&binary, dead).await?;
+        let mut all: Vec<Duration> = latencies
+            .per_publication
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        all.sort_unstable();
+        println!("  {dead} dead servers:");
+        for (n, one) in latencies.per_publication.iter().enumerate() {
+            let mut one = one.clone();
+            one.sort_unstable();
+            println!(
+                "    publication {:>2}: p50 {:>8.1} ms, p95 {:>8.1} ms, slowest {:>8.1} ms",
+                n + 1,
+                ms(percentile(&one, 0.5)),
+                ms(percentile(&one, 0.95)),
+                ms(percentile(&one, 1.0))
+            );
+        }
+        let p50 = percentile(&all, 0.5);
+        println!(
+            "    all {} deliveries to live instances: p50 {:.1} ms, p95 {:.1} ms, slowest {:.1} ms",
+            all.len(),
+            ms(p50),
+            ms(percentile(&all, 0.95)),
+            ms(percentile(&all, 1.0))
+        );
+        summaries.push(p50);
+    }
+    if let [without, with] = summaries[..] {
+        let ratio = with.as_secs_f64() / without.as_secs_f64().max(1e-9);
+        println!();
+        println!("Target:");
+        println!(
+            "  p50 with {DEAD} dead servers within 2x of none: {:.1} vs {:.1} ms ({ratio:.2}x) — {}",
+            ms(with),
+            ms(without),
+            if ratio <= 2.0 { "met" } else { "NOT met" }
+        );
+    }
+    Ok(())
+}
+
+async fn dead_run(binary: &Path, dead: usize) -> BenchResult<Latencies> {
+    let dir = tempfile::Builder::new()
+        .prefix("maillage-bench-dead-")
+        .disable_cleanup(std::env::var_os("MAILLAGE_BENCH_KEEP").is_some())
+        .tempdir()?;
+    let stand_ins = StandIns(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name(STAND_INS)
+            .enable_all()
+            .build()?,
+    ));
+    let (dead_ports, _holes) = black_holes(stand_ins.handle()?, dead).await?;
+    let mut sets = Vec::with_capacity(PUBLICATIONS);
+    for _ in 0..PUBLICATIONS {
+        let received = Arc::new(Tally::new(LIVE));
+        let (ports, listening) = receivers(stand_ins.handle()?, LIVE, received.clone()).await?;
+        sets.push((ports, received, listening));
+    }
+    let port = free_port()?;
+    let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let base = format!("http://127.0.0.1:{port}");
+    let mut config = Config::default();
+    config.database.url = database_url.clone();
+    config.public_url = base.clone();
+    let store = Store::connect(&config).await?;
+    store.migrate().await?;
+    store.ensure_instance("Maillage bench").await?;
+    store.instance_keys().await?;
+    let mut poles = Vec::with_capacity(PUBLICATIONS);
+    for (round, (ports, _, _)) in sets.iter().enumerate() {
+        let pole = store
+            .create_pole(
+                &PoleInput {
+                    slug: format!("banc-{round}"),
+                    name: format!("Pôle banc d'essai {round}"),
+                    ..Default::default()
+                }
+                .validate()?,
+            )
+            .await?;
+        store.pole_keys(pole.id).await?;
+        // The dead servers follow every pole.
+        for port in ports.iter().chain(&dead_ports) {
+            let actor = store
+                .upsert_remote_actor(&NewRemoteActor {
+                    ap_id: format!("http://127.0.0.1:{port}/users/f"),
+                    kind: "Person".into(),
+                    username: Some("f".into()),
+                    name: None,
+                    domain: format!("127.0.0.1:{port}"),
+                    inbox: format!("http://127.0.0.1:{port}/users/f/inbox"),
+                    shared_inbox: Some(format!("http://127.0.0.1:{port}/inbox")),
+                    key_id: None,
+                    public_key_pem: None,
+                    url: None,
+                })
+                .await?;
+            store
+                .add_follower(
+                    &pole.ap_id,
+                    Some(pole.id),
+                    actor.id,
+                    &format!("http://127.0.0.1:{port}/follows/{round}"),
+                    "accepted",
+                )
+                .await?;
+        }
+        poles.push(pole);
+    }
+    let user = store.create_user("bench", None, None, Role::Admin).await?;
+    let token = maillage::auth::new_token();
+    store
+        .create_token(user.id, "bench", &token.prefix, &token.hash)
+        .await?;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        store.connection(),
+        "UPDATE changes SET federated_at = created_at",
+    )
+    .await?;
+    store.close().await?;
+
+    let server = start_server(binary, dir.path(), &database_url, port).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let mut per_publication = Vec::with_capacity(PUBLICATIONS);
+    for (pole, (_, received, _)) in poles.iter().zip(&sets) {
+        let start = Instant::now();
+        let response = client
+            .post(format!("{base}/api/v1/poles/{}/projects", pole.pole.slug))
+            .bearer_auth(&token.token)
+            .json(&serde_json::json!({"title": MARK, "summary": "Pour les cantines du territoire"}))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(format!("creating the project failed: {}", response.status()).into());
+        }
+        received.finished(Duration::from_secs(120)).await?;
+        let arrivals = received
+            .arrivals
+            .lock()
+            .map_err(|_| "the arrivals' lock was poisoned")?
+            .iter()
+            .map(|at| at.duration_since(start))
+            .collect();
+        per_publication.push(arrivals);
+        // Publications come a while apart, as people write them.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(server);
+    Ok(Latencies { per_publication })
 }

@@ -102,6 +102,25 @@ impl Signer {
     }
 }
 
+/// How long the client waits for other servers. A server that is down refuses or drops
+/// connections, found out within `connect`; one that takes connections and never answers
+/// is only found out by `request`, which bounds the whole exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Timeouts {
+    pub fn from_config(federation: &crate::config::FederationConfig) -> Timeouts {
+        let connect = Duration::from_secs(federation.connect_timeout_seconds.max(1));
+        Timeouts {
+            connect,
+            request: Duration::from_secs(federation.request_timeout_seconds).max(connect),
+        }
+    }
+}
+
 /// The HTTP client of federation.
 #[derive(Clone)]
 pub struct Client {
@@ -119,6 +138,7 @@ impl Client {
         blocks: DomainBlocks,
         public_url: &str,
         roots: Vec<reqwest::Certificate>,
+        timeouts: Timeouts,
     ) -> Client {
         // The process may already have a provider (tests start several instances).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -129,8 +149,8 @@ impl Client {
         );
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
             .pool_max_idle_per_host(4)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(GuardedResolver { mode: mode.clone() }))

@@ -173,6 +173,7 @@ impl Federation {
             config.domain_blocks(),
             &config.public_url,
             roots,
+            super::client::Timeouts::from_config(&config.federation),
         );
         let limiter = RateLimiter::new(config.federation.inbox_requests_per_minute);
         Arc::new(Federation {

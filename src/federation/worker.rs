@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::publish::publish_pending;
@@ -19,8 +19,6 @@ use crate::store::queue::{Delivery, HISTORY_KEPT, Outcome, OutgoingActivity};
 const POLL: Duration = Duration::from_secs(1);
 /// Deliveries a domain worker claims at once.
 const BATCH: u64 = 16;
-/// How long the recorder of delivered activities waits for more before writing.
-const RECORD_LINGER: Duration = Duration::from_millis(20);
 /// How long activity ids are remembered against duplicates.
 const SEEN_FOR: chrono::Duration = chrono::Duration::days(7);
 
@@ -121,34 +119,151 @@ async fn refresher(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
+/// How long a delivery waiting for an answer is given when the server stops: what is about
+/// to be answered is recorded, what hangs is given up and handed back to the queue, still
+/// due, so that a server that never answers does not hold up the stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// How the delivery slots are shared. A domain whose server is failing (no answer, 5xx,
+/// 429) may hold a slot for as long as a request may take; such domains are kept to a lane
+/// of their own, a small share of the slots, so that a crowd of dead servers never holds
+/// up the live ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limits {
+    /// Workers at once, in both lanes.
+    total: usize,
+    /// Workers at once for failing domains.
+    failing: usize,
+}
+
+impl Limits {
+    fn new(concurrency: usize) -> Limits {
+        let total = concurrency.max(1);
+        // An eighth, at least one, and never every slot when there are two or more.
+        let failing = (total / 8).clamp(1, total.saturating_sub(1).max(1));
+        Limits { total, failing }
+    }
+}
+
+/// The domains with a worker, and what this process knows of their servers' health.
+#[derive(Default)]
+struct Lanes {
+    /// Domains with a worker, each with whether it runs in the lane of failing domains.
+    running: HashMap<String, bool>,
+    failing_running: usize,
+    /// Domains whose last attempt failed with an error worth retrying, as far as this
+    /// process knows: the queue says so on each reading, and the workers on each attempt.
+    failing: HashSet<String>,
+}
+
+impl Lanes {
+    /// Free slots for domains that answer, and for failing ones.
+    fn room(&self, limits: Limits) -> (usize, usize) {
+        let free = limits.total.saturating_sub(self.running.len());
+        let failing = limits
+            .failing
+            .saturating_sub(self.failing_running)
+            .min(free);
+        (free, failing)
+    }
+
+    fn start(&mut self, domain: &str, failing: bool) {
+        if self.running.insert(domain.to_owned(), failing).is_none() && failing {
+            self.failing_running += 1;
+        }
+    }
+
+    fn end(&mut self, domain: &str) {
+        if self.running.remove(domain) == Some(true) {
+            self.failing_running = self.failing_running.saturating_sub(1);
+        }
+    }
+
+    fn learn(&mut self, domain: &str, failing: bool) {
+        if failing {
+            self.failing.insert(domain.to_owned());
+        } else {
+            self.failing.remove(domain);
+        }
+    }
+}
+
+/// Due domains not yet claimed for, and deliveries claimed ahead for the next workers, for
+/// one lane.
+#[derive(Default)]
+struct Lane {
+    backlog: VecDeque<String>,
+    ready: VecDeque<(String, Vec<Delivery>)>,
+}
+
+/// What every domain worker shares.
+struct Shared {
+    fed: Arc<Federation>,
+    activities: Arc<Activities>,
+    lanes: Mutex<Lanes>,
+    slot_freed: Notify,
+    recorder: mpsc::UnboundedSender<Success>,
+}
+
+impl Shared {
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Lanes> {
+        // The lock is never held across a panic-prone call; a poisoned one still holds
+        // consistent sets.
+        self.lanes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A successful delivery for the recorder, with whom to tell once it is written.
+struct Success {
+    id: i64,
+    domain: String,
+    written: oneshot::Sender<()>,
+}
+
 async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
-    // Domains with a worker. At most `limit` at once; a worker that ends makes room.
-    let active: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(HashSet::new()));
-    let limit = fed.config.federation.delivery_concurrency.max(1);
-    let slot_freed = Arc::new(Notify::new());
-    let (delivered, delivered_rx) = mpsc::unbounded_channel();
-    let recorder = tokio::spawn(record_delivered(fed.clone(), delivered_rx));
+    let limits = Limits::new(fed.config.federation.delivery_concurrency);
+    let (recorder_tx, recorder_rx) = mpsc::unbounded_channel();
+    // Owned here, not detached: if the deliverer is aborted, as in a crash, nothing more is
+    // written.
+    let mut recorder = JoinSet::new();
+    recorder.spawn(record_delivered(fed.clone(), recorder_rx));
+    let shared = Arc::new(Shared {
+        fed: fed.clone(),
+        activities: Arc::new(Activities::default()),
+        lanes: Mutex::new(Lanes::default()),
+        slot_freed: Notify::new(),
+        recorder: recorder_tx,
+    });
     let mut workers = JoinSet::new();
-    // Due domains not yet claimed for. A fan-out to many domains reads the list of due
-    // domains once, not once per domain.
-    let mut backlog: VecDeque<String> = VecDeque::new();
-    // Deliveries claimed ahead, by domain, for the next workers: one statement claims for
-    // as many domains as can run at once, so a fan-out to a thousand instances is claimed in
-    // a few statements.
-    let mut ready: VecDeque<(String, Vec<Delivery>)> = VecDeque::new();
-    let activities = Arc::new(Activities::default());
+    // A fan-out to many domains reads the list of due domains once, not once per domain,
+    // and claims for as many domains as can run at once in one statement.
+    let mut healthy = Lane::default();
+    let mut failing = Lane::default();
     let mut refresh = true;
+    let mut last_read = tokio::time::Instant::now();
     // Whether due domains were left out of the backlog for having a worker or deliveries
-    // claimed ahead (see `admit`): when a worker ends, the queue is read again only then (that worker may have ended
-    // before taking what was queued for its domain meanwhile). Reading it again at every
-    // worker's end would make a fan-out to many instances read the queue once per instance.
+    // claimed ahead (see `admit`): when a worker ends, the queue is read again only then (that
+    // worker may have ended before taking what was queued for its domain meanwhile). Reading
+    // it again at every worker's end would make a fan-out to many instances read the queue
+    // once per instance.
     let mut skipped_busy = false;
     loop {
-        if refresh {
-            match fed.store.due_domains(chrono::Utc::now()).await {
-                Ok(domains) => {
-                    backlog.clear();
-                    skipped_busy = admit(domains, &active, &ready, &mut backlog);
+        // Retries and failing domains fall due with time alone: the queue is read at least
+        // that often, even while fan-outs keep the workers busy.
+        if refresh || last_read.elapsed() >= POLL {
+            last_read = tokio::time::Instant::now();
+            match fed.store.due_domains_by_health(chrono::Utc::now()).await {
+                Ok(due) => {
+                    healthy.backlog.clear();
+                    failing.backlog.clear();
+                    skipped_busy = admit(
+                        due.into_iter().map(|d| (d.domain, Some(d.failing))),
+                        &shared,
+                        &mut healthy,
+                        &mut failing,
+                    );
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the delivery queue");
@@ -158,59 +273,70 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
             }
         }
         loop {
-            let running = active.lock().map_or(limit, |a| a.len());
-            if running >= limit {
-                break;
-            }
-            if ready.is_empty() {
-                if backlog.is_empty() {
-                    break;
-                }
-                let domains: Vec<String> = backlog.drain(..backlog.len().min(limit)).collect();
-                match fed
-                    .store
-                    .claim_many(&domains, &fed.worker_id, BATCH, chrono::Utc::now())
-                    .await
-                {
-                    Ok(claimed) => {
-                        tracing::debug!(deliveries = claimed.len(), "deliveries claimed");
-                        // The activities and their signers' keys are read here, once, not
-                        // by every worker of a fan-out at the same moment.
-                        if let Ok(prepared) = activities.for_batch(&fed, &claimed).await {
-                            let mut signers: Vec<&str> =
-                                prepared.values().map(|p| p.signer.as_str()).collect();
-                            signers.sort_unstable();
-                            signers.dedup();
-                            for signer in signers {
-                                // A key that cannot be read is reported by the workers.
-                                let _ = fed.signer_for(signer).await;
-                            }
-                        }
-                        ready.extend(by_domain(claimed));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot claim deliveries");
-                        break;
-                    }
-                }
+            let (room, failing_room) = shared.lanes().room(limits);
+            if room > 0
+                && let Some((domain, batch)) = healthy.ready.pop_front()
+            {
+                start_worker(&mut workers, &shared, domain, batch, false, &shutdown);
                 continue;
             }
-            let Some((domain, batch)) = ready.pop_front() else {
-                break;
-            };
-            if let Ok(mut a) = active.lock() {
-                a.insert(domain.clone());
+            if failing_room > 0
+                && let Some((domain, batch)) = failing.ready.pop_front()
+            {
+                start_worker(&mut workers, &shared, domain, batch, true, &shutdown);
+                continue;
             }
-            workers.spawn(domain_worker(
-                fed.clone(),
-                activities.clone(),
-                domain,
-                batch,
-                active.clone(),
-                slot_freed.clone(),
-                delivered.clone(),
-                shutdown.clone(),
-            ));
+            let mut domains: Vec<String> = Vec::new();
+            if room > 0 && healthy.ready.is_empty() {
+                let n = healthy.backlog.len().min(limits.total);
+                domains.extend(healthy.backlog.drain(..n));
+            }
+            // Failing domains are claimed for no further ahead than they may run: each may
+            // hold its slot for as long as a request may take.
+            if failing_room > 0 && failing.ready.is_empty() {
+                let n = failing.backlog.len().min(failing_room);
+                domains.extend(failing.backlog.drain(..n));
+            }
+            if domains.is_empty() {
+                break;
+            }
+            match fed
+                .store
+                .claim_many(&domains, &fed.worker_id, BATCH, chrono::Utc::now())
+                .await
+            {
+                Ok(claimed) => {
+                    tracing::debug!(deliveries = claimed.len(), "deliveries claimed");
+                    // The activities and their signers' keys are read here, once, not by
+                    // every worker of a fan-out at the same moment.
+                    if let Ok(prepared) = shared.activities.for_batch(&fed, &claimed).await {
+                        let mut signers: Vec<&str> =
+                            prepared.values().map(|p| p.signer.as_str()).collect();
+                        signers.sort_unstable();
+                        signers.dedup();
+                        for signer in signers {
+                            // A key that cannot be read is reported by the workers.
+                            let _ = fed.signer_for(signer).await;
+                        }
+                    }
+                    // The lane is the one the queue gives at the claim: another process
+                    // may have learnt of a failure, or of a recovery.
+                    let mut lanes = shared.lanes();
+                    for (domain, batch) in by_domain(claimed) {
+                        let is_failing = batch.iter().any(|d| d.failing);
+                        lanes.learn(&domain, is_failing);
+                        if is_failing {
+                            failing.ready.push_back((domain, batch));
+                        } else {
+                            healthy.ready.push_back((domain, batch));
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim deliveries");
+                    break;
+                }
+            }
         }
         while workers.try_join_next().is_some() {}
         tokio::select! {
@@ -224,29 +350,39 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
                     .unwrap_or_default();
                 refresh = just.overflowed || just.entries.is_empty();
                 for queued in just.entries {
-                    activities.keep(queued.activity);
-                    skipped_busy |= admit(queued.domains, &active, &ready, &mut backlog);
+                    shared.activities.keep(queued.activity);
+                    skipped_busy |= admit(
+                        queued.domains.into_iter().map(|d| (d, None)),
+                        &shared,
+                        &mut healthy,
+                        &mut failing,
+                    );
                 }
             }
-            () = slot_freed.notified() => refresh = skipped_busy && backlog.is_empty(),
+            () = shared.slot_freed.notified() => {
+                refresh = skipped_busy && healthy.backlog.is_empty() && failing.backlog.is_empty();
+            }
             () = tokio::time::sleep(POLL) => refresh = true,
             () = stopped(&mut shutdown) => break,
         }
     }
-    // Let the deliveries in flight finish and their outcomes be written, then hand back
-    // what is still claimed (with what was claimed ahead).
-    let finished = tokio::time::timeout(Duration::from_secs(10), async {
+    // The workers stop before their next delivery, and give up one that waits for an answer
+    // after `SHUTDOWN_GRACE`; then their outcomes are written and what they still hold is
+    // handed back to the queue (with what was claimed ahead).
+    let finished = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(10), async {
         while workers.join_next().await.is_some() {}
     })
     .await;
     if finished.is_err() {
+        tracing::warn!("delivery workers did not stop in time; stopping them now");
         workers.shutdown().await;
     }
-    drop(delivered);
-    if tokio::time::timeout(Duration::from_secs(10), recorder)
-        .await
-        .is_err()
-    {
+    drop(shared);
+    let recorded = tokio::time::timeout(Duration::from_secs(10), async {
+        while recorder.join_next().await.is_some() {}
+    })
+    .await;
+    if recorded.is_err() {
         tracing::warn!(
             "the last delivered activities were not all recorded; they will be sent again"
         );
@@ -258,24 +394,73 @@ async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// Takes due `domains` into the backlog, each once, leaving out those that have a worker or
-/// deliveries claimed ahead. Says whether any was left out: its worker may end without taking
-/// what is due there now, and the queue is then read again.
+fn start_worker(
+    workers: &mut JoinSet<()>,
+    shared: &Arc<Shared>,
+    domain: String,
+    batch: Vec<Delivery>,
+    failing: bool,
+    shutdown: &watch::Receiver<bool>,
+) {
+    shared.lanes().start(&domain, failing);
+    workers.spawn(domain_worker(
+        shared.clone(),
+        domain,
+        batch,
+        shutdown.clone(),
+    ));
+}
+
+/// Takes due `domains` into the backlog of their lane, each once, leaving out those that
+/// have a worker or deliveries claimed ahead. The queue's reading says whether each is
+/// failing; for the domains just queued (`None`), what this process knows decides, and a
+/// domain known to be failing is left to the next reading of the queue, which gives it when
+/// its next attempt falls due. Says whether any was left out for being busy: its worker may
+/// end without taking what is due there now, and the queue is then read again.
 fn admit(
-    domains: impl IntoIterator<Item = String>,
-    active: &Mutex<HashSet<String>>,
-    ready: &VecDeque<(String, Vec<Delivery>)>,
-    backlog: &mut VecDeque<String>,
+    domains: impl IntoIterator<Item = (String, Option<bool>)>,
+    shared: &Shared,
+    healthy: &mut Lane,
+    failing: &mut Lane,
 ) -> bool {
-    let mut taken: HashSet<String> = active.lock().map(|a| a.clone()).unwrap_or_default();
-    taken.extend(ready.iter().map(|(domain, _)| domain.clone()));
-    let mut waiting: HashSet<String> = backlog.iter().cloned().collect();
+    let mut lanes = shared.lanes();
+    let mut taken: HashSet<&str> = lanes.running.keys().map(String::as_str).collect();
+    taken.extend(
+        healthy
+            .ready
+            .iter()
+            .chain(failing.ready.iter())
+            .map(|(domain, _)| domain.as_str()),
+    );
+    let mut waiting: HashSet<String> = healthy
+        .backlog
+        .iter()
+        .chain(failing.backlog.iter())
+        .cloned()
+        .collect();
     let mut left_out = false;
-    for domain in domains {
-        if taken.contains(&domain) {
+    let mut admitted: Vec<(String, bool)> = Vec::new();
+    for (domain, read) in domains {
+        if taken.contains(domain.as_str()) {
             left_out = true;
-        } else if waiting.insert(domain.clone()) {
-            backlog.push_back(domain);
+            continue;
+        }
+        let is_failing = match read {
+            Some(is_failing) => is_failing,
+            None if lanes.failing.contains(&domain) => continue,
+            None => false,
+        };
+        if waiting.insert(domain.clone()) {
+            admitted.push((domain, is_failing));
+        }
+    }
+    drop(taken);
+    for (domain, is_failing) in admitted {
+        lanes.learn(&domain, is_failing);
+        if is_failing {
+            failing.backlog.push_back(domain);
+        } else {
+            healthy.backlog.push_back(domain);
         }
     }
     left_out
@@ -293,31 +478,49 @@ fn by_domain(claimed: Vec<Delivery>) -> Vec<(String, Vec<Delivery>)> {
     groups
 }
 
+/// Waits for the stop, then for `SHUTDOWN_GRACE`: what a delivery in flight still has.
+async fn given_up(shutdown: &mut watch::Receiver<bool>) {
+    stopped(shutdown).await;
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
+}
+
 /// Sends the deliveries of one domain claimed for it, then a batch at a time what else is
-/// due there, until none is.
-#[allow(clippy::too_many_arguments)]
+/// due there, until none is. A success is written before the next delivery, and the slot
+/// is given up only then: what was delivered but not yet recorded, and would be sent again
+/// after a crash, is never more than one delivery per slot.
 async fn domain_worker(
-    fed: Arc<Federation>,
-    activities: Arc<Activities>,
+    shared: Arc<Shared>,
     domain: String,
     mut batch: Vec<Delivery>,
-    active: Arc<Mutex<HashSet<String>>>,
-    slot_freed: Arc<Notify>,
-    delivered: mpsc::UnboundedSender<(i64, String)>,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
-    while !*shutdown.borrow() && !batch.is_empty() {
+    let fed = &shared.fed;
+    'work: while !batch.is_empty() {
         // A short batch was all that was due: no need to ask again.
         let last = (batch.len() as u64) < BATCH;
         let mut failure: Option<Outcome> = None;
-        let prepared = activities.for_batch(&fed, &batch).await;
+        let prepared = shared.activities.for_batch(fed, &batch).await;
         for delivery in std::mem::take(&mut batch) {
+            // What is left stays claimed, and is handed back to the queue on the way out.
+            if *shutdown.borrow() {
+                break 'work;
+            }
             let outcome = match (&failure, &prepared) {
                 // The server is down: what was claimed with this delivery waits as it does.
                 (Some(failed), _) => failed.clone(),
                 (None, Err(e)) => Outcome::Retry(format!("cannot read the activity: {e}")),
                 (None, Ok(prepared)) => match prepared.get(&delivery.activity) {
-                    Some(activity) => attempt(&fed, &delivery, activity).await,
+                    Some(activity) => {
+                        let sent = tokio::select! {
+                            outcome = attempt(fed, &delivery, activity) => Some(outcome),
+                            () = given_up(&mut shutdown) => None,
+                        };
+                        let Some(outcome) = sent else {
+                            tracing::info!(inbox = %delivery.inbox, "stopping: a delivery with no answer yet is handed back to the queue");
+                            break 'work;
+                        };
+                        outcome
+                    }
                     None => Outcome::Refused("the activity is no longer stored".into()),
                 },
             };
@@ -333,8 +536,18 @@ async fn domain_worker(
                 }
             }
             if outcome == Outcome::Delivered {
-                if delivered.send((delivery.id, domain.clone())).is_err() {
+                let (written, wait) = oneshot::channel();
+                let success = Success {
+                    id: delivery.id,
+                    domain: domain.clone(),
+                    written,
+                };
+                if shared.recorder.send(success).is_err() {
                     tracing::warn!("the delivery recorder has stopped");
+                } else {
+                    // Told even when the write failed (the recorder says so): the delivery
+                    // then stays claimed, and is sent again when its lease ends.
+                    let _ = wait.await;
                 }
             } else if let Err(e) = fed
                 .store
@@ -343,8 +556,13 @@ async fn domain_worker(
             {
                 tracing::warn!(error = %e, "cannot record a delivery's outcome");
             }
-            if failure.is_none() && matches!(outcome, Outcome::Retry(_)) {
-                failure = Some(outcome);
+            if failure.is_none() {
+                shared
+                    .lanes()
+                    .learn(&domain, matches!(outcome, Outcome::Retry(_)));
+                if matches!(outcome, Outcome::Retry(_)) {
+                    failure = Some(outcome);
+                }
             }
         }
         // A failing domain is left alone until its next attempt falls due.
@@ -363,42 +581,35 @@ async fn domain_worker(
             }
         };
     }
-    if let Ok(mut a) = active.lock() {
-        a.remove(&domain);
-    }
+    shared.lanes().end(&domain);
     // Room for another domain.
-    slot_freed.notify_one();
+    shared.slot_freed.notify_one();
 }
 
-/// Writes what was delivered, as many at once as have finished meanwhile: under load, one
-/// write for many deliveries. Until it is written, a delivery stays claimed; if the process
-/// dies first, it is sent again when its lease ends, and the receiver drops the duplicate.
-async fn record_delivered(fed: Arc<Federation>, mut done: mpsc::UnboundedReceiver<(i64, String)>) {
+/// Writes successful deliveries as soon as they are known: each write takes every success
+/// that came in while the one before was written, so that under load one write covers many
+/// deliveries, and none waits for others to come. Until it is written, a delivery stays
+/// claimed; if the process dies first, it is sent again when its lease ends, and the
+/// receiver drops the duplicate.
+async fn record_delivered(fed: Arc<Federation>, mut done: mpsc::UnboundedReceiver<Success>) {
     const MOST: usize = 500;
     let mut batch = Vec::with_capacity(MOST);
     while done.recv_many(&mut batch, MOST).await > 0 {
-        // A fan-out's deliveries end close together: waiting a moment for the rest of them
-        // makes one write of many instead of many writes of a few.
-        if batch.len() < MOST {
-            tokio::time::sleep(RECORD_LINGER).await;
-            while batch.len() < MOST {
-                match done.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
-                }
-            }
-        }
         tracing::debug!(
             deliveries = batch.len(),
             "writing the outcome of successful deliveries"
         );
-        let (ids, domains): (Vec<i64>, Vec<String>) = batch.drain(..).unzip();
+        let (ids, domains): (Vec<i64>, Vec<String>) =
+            batch.iter().map(|s| (s.id, s.domain.clone())).unzip();
         if let Err(e) = fed
             .store
             .finish_delivered(&ids, &domains, &fed.worker_id, chrono::Utc::now())
             .await
         {
             tracing::warn!(error = %e, deliveries = ids.len(), "cannot record delivered activities; they will be sent again");
+        }
+        for success in batch.drain(..) {
+            let _ = success.written.send(());
         }
     }
 }
@@ -490,4 +701,41 @@ async fn attempt(fed: &Federation, delivery: &Delivery, activity: &Prepared) -> 
     fed.client
         .deliver(&delivery.inbox, &activity.body, &activity.digest, &signer)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_domains_get_a_small_share_of_the_slots_and_never_all() {
+        let share = |n| {
+            let l = Limits::new(n);
+            (l.total, l.failing)
+        };
+        assert_eq!(share(64), (64, 8));
+        assert_eq!(share(16), (16, 2));
+        assert_eq!(share(8), (8, 1));
+        assert_eq!(share(2), (2, 1));
+        assert_eq!(share(1), (1, 1));
+        assert_eq!(share(0), (1, 1));
+    }
+
+    #[test]
+    fn failing_domains_take_no_room_beyond_their_lane() {
+        let limits = Limits::new(16);
+        let mut lanes = Lanes::default();
+        assert_eq!(lanes.room(limits), (16, 2));
+        lanes.start("dead-1", true);
+        lanes.start("dead-2", true);
+        assert_eq!(lanes.room(limits), (14, 0));
+        for n in 0..14 {
+            lanes.start(&format!("live-{n}"), false);
+        }
+        assert_eq!(lanes.room(limits), (0, 0));
+        lanes.end("dead-1");
+        assert_eq!(lanes.room(limits), (1, 1));
+        lanes.end("dead-1");
+        assert_eq!(lanes.failing_running, 1, "an end counted once");
+    }
 }

@@ -39,6 +39,13 @@ pub fn backoff_from(attempts: i32, base: Duration) -> Duration {
     Duration::seconds(seconds.min(6 * 3600))
 }
 
+/// How long a failing domain is left alone after a failure, when it has been failing for
+/// `failing_for`: `base` after the first failure, then as long as it has been failing (the
+/// wait doubles from one attempt to the next), at most [`PROBE_EVERY`].
+pub fn domain_backoff(failing_for: Duration, base: Duration) -> Duration {
+    failing_for.max(base).min(PROBE_EVERY)
+}
+
 /// A delivery handed to a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -48,6 +55,16 @@ pub struct Delivery {
     pub inbox: String,
     pub domain: String,
     pub attempts: i32,
+    /// Whether the domain's server was failing when the delivery was claimed.
+    pub failing: bool,
+}
+
+/// A domain with deliveries due, from [`Store::due_domains_by_health`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDomain {
+    pub domain: String,
+    /// Whether its last attempt failed with an error worth retrying (no answer, 5xx, 429).
+    pub failing: bool,
 }
 
 /// An activity to send, stored once for all its deliveries.
@@ -266,22 +283,38 @@ impl Store {
         Ok(gone)
     }
 
-    /// Domains with deliveries due now, leaving out unreachable ones until their next probe.
+    /// Domains with deliveries due now, leaving out those whose server is failing until
+    /// their next attempt falls due.
     pub async fn due_domains(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        Ok(self
+            .due_domains_by_health(now)
+            .await?
+            .into_iter()
+            .map(|due| due.domain)
+            .collect())
+    }
+
+    /// Domains with deliveries due now, as [`Store::due_domains`], each with whether its
+    /// server is failing: the workers keep those apart, so that they never hold up the others.
+    pub async fn due_domains_by_health(&self, now: DateTime<Utc>) -> Result<Vec<DueDomain>> {
         let sql = match self.backend {
             crate::config::Backend::Postgres => {
-                "SELECT DISTINCT d.domain FROM deliveries d \
+                "SELECT DISTINCT d.domain, \
+                   CASE WHEN h.failing_since IS NULL THEN 0 ELSE 1 END AS failing \
+                 FROM deliveries d \
                  LEFT JOIN delivery_domains h ON h.domain = d.domain \
                  WHERE ((d.state = 'pending' AND d.next_attempt_at <= $1) \
                         OR (d.state = 'sending' AND d.claimed_until < $1)) \
-                   AND (h.unreachable IS NULL OR h.unreachable = FALSE OR h.next_probe_at <= $1)"
+                   AND (h.next_probe_at IS NULL OR h.next_probe_at <= $1)"
             }
             crate::config::Backend::Sqlite => {
-                "SELECT DISTINCT d.domain FROM deliveries d \
+                "SELECT DISTINCT d.domain, \
+                   CASE WHEN h.failing_since IS NULL THEN 0 ELSE 1 END AS failing \
+                 FROM deliveries d \
                  LEFT JOIN delivery_domains h ON h.domain = d.domain \
                  WHERE ((d.state = 'pending' AND d.next_attempt_at <= ?1) \
                         OR (d.state = 'sending' AND d.claimed_until < ?1)) \
-                   AND (h.unreachable IS NULL OR h.unreachable = 0 OR h.next_probe_at <= ?1)"
+                   AND (h.next_probe_at IS NULL OR h.next_probe_at <= ?1)"
             }
         };
         let rows = self
@@ -293,7 +326,12 @@ impl Store {
             ))
             .await?;
         rows.iter()
-            .map(|r| r.try_get::<String>("", "domain").map_err(StoreError::from))
+            .map(|r| {
+                Ok(DueDomain {
+                    domain: r.try_get("", "domain")?,
+                    failing: r.try_get::<i32>("", "failing")? != 0,
+                })
+            })
             .collect()
     }
 
@@ -342,18 +380,15 @@ impl Store {
                  OR ({t}state = 'sending' AND {t}claimed_until < {mark}3))"
             )
         };
-        let reachable = match self.backend {
-            crate::config::Backend::Postgres => "FALSE",
-            crate::config::Backend::Sqlite => "0",
-        };
-        // An unreachable domain is left alone until its next probe, whoever asks.
+        // A failing domain is left alone until its next attempt falls due, whoever asks; an
+        // unreachable one gives a single delivery then, as a probe.
         let ranked = format!(
             "SELECT id FROM (SELECT d.id AS id, \
                row_number() OVER (PARTITION BY d.domain ORDER BY d.next_attempt_at, d.id) AS n, \
                CASE WHEN h.unreachable THEN 1 ELSE {mark}4 END AS cap \
              FROM deliveries d LEFT JOIN delivery_domains h ON h.domain = d.domain \
              WHERE d.domain IN ({list}) AND {} \
-               AND (h.unreachable IS NULL OR h.unreachable = {reachable} OR h.next_probe_at <= {mark}3)) \
+               AND (h.next_probe_at IS NULL OR h.next_probe_at <= {mark}3)) \
              ranked WHERE n <= cap",
             due("d.")
         );
@@ -369,7 +404,11 @@ impl Store {
         };
         let sql = format!(
             "UPDATE deliveries SET state = 'sending', claimed_by = {mark}1, claimed_until = {mark}2, \
-             updated_at = {mark}3 WHERE id IN ({chosen}) RETURNING id, activity, inbox, domain, attempts"
+             updated_at = {mark}3 WHERE id IN ({chosen}) \
+             RETURNING id, activity, inbox, domain, attempts, \
+               CASE WHEN EXISTS (SELECT 1 FROM delivery_domains h \
+                 WHERE h.domain = deliveries.domain AND h.failing_since IS NOT NULL) \
+               THEN 1 ELSE 0 END AS failing"
         );
         let mut values: Vec<sea_orm::Value> =
             vec![worker.into(), until.into(), now.into(), limit.into()];
@@ -386,6 +425,7 @@ impl Store {
                 inbox: row.try_get("", "inbox")?,
                 domain: row.try_get("", "domain")?,
                 attempts: row.try_get("", "attempts")?,
+                failing: row.try_get::<i32>("", "failing")? != 0,
             });
         }
         claimed.sort_by(|a, b| a.domain.cmp(&b.domain).then(a.id.cmp(&b.id)));
@@ -584,8 +624,11 @@ impl Store {
                 health.last_failure_at = Some(now);
                 if now - since >= UNREACHABLE_AFTER {
                     health.unreachable = true;
-                    health.next_probe_at = Some(now + PROBE_EVERY);
                 }
+                // The whole domain waits, not only this delivery: what is queued for it
+                // since, and what is queued next, is not sent to a server that does not
+                // answer until it is tried again.
+                health.next_probe_at = Some(now + domain_backoff(now - since, self.retry_base));
             }
         }
         let am = delivery_domains::ActiveModel {

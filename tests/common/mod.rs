@@ -1,6 +1,8 @@
 //! Test support: fresh databases on SQLite and, when configured, PostgreSQL; servers on loopback.
 #![allow(dead_code)]
 
+pub mod stand_ins;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use maillage::config::Config;
