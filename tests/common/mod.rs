@@ -1,6 +1,8 @@
 //! Test support: fresh databases on SQLite and, when configured, PostgreSQL; servers on loopback.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use maillage::config::Config;
@@ -190,7 +192,11 @@ impl TestServer {
 
     /// `name:port`, the domain of this instance.
     pub fn host(&self) -> String {
-        self.base.trim_start_matches("http://").to_owned()
+        let base = self.base.as_str();
+        base.strip_prefix("https://")
+            .or_else(|| base.strip_prefix("http://"))
+            .unwrap_or(base)
+            .to_owned()
     }
 
     /// Stops cleanly: deliveries in flight are handed back to the queue.
