@@ -17,10 +17,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use maillage::config::Config;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
+
+use super::{TestDb, TestServer};
 
 /// Set to `1` to run the tests that need Caddy, nginx or PyPI packages.
 pub const TLS_ENV: &str = "MAILLAGE_TEST_TLS";
@@ -607,5 +610,377 @@ impl Proxy {
 
     pub fn log(&self) -> String {
         self.process.log()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Maillage over HTTPS, in production mode.
+
+/// How an instance is reached: through one of the proxies of `deploy/`, or on TLS served
+/// by Maillage itself (`tls.certificate` and `tls.private_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    Caddy,
+    Nginx,
+    Direct,
+}
+
+/// Production mode as a pole runs it, except that loopback is an allowed network and the
+/// test CA is trusted: HTTPS only, the address check on resolved addresses, every
+/// signature and origin check.
+pub fn production(config: &mut Config, ca: &Ca) {
+    config.federation.development_mode = false;
+    config.federation.allowed_addresses = vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()];
+    config.federation.extra_root_certificates = Some(ca.pem_path().display().to_string());
+    config.federation.retry_base_seconds = 1;
+    config.uploads.max_bytes = 64 * 1024;
+}
+
+/// `https://name:port`, without the port when it is 443.
+pub fn origin(name: &str, port: u16) -> String {
+    if port == 443 {
+        format!("https://{name}")
+    } else {
+        format!("https://{name}:{port}")
+    }
+}
+
+/// Starts Maillage in production mode, known as `https://name:public_port`: on `listener`
+/// in plain HTTP for a proxy in front, or serving HTTPS with `certificate` itself.
+pub async fn start_maillage(
+    db: &TestDb,
+    ca: &Ca,
+    name: &str,
+    public_port: u16,
+    listener: tokio::net::TcpListener,
+    certificate: Option<&Leaf>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestServer {
+    let address = listener.local_addr().expect("address");
+    let mut config = db.config();
+    config.public_url = origin(name, public_port);
+    config.listen = address.to_string();
+    production(&mut config, ca);
+    if let Some(leaf) = certificate {
+        config.tls.certificate = Some(leaf.certificate.display().to_string());
+        config.tls.private_key = Some(leaf.private_key.display().to_string());
+    }
+    adjust(&mut config);
+    let tls = config.tls.clone();
+    let client = ca.client(&[(name, public_port)]);
+    TestServer::launch(config, origin(name, public_port), client, |app| async move {
+        if tls.certificate.is_some() {
+            maillage::web::serve_tls(listener, app, &tls)
+                .await
+                .expect("serve HTTPS");
+        } else {
+            axum::serve(listener, app).await.expect("serve");
+        }
+    })
+    .await
+}
+
+/// A Maillage instance reached over HTTPS, with the proxy in front of it if any.
+pub struct HttpsServer {
+    pub server: TestServer,
+    pub name: String,
+    pub proxy: Option<Proxy>,
+}
+
+impl std::ops::Deref for HttpsServer {
+    type Target = TestServer;
+
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
+}
+
+impl HttpsServer {
+    /// Starts an instance known as `https://name:<a free port>` behind `front`.
+    pub async fn start(
+        db: &TestDb,
+        ca: &Ca,
+        name: &str,
+        front: Front,
+        adjust: impl FnOnce(&mut Config),
+    ) -> HttpsServer {
+        ensure_hosts(&[name]);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let upstream = listener.local_addr().expect("address").port();
+        let leaf = ca.issue(&[name]);
+        let (public_port, proxy) = match front {
+            Front::Direct => (upstream, None),
+            Front::Caddy | Front::Nginx => {
+                let kind = if front == Front::Caddy {
+                    ProxyKind::Caddy
+                } else {
+                    ProxyKind::Nginx
+                };
+                let site = Site {
+                    name: name.to_owned(),
+                    port: free_port(),
+                    upstream,
+                    certificate: leaf.clone(),
+                };
+                let port = site.port;
+                let proxy = tokio::task::spawn_blocking(move || Proxy::start(kind, &[site]))
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                (port, Some(proxy))
+            }
+        };
+        let certificate = (front == Front::Direct).then_some(&leaf);
+        let server =
+            start_maillage(db, ca, name, public_port, listener, certificate, adjust).await;
+        HttpsServer {
+            server,
+            name: name.to_owned(),
+            proxy,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+        drop(self.proxy);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Peers: Fedify (Node) and activityrelay (Python).
+
+/// A lock file created exclusively, so that two test processes do not install a peer's
+/// packages in the same folder at once; removed on drop.
+pub struct InstallLock(PathBuf);
+
+impl InstallLock {
+    pub fn acquire(name: &str) -> InstallLock {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return InstallLock(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // A lock left by a process that died long ago is stale.
+                    let stale = fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|age| age > Duration::from_secs(900));
+                    if stale {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "timed out waiting for the lock {} (remove it if no test is running)",
+                        path.display()
+                    );
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                Err(e) => panic!("cannot create the lock {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
+impl Drop for InstallLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub fn fedify_dir() -> PathBuf {
+    repository().join("tests/peers/fedify")
+}
+
+/// The Fedify peer's pinned npm packages, installed with `npm ci` when `node_modules` is
+/// missing or older than `package-lock.json`.
+pub fn prepare_fedify() {
+    let dir = fedify_dir();
+    let fresh = || {
+        let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+        let installed = modified(&dir.join("node_modules/.package-lock.json"));
+        let wanted = modified(&dir.join("package-lock.json"));
+        matches!((installed, wanted), (Some(i), Some(w)) if i >= w)
+            && dir.join("node_modules/@fedify/fedify/package.json").is_file()
+    };
+    if fresh() {
+        return;
+    }
+    // The same lock as the plain-HTTP interop test's.
+    let _lock = InstallLock::acquire("fedify-peer-npm-ci.lock");
+    if fresh() {
+        return;
+    }
+    run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+        "npm ci in tests/peers/fedify (Node.js 20 and npm are needed)",
+    );
+}
+
+/// The Fedify peer serving HTTPS as `https://name:port`.
+pub struct FedifyPeer {
+    pub process: Process,
+    pub port: u16,
+    pub origin: String,
+    pub actor: String,
+    _dir: tempfile::TempDir,
+}
+
+impl FedifyPeer {
+    pub fn start(ca: &Ca, name: &str) -> FedifyPeer {
+        prepare_fedify();
+        ensure_hosts(&[name]);
+        let leaf = ca.issue(&[name]);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let port = free_port();
+        let mut command = Command::new("node");
+        command
+            .arg("peer.mjs")
+            .current_dir(fedify_dir())
+            .env("PORT", port.to_string())
+            .env("PEER_HOST", name)
+            .env("TLS_CERT", &leaf.certificate)
+            .env("TLS_KEY", &leaf.private_key)
+            .env("NODE_EXTRA_CA_CERTS", ca.pem_path());
+        let mut process = Process::spawn("fedify peer", command, dir.path().join("peer.log"));
+        process.wait_for_port(port);
+        let origin = format!("https://{name}:{port}");
+        FedifyPeer {
+            process,
+            port,
+            actor: format!("{origin}/users/peer"),
+            origin,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+}
+
+pub fn relay_dir() -> PathBuf {
+    repository().join("tests/peers/relay")
+}
+
+/// A virtual environment with activityrelay and its pinned dependencies
+/// (`tests/peers/relay/requirements.txt`), made again when the requirements change.
+pub fn prepare_relay() -> PathBuf {
+    let dir = relay_dir();
+    let venv = dir.join(".venv");
+    let requirements =
+        fs::read_to_string(dir.join("requirements.txt")).expect("tests/peers/relay/requirements.txt");
+    let stamp = venv.join("installed-requirements.txt");
+    let fresh = || {
+        fs::read_to_string(&stamp).is_ok_and(|s| s == requirements)
+            && venv.join("bin/activityrelay").is_file()
+    };
+    if fresh() {
+        return venv;
+    }
+    let _lock = InstallLock::acquire("relay-peer-venv.lock");
+    if fresh() {
+        return venv;
+    }
+    let _ = fs::remove_dir_all(&venv);
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        "python3 -m venv tests/peers/relay/.venv (Python 3.10 or later is needed)",
+    );
+    run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(dir.join("requirements.txt")),
+        "pip install -r tests/peers/relay/requirements.txt",
+    );
+    fs::write(&stamp, &requirements).expect("write the stamp");
+    venv
+}
+
+/// activityrelay known as `https://domain` (through a proxy on port 443), listening on
+/// `127.0.0.1:port` in plain HTTP, with an SQLite database and its cache in it, one delivery
+/// worker, and the test CA as its only trusted authority.
+pub struct Relay {
+    pub process: Process,
+    pub port: u16,
+    pub domain: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Relay {
+    pub fn start(ca: &Ca, domain: &str) -> Relay {
+        let venv = prepare_relay();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let port = free_port();
+        let config = dir.path().join("relay.yaml");
+        fs::write(
+            &config,
+            format!(
+                "listen: 127.0.0.1\nport: {port}\ndomain: {domain}\nworkers: 1\n\
+                 database_type: sqlite\ncache_type: database\nsqlite_path: {}\n",
+                dir.path().join("relay.sqlite3").display()
+            ),
+        )
+        .expect("write relay.yaml");
+        let relay = |args: &[&str]| {
+            let mut command = Command::new(venv.join("bin/activityrelay"));
+            command
+                .arg("-c")
+                .arg(&config)
+                .args(args)
+                .current_dir(dir.path())
+                .env("SSL_CERT_FILE", ca.pem_path())
+                .env("REQUESTS_CA_BUNDLE", ca.pem_path());
+            command
+        };
+        // `setup` creates the database and the relay's key, then asks whether to run: no.
+        let mut setup = relay(&["setup", "--skip-questions"]);
+        let mut child = setup
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("activityrelay setup");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"n\n");
+        }
+        let output = child.wait_with_output().expect("activityrelay setup");
+        assert!(
+            output.status.success(),
+            "activityrelay setup failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut process = Process::spawn("activityrelay", relay(&["run"]), dir.path().join("relay.log"));
+        process.wait_for_port(port);
+        Relay {
+            process,
+            port,
+            domain: domain.to_owned(),
+            _dir: dir,
+        }
     }
 }
