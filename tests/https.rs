@@ -535,7 +535,13 @@ async fn three_instances_over_https() {
         ok(&a, Method::GET, "/api/v1/poles/redon/followers", None).await["total"] == 1
     })
     .await;
-    let (_, list) = call(&a, Method::GET, "/api/v1/poles/redon/followers?per_page=100", None).await;
+    let (_, list) = call(
+        &a,
+        Method::GET,
+        "/api/v1/poles/redon/followers?per_page=100",
+        None,
+    )
+    .await;
     assert!(
         list["items"]
             .as_array()
@@ -576,7 +582,12 @@ async fn three_instances_over_https() {
 // Fedify, which speaks HTTPS only to handles.
 
 /// A call to the peer's control API.
-async fn control(client: &reqwest::Client, peer: &FedifyPeer, path: &str, body: Option<Value>) -> Value {
+async fn control(
+    client: &reqwest::Client,
+    peer: &FedifyPeer,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
     let request = match body {
         Some(body) => client.post(peer.url(path)).json(&body),
         None => client.get(peer.url(path)),
@@ -607,18 +618,25 @@ async fn received(
     actor: &str,
     object: &str,
 ) -> Value {
-    let mut found = None;
-    eventually(&format!("the peer to verify {kind} of {object} from {actor}"), || async {
+    let find = || async {
         let list = control(client, peer, "/control/received", None).await;
-        found = list.as_array().into_iter().flatten().find(|r| {
-            r["type"] == kind
-                && r["actor"] == actor
-                && (object_id(&r["raw"]) == Some(object) || r["parsed"]["object"]["id"] == object)
-        }).cloned();
-        found.is_some()
-    })
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r["type"] == kind
+                    && r["actor"] == actor
+                    && (object_id(&r["raw"]) == Some(object)
+                        || r["parsed"]["object"]["id"] == object)
+            })
+            .cloned()
+    };
+    eventually(
+        &format!("the peer to verify {kind} of {object} from {actor}"),
+        || async { find().await.is_some() },
+    )
     .await;
-    let record = found.expect("a record");
+    let record = find().await.expect("a record");
     assert_eq!(
         record["misskeyVerified"], true,
         "the second verifier refused {kind} of {object}: {}",
@@ -627,7 +645,12 @@ async fn received(
     record
 }
 
-async fn fedify_follow(client: &reqwest::Client, peer: &FedifyPeer, target: &str, signed: bool) -> Value {
+async fn fedify_follow(
+    client: &reqwest::Client,
+    peer: &FedifyPeer,
+    target: &str,
+    signed: bool,
+) -> Value {
     let answer = control(
         client,
         peer,
@@ -655,11 +678,16 @@ async fn fedify_follows_by_handle_over_https() {
     };
     let peer_name = "peer.maillage.localhost";
     let peer = tokio::task::block_in_place(|| FedifyPeer::start(&ca, peer_name));
-    let server =
-        HttpsServer::start(&db, &ca, "m.maillage.localhost", Front::Nginx, |_| {}).await;
+    let server = HttpsServer::start(&db, &ca, "m.maillage.localhost", Front::Nginx, |_| {}).await;
     let client = ca.client(&[(peer_name, peer.port)]);
 
-    ok(&server, Method::POST, "/api/v1/poles", Some(pole("interop"))).await;
+    ok(
+        &server,
+        Method::POST,
+        "/api/v1/poles",
+        Some(pole("interop")),
+    )
+    .await;
     let pole_id = server.url("/poles/interop");
     let instance = server.url("/actor");
 
@@ -680,8 +708,15 @@ async fn fedify_follows_by_handle_over_https() {
     let published = publish(&server, "interop", "fédéré").await;
     for object in &published {
         let create = received(&client, &peer, "Create", &pole_id, &object.ap_id).await;
-        assert_eq!(create["parsed"]["object"]["class"], object.class, "{create}");
-        assert_eq!(create["parsed"]["object"]["name"], object.title.as_str(), "{create}");
+        assert_eq!(
+            create["parsed"]["object"]["class"], object.class,
+            "{create}"
+        );
+        assert_eq!(
+            create["parsed"]["object"]["name"],
+            object.title.as_str(),
+            "{create}"
+        );
     }
     for object in &published {
         ok(
@@ -695,7 +730,11 @@ async fn fedify_follows_by_handle_over_https() {
     for object in &published {
         let update = received(&client, &peer, "Update", &pole_id, &object.ap_id).await;
         let changed = format!("{} (modifié)", object.title);
-        assert_eq!(update["parsed"]["object"]["name"], changed.as_str(), "{update}");
+        assert_eq!(
+            update["parsed"]["object"]["name"],
+            changed.as_str(),
+            "{update}"
+        );
     }
     for object in &published {
         let (status, body) = call(
@@ -717,7 +756,10 @@ async fn fedify_follows_by_handle_over_https() {
     assert!(deliveries.len() >= 11, "{deliveries:?}");
     for delivery in &deliveries {
         let status = delivery["status"].as_u64().unwrap_or(0);
-        assert!((200..300).contains(&status), "Fedify refused a delivery: {delivery}");
+        assert!(
+            (200..300).contains(&status),
+            "Fedify refused a delivery: {delivery}"
+        );
         assert_eq!(delivery["misskeyVerified"], true, "{delivery}");
     }
 
@@ -767,7 +809,11 @@ async fn signed_fetch_required() {
             .send()
             .await
             .expect("GET");
-        assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED, "unsigned GET {url}");
+        assert_eq!(
+            unsigned.status(),
+            StatusCode::UNAUTHORIZED,
+            "unsigned GET {url}"
+        );
         let page = server
             .client
             .get(url)
@@ -859,8 +905,12 @@ async fn relay_carries_an_event_between_instances() {
         None => TestDb::sqlite(),
     };
     let db_b = TestDb::sqlite();
-    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let sites = [
         (a_name, listener_a.local_addr().expect("address").port()),
         (b_name, listener_b.local_addr().expect("address").port()),

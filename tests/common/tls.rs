@@ -668,15 +668,20 @@ pub async fn start_maillage(
     adjust(&mut config);
     let tls = config.tls.clone();
     let client = ca.client(&[(name, public_port)]);
-    TestServer::launch(config, origin(name, public_port), client, |app| async move {
-        if tls.certificate.is_some() {
-            maillage::web::serve_tls(listener, app, &tls)
-                .await
-                .expect("serve HTTPS");
-        } else {
-            axum::serve(listener, app).await.expect("serve");
-        }
-    })
+    TestServer::launch(
+        config,
+        origin(name, public_port),
+        client,
+        |app| async move {
+            if tls.certificate.is_some() {
+                maillage::web::serve_tls(listener, app, &tls)
+                    .await
+                    .expect("serve HTTPS");
+            } else {
+                axum::serve(listener, app).await.expect("serve");
+            }
+        },
+    )
     .await
 }
 
@@ -732,8 +737,7 @@ impl HttpsServer {
             }
         };
         let certificate = (front == Front::Direct).then_some(&leaf);
-        let server =
-            start_maillage(db, ca, name, public_port, listener, certificate, adjust).await;
+        let server = start_maillage(db, ca, name, public_port, listener, certificate, adjust).await;
         HttpsServer {
             server,
             name: name.to_owned(),
@@ -822,7 +826,9 @@ pub fn prepare_fedify() {
         let installed = modified(&dir.join("node_modules/.package-lock.json"));
         let wanted = modified(&dir.join("package-lock.json"));
         matches!((installed, wanted), (Some(i), Some(w)) if i >= w)
-            && dir.join("node_modules/@fedify/fedify/package.json").is_file()
+            && dir
+                .join("node_modules/@fedify/fedify/package.json")
+                .is_file()
     };
     if fresh() {
         return;
@@ -891,8 +897,8 @@ pub fn relay_dir() -> PathBuf {
 pub fn prepare_relay() -> PathBuf {
     let dir = relay_dir();
     let venv = dir.join(".venv");
-    let requirements =
-        fs::read_to_string(dir.join("requirements.txt")).expect("tests/peers/relay/requirements.txt");
+    let requirements = fs::read_to_string(dir.join("requirements.txt"))
+        .expect("tests/peers/relay/requirements.txt");
     let stamp = venv.join("installed-requirements.txt");
     let fresh = || {
         fs::read_to_string(&stamp).is_ok_and(|s| s == requirements)
@@ -974,7 +980,11 @@ impl Relay {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let mut process = Process::spawn("activityrelay", relay(&["run"]), dir.path().join("relay.log"));
+        let mut process = Process::spawn(
+            "activityrelay",
+            relay(&["run"]),
+            dir.path().join("relay.log"),
+        );
         process.wait_for_port(port);
         Relay {
             process,
