@@ -41,6 +41,24 @@ pub struct Config {
     pub log: LogConfig,
     pub web: WebConfig,
     pub feeds: FeedsConfig,
+    pub tls: TlsConfig,
+}
+
+/// HTTPS served by Maillage itself, without a reverse proxy in front.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// A PEM file with the certificate chain, the server's own certificate first.
+    pub certificate: Option<String>,
+    /// A PEM file with the certificate's private key.
+    pub private_key: Option<String>,
+}
+
+impl TlsConfig {
+    /// Whether `listen` serves HTTPS.
+    pub fn enabled(&self) -> bool {
+        self.certificate.is_some() || self.private_key.is_some()
+    }
 }
 
 /// The web interface.
@@ -87,6 +105,13 @@ pub struct FederationConfig {
     /// and local development: in production it would let anyone make this server call into
     /// the private network it runs in.
     pub development_mode: bool,
+    /// Private or loopback networks (CIDR, such as `10.8.0.0/16` or `127.0.0.0/8`) that
+    /// remote servers may be on: a network of poles on a VPN or an intranet. Everything else
+    /// of production stays (HTTPS only, the check on the resolved address, signatures).
+    pub allowed_addresses: Vec<String>,
+    /// A PEM file of certificate authorities trusted besides the usual ones, for remote
+    /// servers whose certificates come from a private authority.
+    pub extra_root_certificates: Option<String>,
     /// Domains whose servers are never contacted and whose content is refused, with their subdomains.
     pub blocked_domains: Vec<String>,
     /// The wait before the first retry of a failed delivery; each later retry waits twice
@@ -108,6 +133,10 @@ pub struct FederationConfig {
     /// The most documents the background refresh reads again in one run (every ten
     /// minutes), requests to one domain a second apart.
     pub refresh_batch: usize,
+    /// Serve actors, collections and objects to federation clients only on a signed request
+    /// (Mastodon's "secure mode"): servers this one blocks can no longer read them. Pages for
+    /// browsers, WebFinger, NodeInfo and the instance actor stay public.
+    pub require_signed_fetch: bool,
 }
 
 /// A length of time with its unit: `45s`, `30m`, `12h` or `7d`.
@@ -158,6 +187,8 @@ impl Default for FederationConfig {
     fn default() -> Self {
         FederationConfig {
             development_mode: false,
+            allowed_addresses: Vec::new(),
+            extra_root_certificates: None,
             blocked_domains: Vec::new(),
             retry_base_seconds: 60,
             delivery_lease_seconds: 300,
@@ -166,6 +197,7 @@ impl Default for FederationConfig {
             approve_instance_followers: false,
             refresh_after: Age(std::time::Duration::from_secs(7 * 86_400)),
             refresh_batch: 200,
+            require_signed_fetch: false,
         }
     }
 }
@@ -221,6 +253,7 @@ impl Default for Config {
             log: LogConfig::default(),
             web: WebConfig::default(),
             feeds: FeedsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -325,23 +358,18 @@ impl Config {
             "MAILLAGE_API_MAX_PAGE_SIZE" => self.api.max_page_size = parse_number(name, value)?,
             "MAILLAGE_API_MAX_BODY_BYTES" => self.api.max_body_bytes = parse_number(name, value)?,
             "MAILLAGE_FEDERATION_DEVELOPMENT_MODE" => {
-                self.federation.development_mode = match value.trim() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" | "" => false,
-                    other => {
-                        return Err(invalid(
-                            name,
-                            format!("expected `true` or `false`, got `{other}`"),
-                        ));
-                    }
-                }
+                self.federation.development_mode = parse_bool(name, value)?
             }
+            "MAILLAGE_FEDERATION_ALLOWED_ADDRESSES" => {
+                self.federation.allowed_addresses = comma_list(value)
+            }
+            "MAILLAGE_FEDERATION_EXTRA_ROOT_CERTIFICATES" => {
+                self.federation.extra_root_certificates = non_empty(value)
+            }
+            "MAILLAGE_TLS_CERTIFICATE" => self.tls.certificate = non_empty(value),
+            "MAILLAGE_TLS_PRIVATE_KEY" => self.tls.private_key = non_empty(value),
             "MAILLAGE_FEDERATION_BLOCKED_DOMAINS" => {
-                self.federation.blocked_domains = value
-                    .split(',')
-                    .map(|d| d.trim().to_owned())
-                    .filter(|d| !d.is_empty())
-                    .collect()
+                self.federation.blocked_domains = comma_list(value)
             }
             "MAILLAGE_FEDERATION_RETRY_BASE_SECONDS" => {
                 self.federation.retry_base_seconds = parse_number(name, value)?
@@ -353,16 +381,10 @@ impl Config {
                 self.federation.inbox_requests_per_minute = parse_number(name, value)?
             }
             "MAILLAGE_FEDERATION_APPROVE_INSTANCE_FOLLOWERS" => {
-                self.federation.approve_instance_followers = match value.trim() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" | "" => false,
-                    other => {
-                        return Err(invalid(
-                            name,
-                            format!("expected `true` or `false`, got `{other}`"),
-                        ));
-                    }
-                }
+                self.federation.approve_instance_followers = parse_bool(name, value)?
+            }
+            "MAILLAGE_FEDERATION_REQUIRE_SIGNED_FETCH" => {
+                self.federation.require_signed_fetch = parse_bool(name, value)?
             }
             "MAILLAGE_FEDERATION_DELIVERY_CONCURRENCY" => {
                 self.federation.delivery_concurrency = parse_number(name, value)?
@@ -442,6 +464,12 @@ impl Config {
                 "must be between 1 and 100000",
             ));
         }
+        self.allowed_networks()?;
+        self.extra_root_certificates()?;
+        if self.tls.enabled() {
+            crate::web::tls::server_config(&self.tls)
+                .map_err(|e| invalid(e.setting(), e.to_string()))?;
+        }
         for domain in &self.federation.blocked_domains {
             crate::federation::url_check::parse_domain(domain)
                 .map_err(|e| invalid("federation.blocked_domains", e.to_string()))?;
@@ -491,11 +519,47 @@ impl Config {
 
     /// Whether remote servers on private networks may be contacted.
     pub fn network_mode(&self) -> crate::federation::url_check::NetworkMode {
+        use crate::federation::url_check::NetworkMode;
         if self.federation.development_mode {
-            crate::federation::url_check::NetworkMode::Development
-        } else {
-            crate::federation::url_check::NetworkMode::Production
+            return NetworkMode::Development;
         }
+        match self.allowed_networks() {
+            Ok(networks) if !networks.is_empty() => {
+                NetworkMode::ProductionAllowing(networks.into())
+            }
+            _ => NetworkMode::Production,
+        }
+    }
+
+    /// `federation.allowed_addresses`, read.
+    pub fn allowed_networks(&self) -> Result<Vec<crate::federation::url_check::Cidr>, ConfigError> {
+        self.federation
+            .allowed_addresses
+            .iter()
+            .map(|n| {
+                n.parse()
+                    .map_err(|e| invalid("federation.allowed_addresses", e))
+            })
+            .collect()
+    }
+
+    /// The certificates of `federation.extra_root_certificates`, read from their file.
+    pub fn extra_root_certificates(&self) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+        const SETTING: &str = "federation.extra_root_certificates";
+        let Some(path) = &self.federation.extra_root_certificates else {
+            return Ok(Vec::new());
+        };
+        let pem = std::fs::read(path)
+            .map_err(|e| invalid(SETTING, format!("cannot read `{path}`: {e}")))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| invalid(SETTING, format!("`{path}`: {e}")))?;
+        if certificates.is_empty() {
+            return Err(invalid(
+                SETTING,
+                format!("`{path}` holds no PEM certificate"),
+            ));
+        }
+        Ok(certificates)
     }
 
     pub fn domain_blocks(&self) -> crate::federation::url_check::DomainBlocks {
@@ -526,6 +590,29 @@ fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, Conf
         .map_err(|_| invalid(name, format!("expected a whole number, got `{value}`")))
 }
 
+fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        other => Err(invalid(
+            name,
+            format!("expected `true` or `false`, got `{other}`"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +622,71 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn production_networks_roots_and_tls_are_checked_at_start() {
+        use crate::federation::url_check::NetworkMode;
+        let config = Config::load_from(
+            None,
+            env(&[(
+                "MAILLAGE_FEDERATION_ALLOWED_ADDRESSES",
+                "10.8.0.0/16, fd00::/8,127.0.0.1",
+            )]),
+        )
+        .unwrap();
+        let NetworkMode::ProductionAllowing(networks) = config.network_mode() else {
+            panic!("production with the listed networks");
+        };
+        assert_eq!(networks.len(), 3);
+        assert!(networks[0].contains("10.8.255.1".parse().unwrap()));
+        assert!(!networks[0].contains("10.9.0.1".parse().unwrap()));
+        assert!(networks[1].contains("fd12::1".parse().unwrap()));
+        assert!(networks[2].contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert_eq!(Config::default().network_mode(), NetworkMode::Production);
+
+        for (name, value, setting) in [
+            (
+                "MAILLAGE_FEDERATION_ALLOWED_ADDRESSES",
+                "10.8.0.0/33",
+                "federation.allowed_addresses",
+            ),
+            (
+                "MAILLAGE_FEDERATION_ALLOWED_ADDRESSES",
+                "intranet",
+                "federation.allowed_addresses",
+            ),
+            (
+                "MAILLAGE_FEDERATION_EXTRA_ROOT_CERTIFICATES",
+                "/nonexistent/ca.pem",
+                "federation.extra_root_certificates",
+            ),
+            (
+                "MAILLAGE_TLS_CERTIFICATE",
+                "/nonexistent/cert.pem",
+                "tls.certificate",
+            ),
+        ] {
+            let error = Config::load_from(None, env(&[(name, value)])).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("setting `{setting}`")),
+                "{value}: {error}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let error = Config::load_from(
+            None,
+            env(&[(
+                "MAILLAGE_FEDERATION_EXTRA_ROOT_CERTIFICATES",
+                empty.to_str().unwrap(),
+            )]),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("no PEM certificate"), "{error}");
     }
 
     #[test]

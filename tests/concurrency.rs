@@ -96,16 +96,23 @@ async fn follow(store: &Store, pole_ap_id: &str, pole_id: i64, inbox: &Inbox) {
         .expect("follower");
 }
 
-/// Sends the requests at once and gives each answer's status and body, in order.
+/// Sends the requests at once and gives each answer's status and body, in order. Each
+/// request has a client of its own whose connection is open beforehand, and all wait for one
+/// another before sending, so that the server really has them all at the same moment.
 async fn all_at_once(
     server: &TestServer,
     requests: Vec<(Method, String, Value)>,
 ) -> Vec<(StatusCode, Value)> {
+    let start = Arc::new(tokio::sync::Barrier::new(requests.len()));
     let tasks = requests.into_iter().map(|(method, path, body)| {
-        let client = server.client.clone();
         let url = server.url(&path);
+        let health = server.url("/healthz");
         let token = server.admin_token.clone();
+        let start = start.clone();
         tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            client.get(health).send().await.expect("warm-up request");
+            start.wait().await;
             let response = client
                 .request(method, url)
                 .bearer_auth(token)
@@ -118,6 +125,7 @@ async fn all_at_once(
             (status, body)
         })
     });
+    let tasks: Vec<_> = tasks.collect();
     let mut answers = Vec::new();
     for task in tasks {
         answers.push(task.await.expect("request task"));
@@ -196,7 +204,8 @@ async fn different_fields_all_survive(
     after
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_of_different_fields_all_survive() {
     for db in TestDb::all().await {
         let label = db.label;
@@ -334,7 +343,8 @@ async fn concurrent_patches_of_different_fields_all_survive() {
     }
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_patches_give_fifty_versions_each_federated_once() {
     const WRITERS: i64 = 50;
     for db in TestDb::all().await {
@@ -422,7 +432,8 @@ async fn fifty_concurrent_patches_give_fifty_versions_each_federated_once() {
     }
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_creates_of_members_all_succeed() {
     const WRITERS: usize = 50;
     for db in TestDb::all().await {
@@ -474,7 +485,8 @@ async fn fifty_concurrent_creates_of_members_all_succeed() {
     }
 }
 
-#[tokio::test]
+// Several worker threads, as the server runs: requests are handled truly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn if_match_refuses_a_write_based_on_an_old_version() {
     for db in TestDb::all().await {
         let label = db.label;

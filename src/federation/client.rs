@@ -75,11 +75,11 @@ struct GuardedResolver {
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let mode = self.mode;
+        let mode = self.mode.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let addrs = lookup(&host, 0).await?;
-            let addrs = check_resolved(&host, addrs, mode)
+            let addrs = check_resolved(&host, addrs, &mode)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
@@ -113,7 +113,13 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(mode: NetworkMode, blocks: DomainBlocks, public_url: &str) -> Client {
+    /// `roots`: certificate authorities trusted besides the usual ones.
+    pub fn new(
+        mode: NetworkMode,
+        blocks: DomainBlocks,
+        public_url: &str,
+        roots: Vec<reqwest::Certificate>,
+    ) -> Client {
         // The process may already have a provider (tests start several instances).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let user_agent = format!(
@@ -127,7 +133,8 @@ impl Client {
             .timeout(Duration::from_secs(15))
             .pool_max_idle_per_host(4)
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver { mode }))
+            .dns_resolver(Arc::new(GuardedResolver { mode: mode.clone() }))
+            .tls_certs_merge(roots)
             .no_proxy()
             .build()
             .unwrap_or_else(|e| {
@@ -143,7 +150,7 @@ impl Client {
     }
 
     pub fn mode(&self) -> NetworkMode {
-        self.mode
+        self.mode.clone()
     }
 
     pub fn blocks(&self) -> &DomainBlocks {
@@ -152,7 +159,7 @@ impl Client {
 
     /// Checks a URL before any connection: scheme, blocked domain, literal private address.
     pub fn check(&self, url: &Url) -> Result<(), UrlError> {
-        check_url(url, self.mode, &self.blocks)
+        check_url(url, &self.mode, &self.blocks)
     }
 
     /// The signer of an actor whose key was parsed before.

@@ -11,7 +11,6 @@ use url::Url;
 use super::client::FetchBudget;
 use super::remote::first_id;
 use super::service::Federation;
-use super::url_check::NetworkMode;
 
 /// The most instances one walk looks at.
 pub const MAX_INSTANCES: usize = 200;
@@ -39,10 +38,7 @@ pub struct FoundInstance {
 }
 
 fn scheme(fed: &Federation) -> &'static str {
-    match fed.client.mode() {
-        NetworkMode::Development => "http",
-        NetworkMode::Production => "https",
-    }
+    fed.client.mode().scheme()
 }
 
 /// A domain (host, or host:port) from what was typed: a domain or a URL.

@@ -53,10 +53,7 @@ pub async fn resolve_actor(
             .map(|u| u.to_string())
             .map_err(|_| FederationError::Invalid(format!("`{given}` {}", "is not a URL")));
     }
-    let scheme = match fed.client.mode() {
-        crate::federation::url_check::NetworkMode::Development => "http",
-        crate::federation::url_check::NetworkMode::Production => "https",
-    };
+    let scheme = fed.client.mode().scheme();
     // A bare domain names an instance: its actor is the one NodeInfo links (FEP-2677), or
     // else `relay@domain`, as Mobilizon names it.
     if !given.contains('@') && !given.contains('/') && !given.is_empty() {

@@ -37,6 +37,20 @@ fn host_of(url: &Url) -> String {
     crate::store::queue::inbox_domain(url).unwrap_or_default()
 }
 
+/// The `keyId` of a signed request, refused before anything is fetched if it is not a URL,
+/// is on a blocked domain, a private address or plain http, or its domain sent too much.
+fn admitted_key(fed: &Federation, signed: &SignedRequest<'_>) -> Result<String> {
+    let key = key_id(signed)?;
+    let key_url = Url::parse(&key)
+        .map_err(|_| FederationError::Unauthorized(format!("the keyId `{key}` is not a URL")))?;
+    fed.client.check(&key_url)?;
+    let key_host = host_of(&key_url);
+    if !fed.limiter.allow(&key_host) {
+        return Err(FederationError::RateLimited(key_host));
+    }
+    Ok(key)
+}
+
 /// Checks an inbox POST and applies its activity.
 pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Applied> {
     let signed = SignedRequest {
@@ -45,15 +59,7 @@ pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Appl
         headers: request.headers,
         body: Some(request.body),
     };
-    let key = key_id(&signed)?;
-    let key_url = Url::parse(&key)
-        .map_err(|_| FederationError::Unauthorized(format!("the keyId `{key}` is not a URL")))?;
-    // Refused before anything is fetched: blocked domains, private addresses, http.
-    fed.client.check(&key_url)?;
-    let key_host = host_of(&key_url);
-    if !fed.limiter.allow(&key_host) {
-        return Err(FederationError::RateLimited(key_host));
-    }
+    let key = admitted_key(fed, &signed)?;
     let activity: Value = serde_json::from_slice(request.body)
         .map_err(|e| FederationError::Invalid(format!("the body is not JSON: {e}")))?;
     let actor_id = activity
@@ -80,24 +86,7 @@ pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Appl
         }
         Err(e) => return Err(e),
     };
-    let verified = match verify(
-        &signed,
-        owner.public_key_pem.as_deref().unwrap_or_default(),
-        SystemTime::now(),
-    ) {
-        Ok(()) => owner,
-        // The key may have changed since it was stored: fetch it once more.
-        Err(SignatureError::Invalid(_) | SignatureError::BadKey(_)) => {
-            let owner = fed.key_owner(&key, true, &mut budget).await?;
-            verify(
-                &signed,
-                owner.public_key_pem.as_deref().unwrap_or_default(),
-                SystemTime::now(),
-            )?;
-            owner
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let verified = verify_with(fed, &signed, &key, owner, &mut budget).await?;
     if verified.ap_id != actor_id {
         return Err(FederationError::Unauthorized(format!(
             "the request is signed by `{}` but the activity's actor is `{actor_id}`",
@@ -105,6 +94,48 @@ pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Appl
         )));
     }
     apply(fed, &activity, &verified, &mut budget).await
+}
+
+/// Verifies the request's signature with the key of `owner`, the stored owner of `key`; if
+/// it does not verify, the key may have changed since it was stored: it is fetched once more.
+async fn verify_with(
+    fed: &Federation,
+    signed: &SignedRequest<'_>,
+    key: &str,
+    owner: RemoteActor,
+    budget: &mut FetchBudget,
+) -> Result<RemoteActor> {
+    let public_key = |owner: &RemoteActor| owner.public_key_pem.clone().unwrap_or_default();
+    match verify(signed, &public_key(&owner), SystemTime::now()) {
+        Ok(()) => Ok(owner),
+        Err(SignatureError::Invalid(_) | SignatureError::BadKey(_)) => {
+            let owner = fed.key_owner(key, true, budget).await?;
+            verify(signed, &public_key(&owner), SystemTime::now())?;
+            Ok(owner)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Authenticates a signed GET of one of our documents (when fetches must be signed): the
+/// actor whose key signed it. Refused: unsigned requests, blocked or private key servers,
+/// signatures that do not verify.
+pub async fn authenticate_fetch(
+    fed: &Federation,
+    method: &str,
+    path_and_query: &str,
+    headers: std::collections::BTreeMap<String, String>,
+) -> Result<RemoteActor> {
+    let signed = SignedRequest {
+        method,
+        path_and_query,
+        headers,
+        body: None,
+    };
+    let key = admitted_key(fed, &signed)?;
+    let mut budget = FetchBudget::default();
+    let owner = fed.key_owner(&key, false, &mut budget).await?;
+    verify_with(fed, &signed, &key, owner, &mut budget).await
 }
 
 /// Applies an activity whose actor has been authenticated as `actor`; an activity seen

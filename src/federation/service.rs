@@ -164,10 +164,15 @@ pub struct Federation {
 
 impl Federation {
     pub fn new(store: Store, config: Arc<Config>) -> Arc<Federation> {
+        let roots = config.extra_root_certificates().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "extra root certificates not read; only the usual ones are trusted");
+            Vec::new()
+        });
         let client = Client::new(
             config.network_mode(),
             config.domain_blocks(),
             &config.public_url,
+            roots,
         );
         let limiter = RateLimiter::new(config.federation.inbox_requests_per_minute);
         Arc::new(Federation {

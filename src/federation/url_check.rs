@@ -29,11 +29,95 @@ pub enum UrlError {
     Resolve(String, String),
 }
 
-/// Whether private and loopback addresses may be contacted (tests and local development only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether private and loopback addresses may be contacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkMode {
+    /// HTTPS to public addresses only.
     Production,
+    /// HTTPS to public addresses and to these networks (`federation.allowed_addresses`): a
+    /// network of poles on a VPN or an intranet, or instances tested on loopback. Everything
+    /// else of production stays.
+    ProductionAllowing(Arc<[Cidr]>),
+    /// Plain http and any address: tests and local development only.
     Development,
+}
+
+impl NetworkMode {
+    /// The scheme other servers are reached with.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            NetworkMode::Development => "http",
+            _ => "https",
+        }
+    }
+
+    /// Whether a non-public address may be contacted anyway.
+    fn allows(&self, ip: IpAddr) -> bool {
+        match self {
+            NetworkMode::Development => true,
+            NetworkMode::ProductionAllowing(networks) => networks.iter().any(|n| n.contains(ip)),
+            NetworkMode::Production => false,
+        }
+    }
+}
+
+/// A network in CIDR notation (`10.8.0.0/16`, `::1/128`), or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_matches(
+                u128::from(u32::from(net)),
+                u128::from(u32::from(ip)),
+                32,
+                self.prefix,
+            ),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                prefix_matches(u128::from(net), u128::from(ip), 128, self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether the first `prefix` of `width` bits of `a` and `b` are the same.
+fn prefix_matches(a: u128, b: u128, width: u8, prefix: u8) -> bool {
+    if prefix == 0 {
+        return true;
+    }
+    let shift = u32::from(width - prefix);
+    (a >> shift) == (b >> shift)
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Cidr, String> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("`{text}` is not an address or a network such as 10.8.0.0/16"))?;
+        let network = network.to_canonical();
+        let width = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => width,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= width)
+                .ok_or_else(|| format!("`{text}`: the prefix length must be 0 to {width}"))?,
+        };
+        Ok(Cidr { network, prefix })
+    }
 }
 
 /// The kind of a non-public address, or `None` for a public one.
@@ -215,9 +299,8 @@ impl DomainBlocks {
 }
 
 /// Checks what can be known without the network: scheme, credentials, host, blocks, literal IPs.
-pub fn check_url(url: &Url, mode: NetworkMode, blocks: &DomainBlocks) -> Result<(), UrlError> {
-    let allowed_scheme =
-        url.scheme() == "https" || (mode == NetworkMode::Development && url.scheme() == "http");
+pub fn check_url(url: &Url, mode: &NetworkMode, blocks: &DomainBlocks) -> Result<(), UrlError> {
+    let allowed_scheme = url.scheme() == mode.scheme() || url.scheme() == "https";
     if !allowed_scheme {
         return Err(UrlError::Scheme(url.to_string()));
     }
@@ -233,7 +316,7 @@ pub fn check_url(url: &Url, mode: NetworkMode, blocks: &DomainBlocks) -> Result<
     if blocks.is_blocked(&host) {
         return Err(UrlError::Blocked(host));
     }
-    if mode == NetworkMode::Production && is_loopback_name(&host) {
+    if is_loopback_name(&host) && !mode.allows(IpAddr::V4(Ipv4Addr::LOCALHOST)) {
         return Err(UrlError::NotPublic {
             host,
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -243,9 +326,9 @@ pub fn check_url(url: &Url, mode: NetworkMode, blocks: &DomainBlocks) -> Result<
     Ok(())
 }
 
-fn check_ip(host: &str, ip: IpAddr, mode: NetworkMode) -> Result<(), UrlError> {
-    match (mode, non_public_kind(ip)) {
-        (NetworkMode::Production, Some(kind)) => Err(UrlError::NotPublic {
+fn check_ip(host: &str, ip: IpAddr, mode: &NetworkMode) -> Result<(), UrlError> {
+    match non_public_kind(ip) {
+        Some(kind) if !mode.allows(ip) => Err(UrlError::NotPublic {
             host: host.to_owned(),
             ip,
             kind,
@@ -278,7 +361,7 @@ pub async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
 /// the addresses returned, so a second lookup cannot swap in a private one.
 pub async fn resolve_checked(
     url: &Url,
-    mode: NetworkMode,
+    mode: &NetworkMode,
     blocks: &DomainBlocks,
 ) -> Result<Vec<SocketAddr>, UrlError> {
     check_url(url, mode, blocks)?;
@@ -297,7 +380,7 @@ pub async fn resolve_checked(
 pub fn check_resolved(
     host: &str,
     addrs: Vec<SocketAddr>,
-    mode: NetworkMode,
+    mode: &NetworkMode,
 ) -> Result<Vec<SocketAddr>, UrlError> {
     if addrs.is_empty() {
         return Err(UrlError::Resolve(host.to_owned(), "no address".into()));
@@ -380,10 +463,56 @@ mod tests {
     }
 
     #[test]
+    fn listed_networks_are_reached_over_https_and_nothing_else() {
+        let networks: Vec<Cidr> = ["10.8.0.0/16", "::1", "127.0.0.1/32"]
+            .iter()
+            .map(|n| n.parse().expect("a network"))
+            .collect();
+        let mode = NetworkMode::ProductionAllowing(networks.into());
+        let blocks = DomainBlocks::new(["spam.example".to_owned()]);
+        let check = |u: &str| check_url(&Url::parse(u).expect("url"), &mode, &blocks);
+        assert!(check("https://10.8.3.4/actor").is_ok());
+        assert!(check("https://[::1]:8443/actor").is_ok());
+        assert!(
+            check("https://a.localhost/actor").is_ok(),
+            "a loopback name"
+        );
+        assert!(matches!(
+            check("http://10.8.3.4/actor"),
+            Err(UrlError::Scheme(_))
+        ));
+        assert!(matches!(
+            check("https://10.9.0.1/actor"),
+            Err(UrlError::NotPublic { .. })
+        ));
+        assert!(matches!(
+            check("https://spam.example/"),
+            Err(UrlError::Blocked(_))
+        ));
+        let addr = |a: &str| a.parse::<SocketAddr>().expect("address");
+        assert!(check_resolved("vpn.example", vec![addr("10.8.0.9:443")], &mode).is_ok());
+        assert!(
+            check_resolved(
+                "rebind.example",
+                vec![addr("10.8.0.9:443"), addr("192.168.1.1:443")],
+                &mode
+            )
+            .is_err(),
+            "every address must be public or listed"
+        );
+        for bad in ["10.8.0.0/40", "::1/129", "intranet", "10.8.0.0/x"] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        let everything: Cidr = "0.0.0.0/0".parse().expect("all of IPv4");
+        assert!(everything.contains("203.0.113.5".parse().expect("ip")));
+        assert!(!everything.contains("::1".parse().expect("ip")));
+    }
+
+    #[test]
     fn urls_are_checked_before_any_connection() {
         let blocks = DomainBlocks::new(["spam.example".to_owned()]);
         let prod = NetworkMode::Production;
-        let check = |u: &str| check_url(&Url::parse(u).expect("url"), prod, &blocks);
+        let check = |u: &str| check_url(&Url::parse(u).expect("url"), &prod, &blocks);
         assert!(check("https://mastodon.example/users/a").is_ok());
         assert!(matches!(
             check("http://mastodon.example/"),
@@ -433,13 +562,13 @@ mod tests {
         ));
         let dev = check_url(
             &Url::parse("http://127.0.0.1:8080/actor").expect("url"),
-            NetworkMode::Development,
+            &NetworkMode::Development,
             &blocks,
         );
         assert!(dev.is_ok(), "development mode allows loopback and http");
         let dev_blocked = check_url(
             &Url::parse("http://spam.example/").expect("url"),
-            NetworkMode::Development,
+            &NetworkMode::Development,
             &blocks,
         );
         assert!(
@@ -503,12 +632,12 @@ mod tests {
         assert_eq!(client_copy.configured_block("spam.example"), None);
         let url = Url::parse("https://www.spam.example/inbox").expect("url");
         assert!(matches!(
-            check_url(&url, NetworkMode::Production, &client_copy),
+            check_url(&url, &NetworkMode::Production, &client_copy),
             Err(UrlError::Blocked(_))
         ));
         blocks.set_stored(Vec::new());
         assert!(!client_copy.is_blocked("spam.example"));
-        assert!(check_url(&url, NetworkMode::Production, &client_copy).is_ok());
+        assert!(check_url(&url, &NetworkMode::Production, &client_copy).is_ok());
     }
 
     #[test]
@@ -516,8 +645,8 @@ mod tests {
         let public: SocketAddr = "93.184.216.34:443".parse().expect("addr");
         let private: SocketAddr = "10.0.0.7:443".parse().expect("addr");
         let prod = NetworkMode::Production;
-        assert!(check_resolved("a.example", vec![public], prod).is_ok());
-        let err = check_resolved("rebind.example", vec![public, private], prod).unwrap_err();
+        assert!(check_resolved("a.example", vec![public], &prod).is_ok());
+        let err = check_resolved("rebind.example", vec![public, private], &prod).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -529,9 +658,9 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("rebind.example"));
-        assert!(check_resolved("a.example", vec![private], NetworkMode::Development).is_ok());
+        assert!(check_resolved("a.example", vec![private], &NetworkMode::Development).is_ok());
         assert!(matches!(
-            check_resolved("a.example", vec![], prod),
+            check_resolved("a.example", vec![], &prod),
             Err(UrlError::Resolve(..))
         ));
     }
@@ -545,13 +674,13 @@ mod tests {
             "https://api.LOCALHOST/x",
         ] {
             let url = Url::parse(url).expect("url");
-            let err = resolve_checked(&url, NetworkMode::Production, &blocks)
+            let err = resolve_checked(&url, &NetworkMode::Production, &blocks)
                 .await
                 .unwrap_err();
             assert!(matches!(err, UrlError::NotPublic { .. }), "{url}: {err}");
         }
         let url = Url::parse("http://127.0.0.1:8443/actor").expect("url");
-        let addrs = resolve_checked(&url, NetworkMode::Development, &blocks)
+        let addrs = resolve_checked(&url, &NetworkMode::Development, &blocks)
             .await
             .expect("literal");
         assert_eq!(
@@ -585,18 +714,18 @@ mod tests {
         let dev = NetworkMode::Development;
         let url = Url::parse("http://a.localhost:8443/actor").expect("url");
         assert_eq!(
-            resolve_checked(&url, dev, &blocks).await.expect("allowed"),
+            resolve_checked(&url, &dev, &blocks).await.expect("allowed"),
             loopback(8443)
         );
         let url = Url::parse("https://a.localhost:8443/actor").expect("url");
-        let err = resolve_checked(&url, NetworkMode::Production, &blocks)
+        let err = resolve_checked(&url, &NetworkMode::Production, &blocks)
             .await
             .unwrap_err();
         assert!(matches!(err, UrlError::NotPublic { .. }), "{err}");
         // A block holds for loopback names too, before any lookup.
         let url = Url::parse("http://sub.e.localhost:8443/actor").expect("url");
         assert!(matches!(
-            resolve_checked(&url, dev, &blocks).await,
+            resolve_checked(&url, &dev, &blocks).await,
             Err(UrlError::Blocked(_))
         ));
     }

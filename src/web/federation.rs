@@ -230,6 +230,43 @@ pub async fn pole(
     Ok(activity_json(&group))
 }
 
+/// With `federation.require_signed_fetch`, a federation client's GET of an actor, a
+/// collection or an object must be signed by an actor whose key verifies, as Mastodon's
+/// secure mode asks; a browser's GET of the same URL still gets the page.
+pub async fn signed_fetch(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !state.config.federation.require_signed_fetch || !wants_json(request.headers()) {
+        return next.run(request).await;
+    }
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| request.uri().path().to_owned());
+    let headers = crate::federation::signatures::header_map(request.headers());
+    let method = request.method().as_str().to_ascii_lowercase();
+    match crate::federation::inbox::authenticate_fetch(
+        &state.fed,
+        &method,
+        &path_and_query,
+        headers,
+    )
+    .await
+    {
+        Ok(actor) => {
+            tracing::debug!(actor = %actor.ap_id, path = %path_and_query, "signed fetch");
+            next.run(request).await
+        }
+        Err(e) => {
+            tracing::info!(path = %path_and_query, error = %e, "unsigned or unverified fetch refused");
+            ApiError::from(e).into_response()
+        }
+    }
+}
+
 /// A deleted object, to federation clients: a `Tombstone` with 410 Gone.
 fn tombstone(id: &str) -> Response {
     let mut response = activity_json(&json!({

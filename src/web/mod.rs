@@ -8,6 +8,9 @@ pub mod federation;
 pub mod feeds;
 pub mod pages;
 pub mod statistics_cache;
+pub mod tls;
+
+pub use tls::serve_tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,13 +97,26 @@ pub fn router(state: AppState) -> Router {
         .route("/nodeinfo/2.1", get(federation::nodeinfo))
         .route("/api/v1/instance/peers", get(federation::peers))
         .route("/actor", get(federation::instance_actor))
-        .route("/actor/outbox", get(federation::instance_outbox))
-        .route("/actor/followers", get(federation::instance_followers))
-        .route("/actor/following", get(federation::instance_following))
-        .route("/poles/{slug}", get(federation::pole))
-        .route("/poles/{slug}/outbox", get(federation::outbox))
-        .route("/poles/{slug}/followers", get(federation::pole_followers))
-        .route("/poles/{slug}/following", get(federation::pole_following))
+        .merge(
+            // The documents that `federation.require_signed_fetch` keeps to signed requests.
+            // The instance actor stays public: other servers read its key to verify the
+            // fetches it signs.
+            Router::new()
+                .route("/actor/outbox", get(federation::instance_outbox))
+                .route("/actor/followers", get(federation::instance_followers))
+                .route("/actor/following", get(federation::instance_following))
+                .route("/poles/{slug}", get(federation::pole))
+                .route("/poles/{slug}/outbox", get(federation::outbox))
+                .route("/poles/{slug}/followers", get(federation::pole_followers))
+                .route("/poles/{slug}/following", get(federation::pole_following))
+                .route("/projects/{id}", get(federation::project_document))
+                .route("/events/{id}", get(federation::event_document))
+                .route("/calls/{id}", get(federation::call_document))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    federation::signed_fetch,
+                )),
+        )
         .merge(
             Router::new()
                 .route("/inbox", axum::routing::post(federation::shared_inbox))
@@ -116,9 +132,6 @@ pub fn router(state: AppState) -> Router {
                     crate::federation::client::MAX_BODY,
                 )),
         )
-        .route("/projects/{id}", get(federation::project_document))
-        .route("/events/{id}", get(federation::event_document))
-        .route("/calls/{id}", get(federation::call_document))
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_client_errors))
         .layer(TimeoutLayer::with_status_code(
@@ -247,17 +260,27 @@ pub async fn serve(config: Config) -> Result<(), crate::Error> {
     let local = listener
         .local_addr()
         .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
-    tracing::info!(listen = %local, public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
+    let tls = config.tls.clone();
+    tracing::info!(listen = %local, https = tls.enabled(), public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
     let state = AppState::new(store.clone(), config);
     // The stored blocks hold from the first request on.
     crate::federation::blocks::reload(&state.fed).await?;
     let background = Background::start(&state);
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = if tls.enabled() {
+        match tls::listener_for(listener, &tls) {
+            Ok(listener) => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
     .map_err(|e| crate::Error::Listen(addr.to_string(), e));
     background.stop().await;
     served?;
