@@ -148,6 +148,7 @@ impl TestServer {
         config.federation.development_mode = true;
         config.federation.retry_base_seconds = 1;
         adjust(&mut config);
+        install_tls_provider();
         // The name is this server's whatever the system resolver says of it.
         let client = reqwest::Client::builder()
             .resolve(name, address)
