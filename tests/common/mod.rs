@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod stand_ins;
+pub mod tls;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -150,6 +151,40 @@ impl TestServer {
         config.federation.development_mode = true;
         config.federation.retry_base_seconds = 1;
         adjust(&mut config);
+        install_tls_provider();
+        // The name is this server's whatever the system resolver says of it.
+        let client = reqwest::Client::builder()
+            .resolve(name, address)
+            .build()
+            .expect("an HTTP client");
+        Self::launch(
+            config,
+            format!("http://{name}:{port}"),
+            client,
+            |app| async move {
+                axum::serve(listener, app).await.expect("serve");
+            },
+        )
+        .await
+    }
+
+    /// Migrates the database, makes sure of an administrator's token, and runs `serve` with
+    /// the application and the federation workers; the server is known as `base` and called
+    /// with `client`.
+    pub async fn launch<F, Fut>(
+        config: Config,
+        base: String,
+        client: reqwest::Client,
+        serve: F,
+    ) -> TestServer
+    where
+        F: FnOnce(axum::Router) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let port = url::Url::parse(&base)
+            .ok()
+            .and_then(|u| u.port_or_known_default())
+            .expect("a base URL with a port");
         let store = Store::connect(&config).await.expect("connect");
         store.migrate().await.expect("migrate");
         store
@@ -170,20 +205,14 @@ impl TestServer {
         let state = AppState::new(store.clone(), config);
         let background = maillage::web::Background::start(&state);
         let app = router(state.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
-        });
+        let task = tokio::spawn(serve(app));
         TestServer {
-            base: format!("http://{name}:{port}"),
+            base,
             port,
             store,
             admin_token,
             state,
-            // The name is this server's whatever the system resolver says of it.
-            client: reqwest::Client::builder()
-                .resolve(name, address)
-                .build()
-                .expect("an HTTP client"),
+            client,
             task,
             background: Some(background),
         }
@@ -195,7 +224,11 @@ impl TestServer {
 
     /// `name:port`, the domain of this instance.
     pub fn host(&self) -> String {
-        self.base.trim_start_matches("http://").to_owned()
+        let base = self.base.as_str();
+        base.strip_prefix("https://")
+            .or_else(|| base.strip_prefix("http://"))
+            .unwrap_or(base)
+            .to_owned()
     }
 
     /// Stops cleanly: deliveries in flight are handed back to the queue.

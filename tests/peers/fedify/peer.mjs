@@ -2,9 +2,15 @@
 // Maillage's interoperability tests.  See README.md for the control API.
 //
 // Everything listens on 127.0.0.1 and every outgoing fetch() is refused unless
-// it goes to a loopback address.
+// it goes to a loopback address or a name under .localhost.
+//
+// With TLS_CERT and TLS_KEY (PEM files) it serves HTTPS instead, as
+// https://PEER_HOST:PORT; Node then trusts a private CA through
+// NODE_EXTRA_CA_CERTS, and PEER_HOST must resolve to 127.0.0.1.
 
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash, randomUUID } from "node:crypto";
 import process from "node:process";
@@ -36,6 +42,9 @@ import {
 
 const IDENTIFIER = "peer";
 const HOST = "127.0.0.1";
+const TLS = process.env.TLS_CERT != null && process.env.TLS_KEY != null;
+// The name in the peer's own URLs; with TLS, the one its certificate is for.
+const PUBLIC_HOST = process.env.PEER_HOST ?? HOST;
 
 // ---------------------------------------------------------------------------
 // Logging: stderr only (stdout carries exactly one JSON line, the ready line).
@@ -79,7 +88,12 @@ function safeJson(v) {
 
 function isLoopbackHost(hostname) {
   const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  return (
+    h === "localhost" ||
+    h.endsWith(".localhost") ||
+    h === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
 }
 
 const realFetch = globalThis.fetch;
@@ -135,16 +149,27 @@ function normId(id) {
 // ---------------------------------------------------------------------------
 // Independent draft-cavage verification with @misskey-dev/node-http-message-signatures
 
-async function fetchPublicKeyPem(keyId) {
-  const keyUrl = new URL(keyId);
-  const docUrl = new URL(keyUrl.href);
-  docUrl.hash = "";
+// The key document; over HTTPS the fetch is signed by the peer, as servers that
+// require signed fetches expect (Fedify's own key fetches are signed too).
+async function fetchKeyDocument(docUrl) {
+  if (TLS) {
+    const ctx = federation.createContext(new URL(origin), undefined);
+    const loader = await ctx.getDocumentLoader({ identifier: IDENTIFIER });
+    return (await loader(docUrl.href)).document;
+  }
   const res = await fetch(docUrl.href, {
     headers: { Accept: "application/activity+json" },
     redirect: "follow",
   });
   if (!res.ok) throw new Error(`key document ${docUrl.href} answered HTTP ${res.status}`);
-  const doc = await res.json();
+  return await res.json();
+}
+
+async function fetchPublicKeyPem(keyId) {
+  const keyUrl = new URL(keyId);
+  const docUrl = new URL(keyUrl.href);
+  docUrl.hash = "";
+  const doc = await fetchKeyDocument(docUrl);
   // Either the actor document with publicKey, or the key document itself.
   let key = null;
   if (doc.publicKeyPem && (doc.id === keyUrl.href || doc.id === docUrl.href)) key = doc;
@@ -228,7 +253,7 @@ let federation; // created once the port is known (origin is fixed then)
 function buildFederation(origin) {
   const fed = createFederation({
     kv: new MemoryKvStore(),
-    origin, // plain http://127.0.0.1:N
+    origin, // http://127.0.0.1:N, or https://PEER_HOST:N
     allowPrivateAddress: true, // all peers live on loopback
     // Fedify's default loader caches remote documents for 5 minutes in the KV
     // store; interop tests look objects up right after changing them, so use
@@ -299,6 +324,9 @@ function buildFederation(origin) {
   };
 
   const listeners = fed.setInboxListeners("/users/{identifier}/inbox", "/inbox");
+  // Deliveries to the shared inbox: the key of the sender is fetched signed by
+  // the peer, as on personal inboxes.
+  if (TLS) listeners.setSharedKeyDispatcher(() => ({ identifier: IDENTIFIER }));
   for (const cls of [Accept, Reject, Create, Update, Delete, Undo, Announce, Like]) {
     listeners.on(cls, async (ctx, activity) => {
       await record(ctx, activity);
@@ -397,13 +425,14 @@ async function parsedActivity(ctx, activity) {
 // cannot work against plain-http loopback servers.  So when lookupObject()
 // finds nothing for a handle (acct:user@host or @user@host), query
 // http://host/.well-known/webfinger ourselves and look up its "self" link.
+// Over HTTPS there is no such fallback: Fedify's own look-up must work.
 const HANDLE_RE = /^(?:acct:|@)?([^@\s/]+)@([^@\s/]+)$/;
 
-async function lookup(ctx, identifier) {
-  const obj = await ctx.lookupObject(identifier);
+async function lookup(ctx, identifier, options = {}) {
+  const obj = await ctx.lookupObject(identifier, options);
   if (obj != null) return { obj, via: "lookupObject" };
   const m = HANDLE_RE.exec(identifier);
-  if (m == null) return { obj: null };
+  if (m == null || TLS) return { obj: null };
   const resource = `acct:${m[1]}@${m[2]}`;
   const wf = new URL(`http://${m[2]}/.well-known/webfinger`);
   wf.searchParams.set("resource", resource);
@@ -424,8 +453,12 @@ async function controlFollow(body) {
   const target = body?.target;
   if (typeof target !== "string") return [400, { error: "body must be {\"target\": \"<actor URL>\"}" }];
   let actor;
+  let via;
   try {
-    actor = (await lookup(ctx, target)).obj;
+    const options = body?.signed === true
+      ? { documentLoader: await ctx.getDocumentLoader({ identifier: IDENTIFIER }) }
+      : {};
+    ({ obj: actor, via } = await lookup(ctx, target, options));
   } catch (e) {
     return [502, { error: e?.message ?? String(e) }];
   }
@@ -443,7 +476,7 @@ async function controlFollow(body) {
     return [502, { error: e?.message ?? String(e), followId: follow.id.href, inbox: actor.inboxId.href }];
   }
   follows.set(target, { follow, followId: follow.id.href, inbox: actor.inboxId.href, actorId: actor.id.href, actor });
-  return [200, { followId: follow.id.href, inbox: actor.inboxId.href }];
+  return [200, { followId: follow.id.href, inbox: actor.inboxId.href, actor: actor.id.href, via }];
 }
 
 async function controlUnfollow(body) {
@@ -471,7 +504,12 @@ async function controlLookup(body) {
   const url = body?.url;
   if (typeof url !== "string") return [400, { ok: false, error: "body must be {\"url\": \"...\"}" }];
   try {
-    const { obj, via } = await lookup(ctx, url);
+    // {"signed": true}: fetched with the peer's signature, as for a server that
+    // requires signed fetches.
+    const options = body?.signed === true
+      ? { documentLoader: await ctx.getDocumentLoader({ identifier: IDENTIFIER }) }
+      : {};
+    const { obj, via } = await lookup(ctx, url, options);
     if (obj == null) return [200, { ok: false, error: `lookupObject(${url}) returned null` }];
     const json = await obj.toJsonLd({ contextLoader: ctx.contextLoader });
     const name = obj.name == null ? null : String(obj.name);
@@ -540,7 +578,7 @@ function sendJson(res, status, value) {
   res.end(text);
 }
 
-let origin; // "http://127.0.0.1:N"
+let origin; // "http://127.0.0.1:N", or "https://PEER_HOST:N"
 
 async function handle(req, res) {
   const rawBody = await readBody(req);
@@ -603,18 +641,25 @@ async function handle(req, res) {
   res.end(req.method === "HEAD" ? undefined : out);
 }
 
-const server = http.createServer((req, res) => {
+function onRequest(req, res) {
   handle(req, res).catch((e) => {
     log("request failed:", e);
     if (!res.headersSent) sendJson(res, 500, { error: e?.message ?? String(e) });
     else res.end();
   });
-});
+}
+
+const server = TLS
+  ? https.createServer(
+      { cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) },
+      onRequest,
+    )
+  : http.createServer(onRequest);
 
 const wantedPort = Number.parseInt(process.env.PORT ?? "0", 10) || 0;
 server.listen(wantedPort, HOST, () => {
   const { port } = server.address();
-  origin = `http://${HOST}:${port}`;
+  origin = `${TLS ? "https" : "http"}://${PUBLIC_HOST}:${port}`;
   federation = buildFederation(origin);
   process.stdout.write(
     JSON.stringify({ ready: true, port, actor: `${origin}/users/${IDENTIFIER}` }) + "\n",
