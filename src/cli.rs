@@ -52,8 +52,12 @@ pub enum Command {
     Follow {
         target: String,
         /// Follow from this local pole instead of the instance.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "relay")]
         pole: Option<String>,
+        /// Subscribe to a relay the way Mastodon does (a `Follow` of the public collection);
+        /// the relay then receives the instance's public activities.
+        #[arg(long)]
+        relay: bool,
     },
     /// Stop following, by the number `follows` shows.
     Unfollow {
@@ -235,9 +239,14 @@ async fn acting_actor(
 async fn federate(fed: &crate::federation::service::Federation, command: Command) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Follow { target, pole } => {
+        Command::Follow {
+            target,
+            pole,
+            relay,
+        } => {
             let local = acting_actor(fed, pole.as_deref()).await?;
-            let record = crate::federation::follows::follow_actor(fed, &local, &target).await?;
+            let record =
+                crate::federation::follows::follow_actor(fed, &local, &target, relay).await?;
             let _ = writeln!(
                 out,
                 "follow {} of {} requested; it is {} until the other side answers",
@@ -256,7 +265,8 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
         Command::Follows { pole } => {
             let local = acting_actor(fed, pole.as_deref()).await?;
             for f in fed.store.list_following(&local).await? {
-                let _ = writeln!(out, "{}\t{}\t{}", f.id, f.state, f.actor.ap_id);
+                let relay = if f.relay { "\trelay" } else { "" };
+                let _ = writeln!(out, "{}\t{}\t{}{relay}", f.id, f.state, f.actor.ap_id);
             }
         }
         Command::Discover { from, depth } => {

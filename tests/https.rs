@@ -879,10 +879,11 @@ async fn signed_fetch_required() {
 // ---------------------------------------------------------------------------------------
 // A real ActivityPub relay.
 
-/// Two instances subscribe to activityrelay (from PyPI) as instances subscribe to a relay:
-/// a `Follow` of its actor, which it accepts and answers with a `Follow` of their instance
-/// actors. An event published on A is announced by A to the relay, which announces it to
-/// B; B fetches it from A over HTTPS and stores it as A's.
+/// Two instances subscribe to activityrelay (from PyPI) as Mastodon subscribes to a relay:
+/// a `Follow` of the public collection sent to its actor, which it accepts (and answers
+/// with a `Follow` of their instance actors). An event published on A is announced by A to
+/// the relay, which announces it to B; B fetches it from A over HTTPS and stores it as A's.
+/// A unsubscribes with the `Undo` Mastodon sends, and the relay forgets A's inbox.
 ///
 /// The relay looks up a subscriber's NodeInfo on its host name alone (port 443), so this
 /// test serves the three on 127.0.0.1:443, through one Caddy.
@@ -928,8 +929,18 @@ async fn relay_carries_an_event_between_instances() {
     let relay_actor = format!("https://{relay_name}/actor");
 
     // B subscribes first, so that it hears what A sends once A has subscribed too.
+    let mut subscriptions = Vec::new();
     for server in [&b, &a] {
-        follow(server, relay_name).await;
+        let (status, record) = call(
+            server,
+            Method::POST,
+            "/api/v1/admin/follows",
+            Some(json!({"actor": relay_name, "relay": true})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{record}");
+        assert_eq!(record["relay"], true, "{record}");
+        subscriptions.push(record["id"].as_i64().expect("a follow id"));
         eventually("the relay to accept the subscription", || async {
             follow_state(server, &relay_actor).await.as_deref() == Some("accepted")
         })
@@ -986,6 +997,28 @@ async fn relay_carries_an_event_between_instances() {
             .all(|f| f["actor"]["ap_id"] == relay_actor.as_str()),
         "{follows}"
     );
+
+    // The relay lists both instances' inboxes; once A unsubscribes, only B's.
+    let a_inbox = a.url("/inbox");
+    let b_inbox = b.url("/inbox");
+    let listed = tokio::task::block_in_place(|| relay.inboxes());
+    assert!(
+        listed.contains(&a_inbox) && listed.contains(&b_inbox),
+        "{listed}"
+    );
+    let (status, body) = call(
+        &a,
+        Method::DELETE,
+        &format!("/api/v1/admin/follows/{}", subscriptions[1]),
+        None,
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    eventually("the relay to forget A", || async {
+        let listed = tokio::task::block_in_place(|| relay.inboxes());
+        !listed.contains(&a_inbox) && listed.contains(&b_inbox)
+    })
+    .await;
 
     a.stop().await;
     b.stop().await;

@@ -536,3 +536,110 @@ async fn blocked_domain_never_enters(c: &TestServer, e: &TestServer, n: &TestSer
         "N stores nothing of E"
     );
 }
+
+/// An instance subscribes to a relay as Mastodon does: the `Follow` names the public
+/// collection; once the relay accepts, what the instance's poles publish is announced to the
+/// relay, though the relay follows nobody back; the `Undo` names the same `Follow`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_subscribes_to_a_relay_as_mastodon_does() {
+    common::init_logs();
+    const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+    for db in TestDb::all().await {
+        let label = db.label;
+        let relay = common::stand_ins::StandInRelay::start().await;
+        let a = TestServer::start_as(&db, "a.localhost", 0, |_| {}).await;
+
+        let record = ok(
+            &a,
+            Method::POST,
+            "/api/v1/admin/follows",
+            Some(json!({"actor": relay.actor, "relay": true})),
+        )
+        .await;
+        assert_eq!(record["relay"], true, "[{label}] {record}");
+        assert_eq!(record["state"], "pending", "[{label}] {record}");
+        eventually("the relay to receive the Follow", || async {
+            !relay.received("Follow").is_empty()
+        })
+        .await;
+        let follow = relay.received("Follow").remove(0);
+        assert_eq!(follow["object"], PUBLIC, "[{label}] {follow}");
+        assert_eq!(
+            follow["actor"],
+            a.url("/actor").as_str(),
+            "[{label}] {follow}"
+        );
+        assert_eq!(
+            follow["id"], record["follow_activity_id"],
+            "[{label}] {follow}"
+        );
+
+        // Before the relay accepts, nothing is sent to it.
+        ok(
+            &a,
+            Method::POST,
+            "/api/v1/poles",
+            Some(pole("redon", "35236")),
+        )
+        .await;
+        let accept = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/accept/1", relay.actor),
+            "type": "Accept",
+            "actor": relay.actor,
+            "object": follow,
+        });
+        let status = post_signed(&a, "/inbox", &accept, &relay.key_id, &relay.private_key).await;
+        assert!(status.is_success(), "[{label}] {status}");
+        let (_, follows) = call(&a, Method::GET, "/api/v1/admin/follows", None).await;
+        assert_eq!(follows[0]["state"], "accepted", "[{label}] {follows}");
+
+        ok(
+            &a,
+            Method::POST,
+            "/api/v1/poles/redon/events",
+            Some(event("Fête des communs")),
+        )
+        .await;
+        eventually("the event announced to the relay", || async {
+            relay
+                .received("Announce")
+                .iter()
+                .any(|a| a["object"]["name"] == "Fête des communs")
+        })
+        .await;
+        let announces = relay.received("Announce");
+        assert!(
+            announces
+                .iter()
+                .all(|n| n["actor"] == a.url("/actor").as_str()
+                    && n["to"].to_string().contains(PUBLIC)),
+            "[{label}] {announces:?}"
+        );
+        assert!(
+            !announces
+                .iter()
+                .any(|n| n["object"]["name"] == "Pôle redon"),
+            "[{label}] the pole made before the relay accepted was sent: {announces:?}"
+        );
+
+        let (status, body) = call(
+            &a,
+            Method::DELETE,
+            &format!("/api/v1/admin/follows/{}", record["id"]),
+            None,
+        )
+        .await;
+        assert!(status.is_success(), "[{label}] {status} {body}");
+        eventually("the relay to receive the Undo", || async {
+            !relay.received("Undo").is_empty()
+        })
+        .await;
+        let undo = relay.received("Undo").remove(0);
+        assert_eq!(undo["object"]["id"], follow["id"], "[{label}] {undo}");
+        assert_eq!(undo["object"]["object"], PUBLIC, "[{label}] {undo}");
+
+        a.stop().await;
+        db.drop_now().await;
+    }
+}

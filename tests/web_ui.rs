@@ -1621,3 +1621,40 @@ async fn cookies_are_secure_on_https_and_the_administration_is_not_framed() {
     server.stop().await;
     db.drop_now().await;
 }
+
+/// An administrator subscribes the instance to a relay from the federation page: the relay
+/// receives a `Follow` of the public collection and the page lists the subscription as one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_subscribes_to_a_relay_from_the_federation_page() {
+    common::init_logs();
+    let db = TestDb::sqlite();
+    let a = TestServer::start(&db).await;
+    setup(&a).await;
+    let relay = common::stand_ins::StandInRelay::start().await;
+    let mut v = Visitor::new(&a);
+    assert_eq!(
+        v.sign_in("webadmin", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = v.get("/admin/federation").await.body;
+    assert!(page.contains("C’est un relais"), "{page}");
+    let sent = v
+        .submit(
+            "/admin/federation",
+            "/admin/follows",
+            &[("actor", relay.actor.as_str()), ("relay", "1")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    common::eventually("the relay to receive the Follow", || async {
+        !relay.received("Follow").is_empty()
+    })
+    .await;
+    assert_eq!(
+        relay.received("Follow")[0]["object"],
+        "https://www.w3.org/ns/activitystreams#Public"
+    );
+    let page = v.get("/admin/federation").await.body;
+    assert!(page.contains("(relais)"), "{page}");
+    a.stop().await;
+}

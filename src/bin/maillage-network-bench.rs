@@ -204,9 +204,13 @@ async fn run() -> BenchResult<()> {
 
     let started = Instant::now();
     let fed = &follower.state.fed;
-    let record =
-        maillage::federation::follows::follow_actor(fed, &fed.instance_actor_id(), &origin.domain)
-            .await?;
+    let record = maillage::federation::follows::follow_actor(
+        fed,
+        &fed.instance_actor_id(),
+        &origin.domain,
+        false,
+    )
+    .await?;
     println!(
         "follower {} follows {} (follow {} {})",
         follower.domain, record.actor.ap_id, record.id, record.state

@@ -11,11 +11,19 @@ use crate::store::FollowingRecord;
 
 /// Follows `given` (an actor URL, a handle or an instance's domain) from `local_actor`, our
 /// instance actor or one of our poles; the follow is `pending` until the actor accepts it.
+/// With `relay`, the instance subscribes to a relay the way Mastodon does (a `Follow` of
+/// the public collection, sent to the relay's actor).
 pub async fn follow_actor(
     fed: &Federation,
     local_actor: &str,
     given: &str,
+    relay: bool,
 ) -> Result<FollowingRecord> {
+    if relay && local_actor != fed.instance_actor_id() {
+        return Err(FederationError::Invalid(
+            "only the instance subscribes to a relay, not a pole".into(),
+        ));
+    }
     let mut budget = FetchBudget::default();
     let actor_url = resolve_actor(fed, given, &mut budget).await?;
     let url = Url::parse(&actor_url)
@@ -32,7 +40,7 @@ pub async fn follow_actor(
             .await?;
         fed.store.note_pole_source(record.id, None).await?;
     }
-    follow(fed, local_actor, &actor).await?;
+    follow(fed, local_actor, &actor, relay).await?;
     fed.store
         .list_following(local_actor)
         .await?

@@ -148,9 +148,15 @@ async fn pole_is_deleted(fed: &Federation, pole: &PoleRecord) -> Result<bool> {
 pub async fn publish_change(fed: &Federation, change: &PendingChange) -> Result<usize> {
     let pole = fed.store.pole_by_id(change.pole_id).await?;
     let inboxes = fed.store.follower_inboxes(&pole.ap_id).await?;
-    // The instances following this one get the local poles' changes announced.
+    // The instances following this one, and the relays it subscribed to, get the local
+    // poles' changes announced.
     let relays = if pole.local {
-        fed.store.follower_inboxes(&fed.instance_actor_id()).await?
+        let instance = fed.instance_actor_id();
+        let mut relays = fed.store.follower_inboxes(&instance).await?;
+        relays.extend(fed.store.relay_inboxes(&instance).await?);
+        relays.sort_unstable();
+        relays.dedup();
+        relays
     } else {
         Vec::new()
     };
@@ -191,7 +197,7 @@ pub async fn publish_pending(fed: &Federation) -> Result<usize> {
     }
 }
 
-/// The `Follow` as we received it, reduced to what an answer embeds.
+/// A `Follow` reduced to what an answer or an `Undo` embeds.
 fn follow_object(follow_id: &str, follower: &str, followed: &str) -> Value {
     json!({
         "id": follow_id,
@@ -225,21 +231,29 @@ pub async fn answer_follow(
     Ok(())
 }
 
-/// Sends a `Follow` of `target` from one of our actors; returns the follow's id.
-pub async fn follow(fed: &Federation, local_actor: &str, target: &RemoteActor) -> Result<String> {
+/// Sends a `Follow` of `target` from one of our actors; returns the follow's id. A
+/// subscription to a relay follows the public collection, as Mastodon subscribes to one.
+pub async fn follow(
+    fed: &Federation,
+    local_actor: &str,
+    target: &RemoteActor,
+    relay: bool,
+) -> Result<String> {
     let id = fed.new_activity_id();
-    let activity = json!({
-        "@context": context(),
-        "id": id,
-        "type": "Follow",
-        "actor": local_actor,
-        "to": [target.ap_id],
-        "object": target.ap_id,
-    });
-    fed.store.add_following(local_actor, target.id, &id).await?;
+    let mut activity = follow_object(&id, local_actor, followed(&target.ap_id, relay));
+    activity["@context"] = context();
+    activity["to"] = json!([target.ap_id]);
+    fed.store
+        .add_following(local_actor, target.id, &id, relay)
+        .await?;
     fed.send(&activity, local_actor, std::slice::from_ref(&target.inbox))
         .await?;
     Ok(id)
+}
+
+/// What a `Follow` of `actor` names as its object: the public collection for a relay.
+fn followed(actor: &str, relay: bool) -> &str {
+    if relay { PUBLIC } else { actor }
 }
 
 /// Withdraws a follow with `Undo(Follow)`.
@@ -251,7 +265,11 @@ pub async fn unfollow(fed: &Federation, following_id: i64) -> Result<()> {
         "type": "Undo",
         "actor": following.local_actor,
         "to": [following.actor.ap_id],
-        "object": follow_object(&following.follow_activity_id, &following.local_actor, &following.actor.ap_id),
+        "object": follow_object(
+            &following.follow_activity_id,
+            &following.local_actor,
+            followed(&following.actor.ap_id, following.relay),
+        ),
     });
     fed.send(
         &activity,

@@ -105,6 +105,9 @@ pub struct FollowingRecord {
     pub follow_activity_id: String,
     /// `pending`, `accepted` or `rejected`.
     pub state: String,
+    /// A subscription to a relay, made the way Mastodon makes it: the `Follow` names the
+    /// public collection, and the relay receives the instance's public activities.
+    pub relay: bool,
     pub actor: RemoteActor,
     pub created_at: DateTime<Utc>,
 }
@@ -402,19 +405,35 @@ impl Store {
     /// The inboxes that receive what `local_actor` publishes: one per accepted follower's
     /// server when it has a shared inbox, otherwise the follower's own.
     pub async fn follower_inboxes(&self, local_actor: &str) -> Result<Vec<String>> {
+        self.inboxes(
+            "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox) AS inbox FROM followers f \
+             JOIN remote_actors a ON a.id = f.remote_actor_id \
+             WHERE f.local_actor = $1 AND f.state = 'accepted' AND a.deleted_at IS NULL \
+             ORDER BY inbox",
+            local_actor,
+        )
+        .await
+    }
+
+    /// The inboxes of the relays `local_actor` has subscribed to and that accepted: they
+    /// receive its public activities, as Mastodon sends its public posts to its relays.
+    pub async fn relay_inboxes(&self, local_actor: &str) -> Result<Vec<String>> {
+        self.inboxes(
+            "SELECT DISTINCT a.inbox AS inbox FROM following f \
+             JOIN remote_actors a ON a.id = f.remote_actor_id \
+             WHERE f.local_actor = $1 AND f.relay AND f.state = 'accepted' \
+             AND a.deleted_at IS NULL ORDER BY inbox",
+            local_actor,
+        )
+        .await
+    }
+
+    /// Runs a query of one column `inbox` with `$1` bound to `local_actor` (written `?1`
+    /// for SQLite).
+    async fn inboxes(&self, sql: &str, local_actor: &str) -> Result<Vec<String>> {
         let sql = match self.backend {
-            crate::config::Backend::Postgres => {
-                "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox) AS inbox FROM followers f \
-                 JOIN remote_actors a ON a.id = f.remote_actor_id \
-                 WHERE f.local_actor = $1 AND f.state = 'accepted' AND a.deleted_at IS NULL \
-                 ORDER BY inbox"
-            }
-            crate::config::Backend::Sqlite => {
-                "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox) AS inbox FROM followers f \
-                 JOIN remote_actors a ON a.id = f.remote_actor_id \
-                 WHERE f.local_actor = ?1 AND f.state = 'accepted' AND a.deleted_at IS NULL \
-                 ORDER BY inbox"
-            }
+            crate::config::Backend::Postgres => sql.to_owned(),
+            crate::config::Backend::Sqlite => sql.replace("$1", "?1"),
         };
         let rows = self
             .db
@@ -438,6 +457,7 @@ impl Store {
         local_actor: &str,
         remote_actor_id: i64,
         follow_activity_id: &str,
+        relay: bool,
     ) -> Result<FollowingRecord> {
         let now = Utc::now();
         following::Entity::delete_many()
@@ -450,6 +470,7 @@ impl Store {
             remote_actor_id: Set(remote_actor_id),
             follow_activity_id: Set(follow_activity_id.to_owned()),
             state: Set("pending".into()),
+            relay: Set(relay),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -466,6 +487,7 @@ impl Store {
             local_actor: m.local_actor,
             follow_activity_id: m.follow_activity_id,
             state: m.state,
+            relay: m.relay,
             actor,
             created_at: m.created_at,
         })

@@ -250,3 +250,91 @@ pub async fn add_followers(
             .expect("a follower");
     }
 }
+
+/// A relay that subscribers reach the way Mastodon reaches one, and that does not follow
+/// them back (as `pub-relay` does not): an `Application` actor on loopback whose inbox
+/// keeps every activity it is sent.
+pub struct StandInRelay {
+    pub actor: String,
+    pub key_id: String,
+    pub private_key: String,
+    received: Arc<Mutex<Vec<Value>>>,
+    task: JoinHandle<()>,
+}
+
+impl StandInRelay {
+    pub async fn start() -> StandInRelay {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind the relay");
+        let base = format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().expect("address").port()
+        );
+        let keys = activitypub_federation::http_signatures::generate_actor_keypair().expect("keys");
+        let actor = format!("{base}/actor");
+        let key_id = format!("{actor}#main-key");
+        let document = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor,
+            "type": "Application",
+            "preferredUsername": "relay",
+            "inbox": format!("{base}/inbox"),
+            "publicKey": {"id": key_id, "owner": actor, "publicKeyPem": keys.public_key},
+        });
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let kept = received.clone();
+        let app = axum::Router::new()
+            .route(
+                "/actor",
+                axum::routing::get(move || {
+                    let document = document.clone();
+                    async move {
+                        (
+                            [("content-type", "application/activity+json")],
+                            document.to_string(),
+                        )
+                    }
+                }),
+            )
+            .route(
+                "/inbox",
+                axum::routing::post(move |body: Bytes| {
+                    let kept = kept.clone();
+                    async move {
+                        let Ok(activity) = serde_json::from_slice::<Value>(&body) else {
+                            return StatusCode::BAD_REQUEST;
+                        };
+                        if let Ok(mut kept) = kept.lock() {
+                            kept.push(activity);
+                        }
+                        StatusCode::ACCEPTED
+                    }
+                }),
+            );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        StandInRelay {
+            actor,
+            key_id,
+            private_key: keys.private_key,
+            received,
+            task,
+        }
+    }
+
+    /// The activities of `kind` received so far, in the order they came.
+    pub fn received(&self, kind: &str) -> Vec<Value> {
+        self.received
+            .lock()
+            .map(|r| r.iter().filter(|a| a["type"] == kind).cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for StandInRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

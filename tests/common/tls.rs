@@ -933,10 +933,28 @@ pub struct Relay {
     pub process: Process,
     pub port: u16,
     pub domain: String,
-    _dir: tempfile::TempDir,
+    venv: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Relay {
+    /// The inboxes subscribed to the relay, as its own command lists them.
+    pub fn inboxes(&self) -> String {
+        let output = Command::new(self.venv.join("bin/activityrelay"))
+            .arg("-c")
+            .arg(self.dir.path().join("relay.yaml"))
+            .args(["inbox", "list"])
+            .current_dir(self.dir.path())
+            .output()
+            .expect("activityrelay inbox list");
+        assert!(
+            output.status.success(),
+            "activityrelay inbox list failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     pub fn start(ca: &Ca, domain: &str) -> Relay {
         let venv = prepare_relay();
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -990,7 +1008,8 @@ impl Relay {
             process,
             port,
             domain: domain.to_owned(),
-            _dir: dir,
+            venv,
+            dir,
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct Model {
     /// `pending`, `accepted` or `rejected`.
     #[sea_orm(column_type = "Text")]
     pub state: String,
+    /// A subscription to a relay: the `Follow` named the public collection.
+    pub relay: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

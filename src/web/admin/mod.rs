@@ -483,6 +483,8 @@ pub struct FollowerRow {
     url: String,
     state: &'static str,
     pending: bool,
+    /// A subscription to a relay (follows only).
+    relay: bool,
 }
 
 #[derive(Template)]
@@ -591,6 +593,7 @@ async fn pole_hub(
                 } else {
                     lang.t("admin.accepted")
                 },
+                relay: false,
             })
             .collect();
         Ok(html(
@@ -2303,6 +2306,7 @@ struct FederationForm {
     /// The follow form's error.
     error: String,
     actor: String,
+    relay: bool,
     domain: String,
     reason: String,
     domain_error: String,
@@ -2327,6 +2331,7 @@ fn actor_row(id: i64, actor: &crate::store::RemoteActor, state: &str, lang: Lang
         url: actor.url.clone().unwrap_or_else(|| actor.ap_id.clone()),
         pending: state == "pending",
         state: state_label(state, lang),
+        relay: false,
     }
 }
 
@@ -2345,7 +2350,11 @@ async fn federation_view(
         .list_following(&instance)
         .await?
         .into_iter()
-        .map(|f| actor_row(f.id, &f.actor, &f.state, lang))
+        .map(|f| {
+            let mut row = actor_row(f.id, &f.actor, &f.state, lang);
+            row.relay = f.relay;
+            row
+        })
         .collect();
     let followers = state
         .store
@@ -2442,10 +2451,12 @@ async fn follow_create(State(state): State<AppState>, admin: Admin, body: Bytes)
         let form = admin.form(&body)?;
         admin.auth.require_admin()?;
         let actor = form.get("actor");
+        let relay = form.checked("relay");
         if actor.is_empty() {
             let form = FederationForm {
                 error: admin.t("admin.follow_empty").to_owned(),
                 actor,
+                relay,
                 ..Default::default()
             };
             return federation_view(
@@ -2457,8 +2468,13 @@ async fn follow_create(State(state): State<AppState>, admin: Admin, body: Bytes)
             )
             .await;
         }
-        match super::api::federation::follow_instance(&state, &actor, &admin.auth.user.username)
-            .await
+        match super::api::federation::follow_instance(
+            &state,
+            &actor,
+            relay,
+            &admin.auth.user.username,
+        )
+        .await
         {
             Ok(_) => Ok(done(
                 &state,
@@ -2470,6 +2486,7 @@ async fn follow_create(State(state): State<AppState>, admin: Admin, body: Bytes)
                     let form = FederationForm {
                         error: e.to_string(),
                         actor,
+                        relay,
                         ..Default::default()
                     };
                     federation_view(&state, &admin, String::new(), form, status).await

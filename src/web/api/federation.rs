@@ -20,6 +20,10 @@ pub struct FollowInput {
     /// The actor to follow: its URL, a handle such as `pole@instance.example`, or an
     /// instance's domain (its instance actor, found through NodeInfo or as `relay@domain`).
     pub actor: String,
+    /// Subscribe to a relay, as Mastodon does: the `Follow` names the public collection, and
+    /// the relay receives the instance's public activities. Default `false`.
+    #[serde(default)]
+    pub relay: bool,
 }
 
 /// List whom this instance follows (administrators only).
@@ -46,7 +50,7 @@ pub async fn create_follow(
     ApiJson(input): ApiJson<FollowInput>,
 ) -> ApiResult<(StatusCode, Json<FollowingRecord>)> {
     auth.require_admin()?;
-    let record = follow_instance(&state, &input.actor, &auth.user.username).await?;
+    let record = follow_instance(&state, &input.actor, input.relay, &auth.user.username).await?;
     Ok((StatusCode::ACCEPTED, Json(record)))
 }
 
@@ -55,12 +59,17 @@ pub async fn create_follow(
 pub(crate) async fn follow_instance(
     state: &AppState,
     given: &str,
+    relay: bool,
     username: &str,
 ) -> ApiResult<FollowingRecord> {
-    let record =
-        crate::federation::follows::follow_actor(&state.fed, &state.fed.instance_actor_id(), given)
-            .await?;
-    tracing::info!(actor = %record.actor.ap_id, user = %username, "following");
+    let record = crate::federation::follows::follow_actor(
+        &state.fed,
+        &state.fed.instance_actor_id(),
+        given,
+        relay,
+    )
+    .await?;
+    tracing::info!(actor = %record.actor.ap_id, relay, user = %username, "following");
     Ok(record)
 }
 
