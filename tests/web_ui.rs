@@ -1615,6 +1615,22 @@ async fn cookies_are_secure_on_https_and_the_administration_is_not_framed() {
         .to_owned();
     assert!(session.contains("; Secure"), "{session}");
 
+    // The language chosen is remembered the same way.
+    let chosen = client
+        .get(server.url("/lang/en?back=/directory"))
+        .send()
+        .await
+        .expect("language");
+    let lang = chosen
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        lang.starts_with("lang=en") && lang.contains("; Secure"),
+        "{lang}"
+    );
+
     // Public pages may be embedded (a map in a network's site).
     let home = client.get(server.url("/")).send().await.expect("home");
     assert!(home.headers().get("x-frame-options").is_none());

@@ -33,7 +33,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<SessionRec
 }
 
 /// `; Secure` when the instance is served over https: its cookies then never travel in clear.
-fn secure(state: &AppState) -> &'static str {
+pub fn secure(state: &AppState) -> &'static str {
     if state.config.public_url.starts_with("https://") {
         "; Secure"
     } else {

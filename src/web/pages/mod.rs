@@ -257,6 +257,7 @@ pub struct LangQuery {
 
 /// `GET /lang/{code}`: remembers the chosen language for a year and goes back to the page.
 pub async fn switch_language(
+    axum::extract::State(state): axum::extract::State<AppState>,
     axum::extract::Path(code): axum::extract::Path<String>,
     query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -269,15 +270,16 @@ pub async fn switch_language(
         return (
             StatusCode::BAD_REQUEST,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("unknown language `{code}`: use fr or en"),
+            format!("langue inconnue `{code}` : fr ou en\nunknown language `{code}`: use fr or en"),
         )
             .into_response();
     };
     let mut response = Redirect::to(&back).into_response();
     if let Ok(value) = HeaderValue::from_str(&format!(
-        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
         i18n::LANG_COOKIE,
-        lang.code()
+        lang.code(),
+        crate::web::admin::session::secure(&state)
     )) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
