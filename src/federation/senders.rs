@@ -250,7 +250,7 @@ impl Federation {
 #[derive(Debug, Clone)]
 pub enum Sender {
     /// An actor of another server.
-    Remote(RemoteActor),
+    Remote(Box<RemoteActor>),
     /// One of our own actors (the instance or a local pole), by its id.
     Local(String),
 }
@@ -350,14 +350,14 @@ pub async fn authenticate(
     };
     let public_key = |owner: &RemoteActor| owner.public_key_pem.clone().unwrap_or_default();
     match verify(signed, &public_key(&owner), SystemTime::now()) {
-        Ok(()) => Ok(Sender::Remote(owner)),
+        Ok(()) => Ok(Sender::Remote(Box::new(owner))),
         Err(e @ (SignatureError::Invalid(_) | SignatureError::BadKey(_))) => {
             if fetched_now || !fed.key_refetches.allow(&owner.ap_id) {
                 return Err(e.into());
             }
             let owner = fed.fetch_key_owner(key, budget).await?;
             verify(signed, &public_key(&owner), SystemTime::now())?;
-            Ok(Sender::Remote(owner))
+            Ok(Sender::Remote(Box::new(owner)))
         }
         Err(e) => Err(e.into()),
     }
