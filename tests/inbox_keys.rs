@@ -9,12 +9,25 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::stand_ins::{BlackHoles, RemoteSender};
 use common::{TestDb, TestServer};
+use maillage::config::Config;
 use maillage::federation::signatures::{private_key, sign_post, sign_request};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 const AP_JSON: &str = "application/activity+json";
+
+/// A server with the pole `cible`, its configuration adjusted by `adjust`.
+async fn server_with_pole(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let server = TestServer::start_on(db, 0, adjust).await;
+    create(
+        &server,
+        "/api/v1/poles",
+        json!({"slug": "cible", "name": "Pôle cible"}),
+    )
+    .await;
+    server
+}
 
 async fn create(server: &TestServer, path: &str, body: Value) -> Value {
     common::ok(server, reqwest::Method::POST, path, Some(body)).await
@@ -25,10 +38,11 @@ async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// POSTs `activity` to `server`, signed as `key_id` with `pem` for the URL `signed_for`
-/// (the server's own URL of the inbox, or one on another host), whose host is sent as `Host`.
-async fn post_signed_for(
-    server: &TestServer,
+/// POSTs `activity` to `inbox` with `client`, signed as `key_id` with `pem` for the URL
+/// `signed_for` (the inbox's own URL, or one on another host), whose host is sent as `Host`.
+async fn send_signed(
+    client: &reqwest::Client,
+    inbox: &str,
     signed_for: &str,
     activity: &Value,
     key_id: &str,
@@ -37,15 +51,25 @@ async fn post_signed_for(
     let body = serde_json::to_vec(activity).expect("json");
     let url = url::Url::parse(signed_for).expect("url");
     let headers = sign_post(&url, &body, key_id, pem, SystemTime::now()).expect("sign");
-    let mut request = server
-        .client
-        .post(server.url(url.path()))
+    let mut request = client
+        .post(inbox)
         .header("content-type", AP_JSON)
         .body(body);
     for (name, value) in headers {
         request = request.header(name, value);
     }
     answer(request.send().await.expect("post")).await
+}
+
+async fn post_signed_for(
+    server: &TestServer,
+    signed_for: &str,
+    activity: &Value,
+    key_id: &str,
+    pem: &str,
+) -> (StatusCode, Value) {
+    let inbox = server.url("/inbox");
+    send_signed(&server.client, &inbox, signed_for, activity, key_id, pem).await
 }
 
 async fn post(
@@ -196,21 +220,11 @@ async fn a_slow_key_server_is_given_up_within_the_bound_and_fetched_once() {
         for n in 0..WAITING as u32 {
             let client = server.client.clone();
             let activity = like(&actor, n, &server.url("/poles/p"));
-            let inbox = url::Url::parse(&server.url("/inbox")).expect("url");
+            let inbox = server.url("/inbox");
             let pem = keys.private_key.clone();
             let key_id = format!("{actor}#main-key");
             requests.spawn(async move {
-                let body = serde_json::to_vec(&activity).expect("json");
-                let headers =
-                    sign_post(&inbox, &body, &key_id, &pem, SystemTime::now()).expect("sign");
-                let mut request = client
-                    .post(inbox)
-                    .header("content-type", AP_JSON)
-                    .body(body);
-                for (name, value) in headers {
-                    request = request.header(name, value);
-                }
-                answer(request.send().await.expect("post")).await
+                send_signed(&client, &inbox, &inbox, &activity, &key_id, &pem).await
             });
         }
         while let Some(answered) = requests.join_next().await {
@@ -243,13 +257,7 @@ async fn a_like_sent_again_after_its_undo_is_not_counted_again() {
     common::init_logs();
     for db in TestDb::all().await {
         let label = db.label;
-        let server = TestServer::start(&db).await;
-        create(
-            &server,
-            "/api/v1/poles",
-            json!({"slug": "cible", "name": "Pôle cible"}),
-        )
-        .await;
+        let server = server_with_pole(&db, |_| {}).await;
         let project = create(
             &server,
             "/api/v1/poles/cible/projects",
@@ -376,14 +384,7 @@ async fn a_request_signed_for_another_host_is_refused() {
     common::init_logs();
     for db in TestDb::all().await {
         let label = db.label;
-        let server =
-            TestServer::start_on(&db, 0, |c| c.federation.require_signed_fetch = true).await;
-        create(
-            &server,
-            "/api/v1/poles",
-            json!({"slug": "cible", "name": "Pôle cible"}),
-        )
-        .await;
+        let server = server_with_pole(&db, |c| c.federation.require_signed_fetch = true).await;
         let sender = RemoteSender::start().await;
         let pem = sender.private_key();
         let other = format!("http://other.localhost:{}", server.port);
@@ -434,14 +435,7 @@ async fn our_own_keys_are_read_locally_and_never_stored_as_remote() {
     common::init_logs();
     for db in TestDb::all().await {
         let label = db.label;
-        let server =
-            TestServer::start_on(&db, 0, |c| c.federation.require_signed_fetch = true).await;
-        create(
-            &server,
-            "/api/v1/poles",
-            json!({"slug": "cible", "name": "Pôle cible"}),
-        )
-        .await;
+        let server = server_with_pole(&db, |c| c.federation.require_signed_fetch = true).await;
         let pole = server.store.pole("cible").await.expect("pole");
         let pole_key = server
             .store
