@@ -136,6 +136,10 @@ pub struct FederationConfig {
     /// How long a request to another server may take in all, answer included, in seconds:
     /// a server that takes the connection and never answers holds a delivery this long.
     pub request_timeout_seconds: u64,
+    /// How long a signed request waits for its sender's key to be fetched, in seconds, all
+    /// redirects and the owner's document included; past it the request is refused (`401`).
+    /// Requests waiting on the same key share one fetch.
+    pub key_fetch_timeout_seconds: u64,
     /// Whether another instance following this one waits for an administrator's approval
     /// (otherwise it is accepted at once).
     pub approve_instance_followers: bool,
@@ -208,6 +212,7 @@ impl Default for FederationConfig {
             delivery_concurrency: 64,
             connect_timeout_seconds: 5,
             request_timeout_seconds: 10,
+            key_fetch_timeout_seconds: 5,
             approve_instance_followers: false,
             refresh_after: Age(std::time::Duration::from_secs(7 * 86_400)),
             refresh_batch: 200,
@@ -410,6 +415,9 @@ impl Config {
             "MAILLAGE_FEDERATION_REQUEST_TIMEOUT_SECONDS" => {
                 self.federation.request_timeout_seconds = parse_number(name, value)?
             }
+            "MAILLAGE_FEDERATION_KEY_FETCH_TIMEOUT_SECONDS" => {
+                self.federation.key_fetch_timeout_seconds = parse_number(name, value)?
+            }
             "MAILLAGE_FEDERATION_REFRESH_AFTER" => {
                 self.federation.refresh_after = value.parse().map_err(|e| invalid(name, e))?
             }
@@ -458,6 +466,12 @@ impl Config {
         if self.federation.connect_timeout_seconds == 0 {
             return Err(invalid(
                 "federation.connect_timeout_seconds",
+                "must be at least 1 second",
+            ));
+        }
+        if self.federation.key_fetch_timeout_seconds == 0 {
+            return Err(invalid(
+                "federation.key_fetch_timeout_seconds",
                 "must be at least 1 second",
             ));
         }
@@ -828,6 +842,10 @@ mod tests {
             (
                 &[("MAILLAGE_FEDERATION_CONNECT_TIMEOUT_SECONDS", "0")],
                 "federation.connect_timeout_seconds",
+            ),
+            (
+                &[("MAILLAGE_FEDERATION_KEY_FETCH_TIMEOUT_SECONDS", "0")],
+                "federation.key_fetch_timeout_seconds",
             ),
             (
                 &[

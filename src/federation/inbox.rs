@@ -1,19 +1,18 @@
 //! Activities in: checked (signature, key owner, origins, size, rate), applied once, and
 //! answered with 202, or refused with a 4xx that says why and leaves nothing stored.
 
-use std::time::SystemTime;
-
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use url::Url;
 
-use super::client::{FetchBudget, FetchError};
+use super::client::FetchBudget;
 use super::remote::{
     all_ids, first_id, is_maillage_pole, maillage_kind, parse_actor, parse_call, parse_event,
     parse_pole, parse_project, type_of,
 };
+use super::senders::{KeyError, Sender, admitted_key, authenticate};
 use super::service::{Federation, FederationError, Result};
-use super::signatures::{SignatureError, SignedRequest, key_id, verify};
+use super::signatures::SignedRequest;
 use crate::domain::text::sanitize_html;
 use crate::store::{Kind, LocalObject, NewReply, RemoteActor, StoreError};
 
@@ -31,24 +30,6 @@ pub struct InboxRequest<'a> {
     pub path_and_query: &'a str,
     pub headers: std::collections::BTreeMap<String, String>,
     pub body: &'a [u8],
-}
-
-fn host_of(url: &Url) -> String {
-    crate::store::queue::inbox_domain(url).unwrap_or_default()
-}
-
-/// The `keyId` of a signed request, refused before anything is fetched if it is not a URL,
-/// is on a blocked domain, a private address or plain http, or its domain sent too much.
-fn admitted_key(fed: &Federation, signed: &SignedRequest<'_>) -> Result<String> {
-    let key = key_id(signed)?;
-    let key_url = Url::parse(&key)
-        .map_err(|_| FederationError::Unauthorized(format!("the keyId `{key}` is not a URL")))?;
-    fed.client.check(&key_url)?;
-    let key_host = host_of(&key_url);
-    if !fed.limiter.allow(&key_host) {
-        return Err(FederationError::RateLimited(key_host));
-    }
-    Ok(key)
 }
 
 /// Checks an inbox POST and applies its activity.
@@ -72,11 +53,11 @@ pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Appl
     fed.client.check(&actor_url)?;
 
     let mut budget = FetchBudget::default();
-    let owner = match fed.key_owner(&key, false, &mut budget).await {
-        Ok(owner) => owner,
+    let sender = match authenticate(fed, &signed, &key, &mut budget).await {
+        Ok(sender) => sender,
         // A deleted actor's key cannot be fetched any more: its Delete is accepted only if
         // there is nothing of it here to delete.
-        Err(FederationError::Fetch(FetchError::Gone(_)))
+        Err(FederationError::Key(KeyError::Gone(_)))
             if type_of(&activity) == "Delete"
                 && activity.get("object").and_then(first_id) == Some(actor_id.as_str()) =>
         {
@@ -86,56 +67,19 @@ pub async fn receive(fed: &Federation, request: InboxRequest<'_>) -> Result<Appl
         }
         Err(e) => return Err(e),
     };
-    let verified = verify_with(fed, &signed, &key, owner, &mut budget).await?;
-    if verified.ap_id != actor_id {
+    if sender.ap_id() != actor_id {
         return Err(FederationError::Unauthorized(format!(
             "the request is signed by `{}` but the activity's actor is `{actor_id}`",
-            verified.ap_id
+            sender.ap_id()
         )));
     }
-    apply(fed, &activity, &verified, &mut budget).await
-}
-
-/// Verifies the request's signature with the key of `owner`, the stored owner of `key`; if
-/// it does not verify, the key may have changed since it was stored: it is fetched once more.
-async fn verify_with(
-    fed: &Federation,
-    signed: &SignedRequest<'_>,
-    key: &str,
-    owner: RemoteActor,
-    budget: &mut FetchBudget,
-) -> Result<RemoteActor> {
-    let public_key = |owner: &RemoteActor| owner.public_key_pem.clone().unwrap_or_default();
-    match verify(signed, &public_key(&owner), SystemTime::now()) {
-        Ok(()) => Ok(owner),
-        Err(SignatureError::Invalid(_) | SignatureError::BadKey(_)) => {
-            let owner = fed.key_owner(key, true, budget).await?;
-            verify(signed, &public_key(&owner), SystemTime::now())?;
-            Ok(owner)
-        }
-        Err(e) => Err(e.into()),
+    match sender {
+        Sender::Remote(actor) => apply(fed, &activity, &actor, &mut budget).await,
+        // What our own actors send reaches us only through a loop: it is ours already.
+        Sender::Local(_) => Ok(Applied::Ignored(
+            "an activity of one of this instance's own actors".into(),
+        )),
     }
-}
-
-/// Authenticates a signed GET of one of our documents (when fetches must be signed): the
-/// actor whose key signed it. Refused: unsigned requests, blocked or private key servers,
-/// signatures that do not verify.
-pub async fn authenticate_fetch(
-    fed: &Federation,
-    method: &str,
-    path_and_query: &str,
-    headers: std::collections::BTreeMap<String, String>,
-) -> Result<RemoteActor> {
-    let signed = SignedRequest {
-        method,
-        path_and_query,
-        headers,
-        body: None,
-    };
-    let key = admitted_key(fed, &signed)?;
-    let mut budget = FetchBudget::default();
-    let owner = fed.key_owner(&key, false, &mut budget).await?;
-    verify_with(fed, &signed, &key, owner, &mut budget).await
 }
 
 /// Applies an activity whose actor has been authenticated as `actor`; an activity seen
@@ -158,11 +102,6 @@ pub async fn apply(
         return Err(FederationError::Forbidden(format!(
             "the activity `{id}` is not on its actor's server"
         )));
-    }
-    // A like is counted once per actor and object whatever its id, so it needs no claim:
-    // one write fewer for the most frequent activity.
-    if type_of(activity) == "Like" {
-        return dispatch(fed, activity, actor, budget).await;
     }
     // Claimed before it is applied, so that the same activity delivered twice at once is
     // applied once; handed back if applying it fails, so that nothing of it stays.

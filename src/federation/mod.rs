@@ -12,6 +12,7 @@ pub mod publish;
 pub mod refresh;
 pub mod relay;
 pub mod remote;
+pub mod senders;
 pub mod service;
 pub mod signatures;
 pub mod url_check;

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use url::Url;
 
 use super::client::{Client, FetchBudget, FetchError, Signer};
-use super::remote::{parse_actor, type_of};
+use super::remote::parse_actor;
 use super::signatures::SignatureError;
 use super::url_check::UrlError;
 use crate::config::Config;
@@ -37,13 +37,12 @@ pub enum FederationError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
     #[error(transparent)]
+    Key(#[from] super::senders::KeyError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 pub type Result<T, E = FederationError> = std::result::Result<T, E>;
-
-/// How long a fetched actor is trusted before a key mismatch makes us fetch it again.
-const ACTOR_REFRESH: chrono::Duration = chrono::Duration::minutes(1);
 
 /// How long an actor looked up by its key is kept in memory. Another process sharing the
 /// database may have stored a newer copy; the delay bounds how long this one can miss it,
@@ -158,6 +157,10 @@ pub struct Federation {
     pub worker_id: String,
     pub limiter: RateLimiter,
     pub actors: ActorCache,
+    /// Key fetches in flight, shared by the requests waiting on them.
+    pub key_fetches: super::senders::KeyFetches,
+    /// Fetches of an actor again because its signature failed: once a minute per actor.
+    pub key_refetches: RateLimiter,
     /// Held while the stored domain blocks are read again (see `blocks::reload`).
     pub blocks_reload: tokio::sync::Mutex<()>,
 }
@@ -181,6 +184,8 @@ impl Federation {
             client,
             limiter,
             actors: ActorCache::default(),
+            key_fetches: super::senders::KeyFetches::default(),
+            key_refetches: RateLimiter::new(1),
             blocks_reload: tokio::sync::Mutex::new(()),
             publish_wakeup: Notify::new(),
             deliver_wakeup: Notify::new(),
@@ -253,64 +258,6 @@ impl Federation {
             Some(actor) if !actor.deleted => Ok(actor),
             _ => self.refresh_actor(id, budget).await,
         }
-    }
-
-    /// The actor owning a signing key: known, or fetched through the key's URL (an actor
-    /// document, or a key document naming its owner). With `refresh`, fetched again even if
-    /// known, for keys that changed.
-    pub async fn key_owner(
-        &self,
-        key_id: &str,
-        refresh: bool,
-        budget: &mut FetchBudget,
-    ) -> Result<RemoteActor> {
-        if !refresh {
-            if let Some(actor) = self.actors.get(key_id) {
-                return Ok(actor);
-            }
-            if let Some(actor) = self.store.remote_actor_by_key(key_id).await?
-                && !actor.deleted
-            {
-                self.actors.put(&actor);
-                return Ok(actor);
-            }
-        }
-        if refresh
-            && let Some(actor) = self.store.remote_actor_by_key(key_id).await?
-            && chrono::Utc::now() - actor.fetched_at < ACTOR_REFRESH
-        {
-            return Ok(actor);
-        }
-        let mut url = Url::parse(key_id)
-            .map_err(|_| FederationError::Invalid(format!("the keyId `{key_id}` is not a URL")))?;
-        url.set_fragment(None);
-        let document = self.fetch(&url, budget).await?;
-        let actor = if matches!(type_of(&document), "Key" | "CryptographicKey") {
-            let owner = document
-                .get("owner")
-                .and_then(Value::as_str)
-                .ok_or_else(|| FederationError::Invalid("the key names no owner".into()))?;
-            let owner_url = Url::parse(owner)
-                .map_err(|_| FederationError::Invalid("the key's owner is not a URL".into()))?;
-            if owner_url.origin() != url.origin() {
-                return Err(FederationError::Unauthorized(format!(
-                    "the key `{key_id}` claims an owner on another server"
-                )));
-            }
-            let document = self.fetch(&owner_url, budget).await?;
-            parse_actor(&document).map_err(FederationError::Invalid)?
-        } else {
-            parse_actor(&document).map_err(FederationError::Invalid)?
-        };
-        if actor.key_id.as_deref() != Some(key_id) {
-            return Err(FederationError::Unauthorized(format!(
-                "`{}` does not publish the key `{key_id}`",
-                actor.ap_id
-            )));
-        }
-        let actor = self.store.upsert_remote_actor(&actor).await?;
-        self.actors.forget(&actor.ap_id);
-        Ok(actor)
     }
 
     /// Queues an activity of `actor` for the given inboxes and wakes the senders.

@@ -1,7 +1,8 @@
 //! Verifying the HTTP signatures (draft-cavage, as Mastodon sends them) of incoming requests.
 //!
 //! A request is accepted only if its `Signature` covers `(request-target)`, `host` and
-//! `date` (and `digest` for a body), the algorithm is `rsa-sha256` or `hs2019`, the `Date`
+//! `date` (and `digest` for a body), the signed `host` is this instance's (checked by the
+//! inbox, which knows it), the algorithm is `rsa-sha256` or `hs2019`, the `Date`
 //! is within an hour of now, the `Digest` equals the SHA-256 of the body, and the RSA
 //! signature verifies with the key of the `keyId`.
 
@@ -40,6 +41,8 @@ pub enum SignatureError {
     BadKey(String),
     #[error("the signature does not verify with the key `{0}`")]
     Invalid(String),
+    #[error("the request is signed for the host `{signed}`, not for this instance (`{ours}`)")]
+    OtherHost { signed: String, ours: String },
 }
 
 /// The parts of a request a signature covers.

@@ -111,6 +111,7 @@ impl From<crate::federation::url_check::UrlError> for ApiError {
 impl From<crate::federation::service::FederationError> for ApiError {
     fn from(e: crate::federation::service::FederationError) -> Self {
         use crate::federation::client::FetchError;
+        use crate::federation::senders::KeyError;
         use crate::federation::service::FederationError as F;
         match e {
             F::Invalid(m) => ApiError::BadRequest(m),
@@ -127,6 +128,8 @@ impl From<crate::federation::service::FederationError> for ApiError {
                 ApiError::BadGateway(format!("`{url}` answered {status}"))
             }
             F::Fetch(e) => ApiError::BadRequest(e.to_string()),
+            F::Key(e @ KeyError::Internal(_)) => ApiError::Internal(e.to_string()),
+            F::Key(e) => ApiError::Unsigned(e.to_string()),
             F::Store(e) => e.into(),
         }
     }

@@ -248,7 +248,7 @@ pub async fn signed_fetch(
         .unwrap_or_else(|| request.uri().path().to_owned());
     let headers = crate::federation::signatures::header_map(request.headers());
     let method = request.method().as_str().to_ascii_lowercase();
-    match crate::federation::inbox::authenticate_fetch(
+    match crate::federation::senders::authenticate_fetch(
         &state.fed,
         &method,
         &path_and_query,
@@ -257,7 +257,7 @@ pub async fn signed_fetch(
     .await
     {
         Ok(actor) => {
-            tracing::debug!(actor = %actor.ap_id, path = %path_and_query, "signed fetch");
+            tracing::debug!(actor = %actor.ap_id(), path = %path_and_query, "signed fetch");
             next.run(request).await
         }
         Err(e) => {

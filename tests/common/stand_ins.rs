@@ -338,3 +338,91 @@ impl Drop for StandInRelay {
         self.task.abort();
     }
 }
+
+/// A remote actor on a loopback port, `http://127.0.0.1:PORT/users/x`: it serves its actor
+/// document with its current key (which may be changed, as a server rotating its keys does),
+/// counts how often the document was fetched, and signs activities to post to an instance.
+pub struct RemoteSender {
+    pub id: String,
+    pub key_id: String,
+    keys: Arc<Mutex<activitypub_federation::http_signatures::Keypair>>,
+    fetches: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl RemoteSender {
+    pub async fn start() -> RemoteSender {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a remote sender");
+        let port = listener.local_addr().expect("address").port();
+        let id = format!("http://127.0.0.1:{port}/users/x");
+        let key_id = format!("{id}#main-key");
+        let keys = Arc::new(Mutex::new(new_keys()));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let document = {
+            let (id, key_id, keys, fetches) =
+                (id.clone(), key_id.clone(), keys.clone(), fetches.clone());
+            move || {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                let pem = keys
+                    .lock()
+                    .map(|k| k.public_key.clone())
+                    .unwrap_or_default();
+                let document = serde_json::json!({
+                    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+                    "id": id, "type": "Person", "preferredUsername": "x",
+                    "inbox": format!("{id}/inbox"),
+                    "publicKey": {"id": key_id, "owner": id, "publicKeyPem": pem},
+                });
+                async move {
+                    (
+                        [("content-type", "application/activity+json")],
+                        document.to_string(),
+                    )
+                }
+            }
+        };
+        let app = axum::Router::new().route("/users/x", axum::routing::get(document));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        RemoteSender {
+            id,
+            key_id,
+            keys,
+            fetches,
+            task,
+        }
+    }
+
+    /// How many times the actor document was fetched.
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the actor's key, as a server rotating its keys does.
+    pub fn rotate(&self) {
+        if let Ok(mut keys) = self.keys.lock() {
+            *keys = new_keys();
+        }
+    }
+
+    /// The actor's current private key.
+    pub fn private_key(&self) -> String {
+        self.keys
+            .lock()
+            .map(|k| k.private_key.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for RemoteSender {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn new_keys() -> activitypub_federation::http_signatures::Keypair {
+    activitypub_federation::http_signatures::generate_actor_keypair().expect("a key pair")
+}
