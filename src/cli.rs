@@ -212,7 +212,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
             let fed = crate::federation::service::Federation::new(
                 store.clone(),
                 std::sync::Arc::new(config),
-            );
+            )?;
             // The stored blocks hold for what this command fetches or sends.
             match crate::federation::blocks::reload(&fed).await {
                 Ok(_) => federate(&fed, command).await,

@@ -71,12 +71,14 @@ async fn blocks_are_stored_shared_and_forget_what_came_from_the_domain() {
         let fed = Federation::new(
             Store::connect(&config).await.expect("connect"),
             config.clone(),
-        );
+        )
+        .expect("federation set up");
         // Another process sharing the database.
         let other = Federation::new(
             Store::connect(&config).await.expect("connect"),
             config.clone(),
-        );
+        )
+        .expect("federation set up");
         let instance = fed.instance_actor_id();
 
         let local = store.create_pole(&pole("ici")).await.expect("pole");

@@ -140,7 +140,7 @@ impl Instance {
             .expect("create the project");
         assert_eq!(pole.ap_id, "http://127.0.0.1:9/poles/redon");
         Instance {
-            fed: Federation::new(store, Arc::new(config)),
+            fed: Federation::new(store, Arc::new(config)).expect("federation set up"),
             pole,
             project,
         }

@@ -230,3 +230,35 @@ async fn allowed_addresses_open_the_listed_networks_only() {
     }
     a.stop().await;
 }
+
+/// Federation never starts with another client than the configured one: trusted roots that
+/// cannot be read stop it, instead of leaving it to trust only the usual authorities.
+#[tokio::test]
+async fn federation_does_not_start_without_its_configured_roots() {
+    common::init_logs();
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store_config = db.config();
+    let store = maillage::store::Store::connect(&store_config)
+        .await
+        .expect("connect");
+    for (label, content) in [("missing", None), ("not PEM", Some("not a certificate"))] {
+        let mut config = db.config();
+        let path = dir.path().join(format!("{}.pem", label.replace(' ', "-")));
+        if let Some(content) = content {
+            std::fs::write(&path, content).expect("write");
+        }
+        config.federation.extra_root_certificates = Some(path.display().to_string());
+        let result = maillage::federation::service::Federation::new(
+            store.clone(),
+            std::sync::Arc::new(config),
+        );
+        let Err(e) = result else {
+            panic!("[{label}] federation started without its roots");
+        };
+        assert!(
+            e.to_string().contains("extra_root_certificates"),
+            "[{label}] {e}"
+        );
+    }
+}

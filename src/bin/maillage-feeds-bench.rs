@@ -130,7 +130,7 @@ async fn run() -> BenchResult<()> {
         POLES * CALLS,
         started.elapsed().as_secs_f64()
     );
-    let app = router(AppState::new(store, config));
+    let app = router(AppState::new(store, config)?);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::new();
     println!(

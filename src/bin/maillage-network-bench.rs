@@ -52,7 +52,7 @@ async fn start(name: &str, dir: &std::path::Path) -> BenchResult<Instance> {
     let store = Store::connect(&config).await?;
     store.migrate().await?;
     store.ensure_instance(name).await?;
-    let state = AppState::new(store, config);
+    let state = AppState::new(store, config)?;
     let background = Background::start(&state);
     let app = router(state.clone());
     let server = tokio::spawn(async move {

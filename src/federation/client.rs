@@ -139,7 +139,7 @@ impl Client {
         public_url: &str,
         roots: Vec<reqwest::Certificate>,
         timeouts: Timeouts,
-    ) -> Client {
+    ) -> Result<Client, reqwest::Error> {
         // The process may already have a provider (tests start several instances).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let user_agent = format!(
@@ -156,17 +156,13 @@ impl Client {
             .dns_resolver(Arc::new(GuardedResolver { mode: mode.clone() }))
             .tls_certs_merge(roots)
             .no_proxy()
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot build the HTTP client; using the defaults");
-                reqwest::Client::new()
-            });
-        Client {
+            .build()?;
+        Ok(Client {
             http,
             mode,
             blocks,
             keys: Arc::new(Mutex::new(HashMap::new())),
-        }
+        })
     }
 
     pub fn mode(&self) -> NetworkMode {

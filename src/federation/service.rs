@@ -40,6 +40,9 @@ pub enum FederationError {
     Key(#[from] super::senders::KeyError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// What federation needs could not be set up (the HTTP client, the trusted roots).
+    #[error("federation cannot start: {0}")]
+    Setup(String),
 }
 
 pub type Result<T, E = FederationError> = std::result::Result<T, E>;
@@ -166,20 +169,22 @@ pub struct Federation {
 }
 
 impl Federation {
-    pub fn new(store: Store, config: Arc<Config>) -> Arc<Federation> {
-        let roots = config.extra_root_certificates().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "extra root certificates not read; only the usual ones are trusted");
-            Vec::new()
-        });
+    /// Fails rather than run with another client than the configured one (one that would
+    /// not check addresses, or not trust the configured roots).
+    pub fn new(store: Store, config: Arc<Config>) -> Result<Arc<Federation>> {
+        let roots = config
+            .extra_root_certificates()
+            .map_err(|e| FederationError::Setup(e.to_string()))?;
         let client = Client::new(
             config.network_mode(),
             config.domain_blocks(),
             &config.public_url,
             roots,
             super::client::Timeouts::from_config(&config.federation),
-        );
+        )
+        .map_err(|e| FederationError::Setup(format!("the HTTP client: {e}")))?;
         let limiter = RateLimiter::new(config.federation.inbox_requests_per_minute);
-        Arc::new(Federation {
+        Ok(Arc::new(Federation {
             store,
             client,
             limiter,
@@ -192,7 +197,7 @@ impl Federation {
             queued: Mutex::new(JustQueued::default()),
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
             config,
-        })
+        }))
     }
 
     pub fn instance_actor_id(&self) -> String {

@@ -131,6 +131,7 @@ impl From<crate::federation::service::FederationError> for ApiError {
             F::Key(e @ KeyError::Internal(_)) => ApiError::Internal(e.to_string()),
             F::Key(e) => ApiError::Unsigned(e.to_string()),
             F::Store(e) => e.into(),
+            e @ F::Setup(_) => ApiError::Internal(e.to_string()),
         }
     }
 }

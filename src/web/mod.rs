@@ -41,17 +41,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> AppState {
+    /// Fails if federation cannot be set up as configured.
+    pub fn new(
+        store: Store,
+        config: Config,
+    ) -> Result<AppState, crate::federation::service::FederationError> {
         let config = Arc::new(config);
-        AppState {
+        Ok(AppState {
             password_gate: Arc::new(admin::sign_in::PasswordGate::new(
                 config.web.password_checks,
             )),
-            fed: crate::federation::service::Federation::new(store.clone(), config.clone()),
+            fed: crate::federation::service::Federation::new(store.clone(), config.clone())?,
             store,
             config,
             statistics: Arc::default(),
-        }
+        })
     }
 }
 
@@ -287,7 +291,7 @@ pub async fn serve(config: Config) -> Result<(), crate::Error> {
         .map_err(|e| crate::Error::Listen(addr.to_string(), e))?;
     let tls = config.tls.clone();
     tracing::info!(listen = %local, https = tls.enabled(), public_url = %config.public_url, backend = ?store.backend(), "maillage is serving");
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(store.clone(), config)?;
     // The stored blocks hold from the first request on.
     crate::federation::blocks::reload(&state.fed).await?;
     let background = Background::start(&state);

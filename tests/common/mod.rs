@@ -202,7 +202,7 @@ impl TestServer {
             }
             None => issue_token(&store, "admin", Role::Admin).await,
         };
-        let state = AppState::new(store.clone(), config);
+        let state = AppState::new(store.clone(), config).expect("federation set up");
         let background = maillage::web::Background::start(&state);
         let app = router(state.clone());
         let task = tokio::spawn(serve(app));
