@@ -20,6 +20,7 @@ mod m20261123_000013_directory_order;
 mod m20261123_000014_directory_keys;
 mod m20261123_000015_directory_generation;
 mod m20261205_000016_versions;
+mod m20261205_000018_event_themes;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_directory_keys::Migration),
             Box::new(m20261123_000015_directory_generation::Migration),
             Box::new(m20261205_000016_versions::Migration),
+            Box::new(m20261205_000018_event_themes::Migration),
         ]
     }
 }

@@ -51,6 +51,17 @@ pub fn escape_html(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The text that [`escape_html`] escaped (and `&#39;`, `&#x27;`, as others write `'`):
+/// what another instance sends as HTML-escaped text, back to plain text.
+pub fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
 /// Sanitises HTML with an allow-list: no scripts, styles, event handlers or `javascript:` links.
 pub fn sanitize_html(html: &str) -> String {
     sanitizer().clean(html).to_string()

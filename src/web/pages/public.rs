@@ -48,6 +48,16 @@ fn link(label: &'static str, value: impl Into<String>, href: impl Into<String>) 
     }
 }
 
+/// The themes of a project, event or call, when it has some.
+fn themes_fact(facts: &mut Vec<Fact>, themes: &[Theme], lang: Lang) {
+    if !themes.is_empty() {
+        facts.push(fact(
+            lang.t("pole.themes"),
+            views::labels(themes, lang).join(", "),
+        ));
+    }
+}
+
 fn first<T>(page: crate::store::Page<T>) -> Vec<T> {
     page.items
 }
@@ -769,12 +779,7 @@ impl ObjectPageData for Project {
         if let Some(d) = p.end_date {
             facts.push(fact(lang.t("project.end"), views::date(d, lang)));
         }
-        if !p.themes.is_empty() {
-            facts.push(fact(
-                lang.t("pole.themes"),
-                views::labels(&p.themes, lang).join(", "),
-            ));
-        }
+        themes_fact(&mut facts, &p.themes, lang);
         let areas = p.territory.view();
         if !areas.communes.is_empty() {
             facts.push(fact(
@@ -847,6 +852,7 @@ impl ObjectPageData for Event {
         if let Some(capacity) = e.capacity {
             facts.push(fact(lang.t("event.capacity"), capacity.to_string()));
         }
+        themes_fact(&mut facts, &e.themes, lang);
         let tz = e.tz();
         let status = match e.status {
             crate::domain::vocab::EventStatus::Scheduled => "https://schema.org/EventScheduled",
@@ -919,12 +925,7 @@ impl ObjectPageData for CallForCooperation {
         if let Some(d) = call.deadline {
             facts.push(fact(lang.t("call.deadline"), views::date(d, lang)));
         }
-        if !call.themes.is_empty() {
-            facts.push(fact(
-                lang.t("pole.themes"),
-                views::labels(&call.themes, lang).join(", "),
-            ));
-        }
+        themes_fact(&mut facts, &call.themes, lang);
         ObjectPageParts {
             title: call.title.clone(),
             summary: call.summary.clone().unwrap_or_default(),
