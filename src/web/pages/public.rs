@@ -151,6 +151,7 @@ async fn home_page(state: &AppState, c: &Ctx) -> Result<Response, ApiError> {
 struct DirectoryPage {
     c: Ctx,
     meta: Meta,
+    heading: String,
     errors: Vec<FieldError>,
     q: String,
     epci: String,
@@ -193,8 +194,18 @@ pub async fn directory(
     c: Ctx,
     RawQuery(query): RawQuery,
 ) -> Response {
+    directory_page(&state, c, query.as_deref().unwrap_or_default(), None).await
+}
+
+/// The directory page for a query string, under its own heading or the directory's.
+pub async fn directory_page(
+    state: &AppState,
+    c: Ctx,
+    query: &str,
+    heading: Option<String>,
+) -> Response {
     let api = &state.config.api;
-    let (params, errors) = match directory::page_query(query.as_deref().unwrap_or_default(), api) {
+    let (params, errors) = match directory::page_query(query, api) {
         Ok(q) => (q, Vec::new()),
         Err(e) => (
             DirectoryQuery {
@@ -246,10 +257,11 @@ pub async fn directory(
         })
         .collect();
     let one = |v: Option<&'static str>| v.into_iter().collect::<Vec<_>>();
+    let heading = heading.unwrap_or_else(|| c.t("directory.title").to_owned());
     let title = if params.is_filtered() {
-        format!("{} ({total})", c.t("directory.title"))
+        format!("{heading} ({total})")
     } else {
-        c.t("directory.title").to_owned()
+        heading.clone()
     };
     let meta = Meta::new(
         title,
@@ -273,6 +285,7 @@ pub async fn directory(
     };
     let page = DirectoryPage {
         meta,
+        heading,
         errors,
         q: params.q.clone().unwrap_or_default(),
         epci: params.epci.clone().unwrap_or_default(),
