@@ -69,12 +69,9 @@ fn addresses(value: &Value, out: &mut Vec<String>) {
                     Value::String(s) if matches!(key.as_str(), "content" | "summary" | "value") => {
                         out.extend(hrefs(s))
                     }
-                    Value::Array(items) if key == "organizer" || key == "cc" => out.extend(
-                        items
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned),
-                    ),
+                    Value::Array(items) if key == "organizer" || key == "cc" => {
+                        out.extend(items.iter().filter_map(Value::as_str).map(str::to_owned))
+                    }
                     _ => addresses(v, out),
                 }
             }
@@ -198,7 +195,12 @@ async fn every_address_in_our_documents_answers() {
 
         // The theme: for browsers, the directory of what carries it, with its feeds; for
         // federation clients, a paged collection of their ids.
-        let (status, page) = get(&server, &server.url("/themes/agriculture-food"), "text/html").await;
+        let (status, page) = get(
+            &server,
+            &server.url("/themes/agriculture-food"),
+            "text/html",
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert!(
             page.contains("Marché solidaire")
@@ -216,7 +218,10 @@ async fn every_address_in_our_documents_answers() {
         let first = document(&server, &format!("{theme_id}?page=1")).await;
         assert_eq!(first["type"], "OrderedCollectionPage");
         assert_eq!(first["partOf"], theme_id);
-        let items = first["orderedItems"].as_array().cloned().unwrap_or_default();
+        let items = first["orderedItems"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert!(
             items.contains(&event["url"]) && items.contains(&project["url"]),
             "[{}] {first}",
@@ -245,14 +250,20 @@ async fn hashtags_and_addresses_are_links_as_mastodon_writes_them() {
     for db in TestDb::all().await {
         let server = TestServer::start(&db).await;
         let (_, project, event, call) = publish_all(&server).await;
-        assert_eq!(event["themes"], json!(["agriculture-food"]), "the API gives them");
+        assert_eq!(
+            event["themes"],
+            json!(["agriculture-food"]),
+            "the API gives them"
+        );
         let tag = |id: &str, name: &str| {
             format!(
                 "<a href=\"{}\" class=\"mention hashtag\" rel=\"tag\">#<span>{name}</span></a>",
                 server.url(&format!("/themes/{id}"))
             )
         };
-        let link = |url: &str| format!("<a href=\"{url}\" target=\"_blank\" rel=\"nofollow noopener noreferrer\">");
+        let link = |url: &str| {
+            format!("<a href=\"{url}\" target=\"_blank\" rel=\"nofollow noopener noreferrer\">")
+        };
 
         let note = document(&server, project["url"].as_str().unwrap_or_default()).await;
         let content = note["content"].as_str().unwrap_or_default();
@@ -262,7 +273,11 @@ async fn hashtags_and_addresses_are_links_as_mastodon_writes_them() {
             link("https://eolien.example.org/dossier"),
             link(project["url"].as_str().unwrap_or_default()),
         ] {
-            assert!(content.contains(&expected), "[{}] `{expected}` in {content}", db.label);
+            assert!(
+                content.contains(&expected),
+                "[{}] `{expected}` in {content}",
+                db.label
+            );
         }
 
         let ev = document(&server, event["url"].as_str().unwrap_or_default()).await;
@@ -279,7 +294,11 @@ async fn hashtags_and_addresses_are_links_as_mastodon_writes_them() {
             link("https://visio.example.org/marche"),
             link("https://billets.example.org/marche"),
         ] {
-            assert!(summary.contains(&expected), "[{}] `{expected}` in {summary}", db.label);
+            assert!(
+                summary.contains(&expected),
+                "[{}] `{expected}` in {summary}",
+                db.label
+            );
         }
         let read = parse_event(&ev).expect("another Maillage instance reads the event");
         assert_eq!(
@@ -379,8 +398,18 @@ async fn typed_markup_stays_text_in_every_field() {
             let doc = document(&server, record["url"].as_str().unwrap_or_default()).await;
             let title = record["title"].as_str().unwrap_or_default();
             let summary = record["summary"].as_str().unwrap_or_default();
-            assert_eq!(doc["name"], escape_html(title), "[{}] {kind} name", db.label);
-            assert_eq!(doc["abstract"], escape_html(summary), "[{}] {kind} abstract", db.label);
+            assert_eq!(
+                doc["name"],
+                escape_html(title),
+                "[{}] {kind} name",
+                db.label
+            );
+            assert_eq!(
+                doc["abstract"],
+                escape_html(summary),
+                "[{}] {kind} abstract",
+                db.label
+            );
             assert_eq!(
                 doc["source"],
                 json!({"content": DESCRIPTION, "mediaType": "text/markdown"}),
@@ -407,22 +436,31 @@ async fn typed_markup_stays_text_in_every_field() {
         // Another Maillage instance gets back what was typed.
         let project_back = parse_project(&documents[0]).expect("project");
         assert_eq!(project_back.title, typed("projet"));
-        assert_eq!(project_back.summary.as_deref(), Some(typed("résumé du projet").as_str()));
+        assert_eq!(
+            project_back.summary.as_deref(),
+            Some(typed("résumé du projet").as_str())
+        );
         let event_back = parse_event(&documents[1]).expect("event");
         assert_eq!(event_back.title, typed("événement"));
         let call_back = parse_call(&documents[2]).expect("call");
         assert_eq!(call_back.how_to_answer, typed("répondre"));
-        assert_eq!(call_back.description.map(|d| d.source).as_deref(), Some(DESCRIPTION));
+        assert_eq!(
+            call_back.description.map(|d| d.source).as_deref(),
+            Some(DESCRIPTION)
+        );
 
         // The pole: its name is text (Mastodon and Mobilizon show an actor's name as text);
         // its summary and profile fields are safe HTML, its abstract escaped.
         let group = document(&server, &server.url("/poles/redon")).await;
         assert_eq!(group["name"], typed("pôle"));
-        safe_html("pole summary", group["summary"].as_str().unwrap_or_default());
+        safe_html(
+            "pole summary",
+            group["summary"].as_str().unwrap_or_default(),
+        );
         assert!(
-            group["summary"]
-                .as_str()
-                .is_some_and(|s| s.contains("&lt;b&gt;gras&lt;/b&gt;") && s.contains("Un <b>vrai</b> texte")),
+            group["summary"].as_str().is_some_and(
+                |s| s.contains("&lt;b&gt;gras&lt;/b&gt;") && s.contains("Un <b>vrai</b> texte")
+            ),
             "[{}] {group}",
             db.label
         );
@@ -431,7 +469,10 @@ async fn typed_markup_stays_text_in_every_field() {
         }
         assert_eq!(group["abstract"], escape_html(&typed("résumé du pôle")));
         let (pole_back, _) = maillage::federation::remote::parse_pole(&group).expect("pole");
-        assert_eq!(pole_back.summary.as_deref(), Some(typed("résumé du pôle").as_str()));
+        assert_eq!(
+            pole_back.summary.as_deref(),
+            Some(typed("résumé du pôle").as_str())
+        );
         assert_eq!(pole_back.name, typed("pôle"));
 
         server.stop().await;
@@ -482,7 +523,12 @@ async fn a_pole_update_goes_out_only_when_its_document_changed() {
         quiet.replies_need_approval = !quiet.replies_need_approval;
         store.update_pole("redon", &quiet).await.expect("update");
         eventually("the setting's change published", published).await;
-        assert_eq!(updates(), 0, "[{}] nothing in the document changed", db.label);
+        assert_eq!(
+            updates(),
+            0,
+            "[{}] nothing in the document changed",
+            db.label
+        );
 
         let mut renamed = quiet.clone();
         renamed.name = "Pôle du pays de Redon".into();
@@ -513,7 +559,12 @@ async fn nodeinfo_dates_the_last_publication() {
             .create_pole(&pole_input.validate().expect("pole"))
             .await
             .expect("create pole");
-        assert_eq!(last_activity().await, Value::Null, "[{}] nothing published yet", db.label);
+        assert_eq!(
+            last_activity().await,
+            Value::Null,
+            "[{}] nothing published yet",
+            db.label
+        );
         let project: maillage::domain::ProjectInput = input(json!({"title": "Parc éolien"}));
         let before = chrono::Utc::now();
         server
@@ -524,13 +575,26 @@ async fn nodeinfo_dates_the_last_publication() {
         let published = last_activity().await;
         let at: chrono::DateTime<chrono::Utc> =
             serde_json::from_value(published.clone()).expect("a date");
-        assert!(at >= before - chrono::Duration::seconds(1), "[{}] {published}", db.label);
+        assert!(
+            at >= before - chrono::Duration::seconds(1),
+            "[{}] {published}",
+            db.label
+        );
 
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         let mut renamed = pole.pole.clone();
         renamed.name = "Pôle du pays de Redon".into();
-        server.store.update_pole("redon", &renamed).await.expect("update");
-        assert_eq!(last_activity().await, published, "[{}] a profile edit is no publication", db.label);
+        server
+            .store
+            .update_pole("redon", &renamed)
+            .await
+            .expect("update");
+        assert_eq!(
+            last_activity().await,
+            published,
+            "[{}] a profile edit is no publication",
+            db.label
+        );
 
         server.stop().await;
         db.drop_now().await;

@@ -144,7 +144,7 @@ mod tests {
             "Voir <a href=\"https://ptce.example.org/a\" target=\"_blank\" rel=\"nofollow noopener noreferrer\"><span class=\"invisible\">https://</span><span class=\"\">ptce.example.org/a</span><span class=\"invisible\"></span></a>. &lt;b&gt;x&lt;/b&gt;"
         );
         let long = url_link("https://www.billetterie.example.org/evenements/2027/marche-solidaire");
-        assert!(long.contains("<span class=\"invisible\">https://www.</span><span class=\"ellipsis\">billetterie.example.org/evene</span><span class=\"invisible\">nements/2027/marche-solidaire</span>"), "{long}");
+        assert!(long.contains("<span class=\"invisible\">https://www.</span><span class=\"ellipsis\">billetterie.example.org/evenem</span><span class=\"invisible\">ents/2027/marche-solidaire</span>"), "{long}");
         // Glued to a word, in parentheses, or not an address at all.
         assert_eq!(linkify("xhttps://a.example"), "xhttps://a.example");
         assert!(linkify("(https://a.example/x)").ends_with("</a>)"));
@@ -152,14 +152,20 @@ mod tests {
         assert_eq!(linkify("https:// rien"), "https:// rien");
         assert_eq!(
             linkify("\"https://a.example/?q=<script>\""),
-            format!("&quot;{}&lt;script&gt;&quot;", url_link("https://a.example/?q="))
+            format!(
+                "&quot;{}&lt;script&gt;&quot;",
+                url_link("https://a.example/?q=")
+            )
         );
     }
 
     #[test]
     fn hashtags_are_written_as_mastodon_writes_them() {
         assert_eq!(
-            hashtag_link("https://ptce.example.org/themes/renewable-energy", "EnergiesRenouvelables"),
+            hashtag_link(
+                "https://ptce.example.org/themes/renewable-energy",
+                "EnergiesRenouvelables"
+            ),
             "<a href=\"https://ptce.example.org/themes/renewable-energy\" class=\"mention hashtag\" rel=\"tag\">#<span>EnergiesRenouvelables</span></a>"
         );
     }
@@ -173,8 +179,10 @@ mod tests {
         );
         assert_eq!(sanitize(&ours), ours);
         assert_eq!(
-            sanitize("<p onclick=\"x()\">a<script>alert(1)</script><a href=\"javascript:x\" class=\"evil\">b</a></p>"),
-            "<p>a<a>b</a></p>"
+            sanitize(
+                "<p onclick=\"x()\">a<script>alert(1)</script><a href=\"javascript:x\" class=\"evil\">b</a></p>"
+            ),
+            "<p>a<a class=\"\">b</a></p>"
         );
     }
 }

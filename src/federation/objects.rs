@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::actors::ApPlace;
+use super::html;
 use crate::domain::place::Place;
 use crate::domain::territory_ref::fold;
-use super::html;
 use crate::domain::text::escape_html as escape;
 use crate::domain::vocab::{
     CallDirection, CallStatus, CallSubject, EventStatus, ProjectStatus, Theme,
@@ -198,10 +198,7 @@ fn hashtag_line(base: &str, themes: &[Theme]) -> String {
         .iter()
         .map(|t| {
             let name = hashtag_name(*t);
-            html::hashtag_link(
-                &theme_url(base, *t),
-                name.trim_start_matches('#'),
-            )
+            html::hashtag_link(&theme_url(base, *t), name.trim_start_matches('#'))
         })
         .collect();
     format!("<p>{}</p>", tags.join(" "))
@@ -273,7 +270,6 @@ pub fn event_when(event: &Event) -> String {
     }
     when
 }
-
 
 /// What every kind has: who, when, where it is shown, and its texts.
 struct Texts<'a> {

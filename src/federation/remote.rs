@@ -13,8 +13,8 @@ use crate::domain::member::{Member, MemberInput};
 use crate::domain::place::PlaceInput;
 use crate::domain::pole::{Pole, PoleInput, RecognitionsInput};
 use crate::domain::project::ProjectInput;
-use crate::domain::text::unescape_html;
 use crate::domain::territory::TerritoryInput;
+use crate::domain::text::unescape_html;
 use crate::domain::vocab::{
     CallDirection, CallStatus, CallSubject, EventStatus, LegalForm, PoolingKind, ProjectStatus,
     TerritoryKind, TextFormat, Theme,

@@ -123,8 +123,8 @@ impl super::Store {
     /// When the last project, event or call of a local pole was created, changed or
     /// deleted: the instance's last publication.
     pub async fn last_publication(&self) -> Result<Option<chrono::DateTime<Utc>>> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
         use sea_orm::sea_query::Query;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
         use super::entities::poles;
         let local_poles = Query::select()

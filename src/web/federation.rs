@@ -94,7 +94,10 @@ pub async fn webfinger(
     let mut document = serde_json::to_value(document)
         .map_err(|e| ApiError::Internal(format!("cannot write a WebFinger document: {e}")))?;
     if let Some(links) = document["links"].as_array_mut() {
-        for link in links.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+        for link in links
+            .iter_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
             link.retain(|_, v| !v.is_null());
         }
     }
