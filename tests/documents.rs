@@ -234,8 +234,13 @@ async fn every_address_in_our_documents_answers() {
             let (status, body) = get(&server, &server.url(path), AP).await;
             assert_eq!(status, expected, "[{}] {path}: {body}", db.label);
         }
-        let (status, _) = get(&server, &server.url("/themes/astrology"), "text/html").await;
+        let (status, page) = get(&server, &server.url("/themes/astrology"), "text/html").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            page.contains("<html"),
+            "[{}] a page for browsers: {page}",
+            db.label
+        );
 
         server.stop().await;
         db.drop_now().await;

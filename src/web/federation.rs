@@ -479,10 +479,13 @@ pub async fn theme(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> ApiResult<Response> {
-    let theme = crate::domain::vocab::Theme::from_id(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("theme `{id}`")))?;
+    let theme = crate::domain::vocab::Theme::from_id(&id);
     if !wants_json(&headers) {
         let c = crate::web::pages::Ctx::build(&state, &headers, &uri).await;
+        let Some(theme) = theme else {
+            let unknown = ApiError::NotFound(format!("theme `{id}`"));
+            return Ok(crate::web::pages::error_page(&c, unknown));
+        };
         let mut query = format!("theme={}", theme.id());
         if let Some(extra) = uri.query().filter(|q| !q.is_empty()) {
             query.push('&');
@@ -497,6 +500,7 @@ pub async fn theme(
             crate::web::pages::public::directory_page(&state, c, &query, Some(heading)).await,
         );
     }
+    let theme = theme.ok_or_else(|| ApiError::NotFound(format!("theme `{id}`")))?;
     let Query(query) = Query::<OutboxQuery>::try_from_uri(&uri)
         .map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let collection_id = crate::federation::objects::theme_url(&state.store.url("/"), theme);
