@@ -56,19 +56,24 @@ fn mastodon_status(object: &Value) -> Option<MastodonStatus> {
     }
 }
 
-/// The text a reader sees: tags removed, entities decoded.
+/// The text a reader sees: tags removed (a space for those that break a line), entities
+/// decoded.
 fn visible(html: &str) -> String {
     let mut out = String::new();
-    let mut in_tag = false;
+    let mut tag: Option<String> = None;
     for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
+        match (c, &mut tag) {
+            ('<', None) => tag = Some(String::new()),
+            ('>', Some(name)) => {
+                let name = name.trim_start_matches('/');
+                let name = name.split_whitespace().next().unwrap_or_default();
+                if !matches!(name, "a" | "span" | "strong" | "b" | "em" | "i") {
+                    out.push(' ');
+                }
+                tag = None;
             }
-            _ if !in_tag => out.push(c),
-            _ => {}
+            (_, Some(name)) => name.push(c),
+            (_, None) => out.push(c),
         }
     }
     out.replace("&amp;", "&")
@@ -169,7 +174,7 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
             "Parc éolien citoyen",
             "Quatre éoliennes",
             "En cours",
-            "depuis le dimanche 1 janvier 2012",
+            "depuis le dimanche 1er janvier 2012",
             &project.ap_id,
             "#EnergiesRenouvelables",
         ] {

@@ -188,6 +188,7 @@ fn full_event(title: &str, day: u32, organiser_poles: Vec<String>) -> Event {
         registration_url: Some("https://inscription.example.org/marche".into()),
         capacity: Some(120),
         status: Some(EventStatus::Postponed),
+        themes: vec![Theme::AgricultureFood, Theme::CircularEconomy],
     }
     .validate()
     .expect("the full event is valid")

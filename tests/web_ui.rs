@@ -656,6 +656,8 @@ async fn publishing_through_forms(server: &TestServer, label: &str) {
                 ("status", "scheduled"),
                 ("place.name", "La Fabrique"),
                 ("place.commune", "Villeurbanne"),
+                ("themes", "agriculture-food"),
+                ("themes", "mobility"),
             ],
         )
         .await;
@@ -664,6 +666,31 @@ async fn publishing_through_forms(server: &TestServer, label: &str) {
         StatusCode::SEE_OTHER,
         "[{label}] {}",
         event.body
+    );
+    // Events have themes, as projects and calls.
+    let events = common::ok(
+        server,
+        reqwest::Method::GET,
+        "/api/v1/poles/ptce-rhone/events",
+        None,
+    )
+    .await;
+    let breakfast = events["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["title"] == "Petit-déjeuner de la coopération");
+    assert_eq!(
+        breakfast.map(|e| e["themes"].clone()),
+        Some(serde_json::json!(["agriculture-food", "mobility"])),
+        "[{label}] {events}"
+    );
+    assert!(
+        v.get("/admin/poles/ptce-rhone/events/new")
+            .await
+            .body
+            .contains("name=\"themes\" value=\"agriculture-food\""),
+        "[{label}] the event form has the themes"
     );
     let call = v
         .submit(

@@ -21,6 +21,7 @@ mod m20261123_000014_directory_keys;
 mod m20261123_000015_directory_generation;
 mod m20261205_000016_versions;
 mod m20261205_000017_relay_subscriptions;
+mod m20261205_000018_event_themes;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_directory_generation::Migration),
             Box::new(m20261205_000016_versions::Migration),
             Box::new(m20261205_000017_relay_subscriptions::Migration),
+            Box::new(m20261205_000018_event_themes::Migration),
         ]
     }
 }

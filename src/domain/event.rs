@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::place::{Place, PlaceInput};
 use super::project::check_dates;
 use super::text::RichText;
-use super::vocab::{EventStatus, TextFormat};
+use super::vocab::{EventStatus, TextFormat, Theme};
 use super::{ValidationErrors, check};
 
 pub const DEFAULT_TIMEZONE: &str = "Europe/Paris";
@@ -47,6 +47,10 @@ pub struct EventInput {
     /// `scheduled` (default), `cancelled` or `postponed`.
     #[serde(default)]
     pub status: Option<EventStatus>,
+    /// Theme codes (see `/api/v1/vocabularies`); an event without themes is found in the
+    /// directory under its pole's.
+    #[serde(default)]
+    pub themes: Vec<Theme>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +67,9 @@ pub struct Event {
     pub registration_url: Option<String>,
     pub capacity: Option<u32>,
     pub status: EventStatus,
+    /// Older snapshots of the history have no themes.
+    #[serde(default)]
+    pub themes: Vec<Theme>,
     /// The event's page on the server of other software it was taken from (a Mobilizon or
     /// Gancio event), when that is not its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +181,7 @@ impl EventInput {
             "registration_url",
             check::optional_web_url(self.registration_url.as_deref()),
         );
+        let themes = e.take("themes", check::dedup_list(&self.themes));
         if let Some(capacity) = self.capacity
             && !(1..=MAX_CAPACITY).contains(&capacity)
         {
@@ -195,6 +203,7 @@ impl EventInput {
             registration_url: registration_url.flatten(),
             capacity: self.capacity,
             status: self.status.unwrap_or(EventStatus::Scheduled),
+            themes: themes.unwrap_or_default(),
             source_url: None,
         })
     }
@@ -236,6 +245,7 @@ impl Event {
             registration_url: self.registration_url.clone(),
             capacity: self.capacity,
             status: Some(self.status),
+            themes: self.themes.clone(),
         }
     }
 }

@@ -5,34 +5,35 @@ use std::sync::OnceLock;
 
 use super::vocab::TextFormat;
 
+/// The elements a long text may keep.
+pub const ALLOWED_TAGS: &[&str] = &[
+    "a",
+    "p",
+    "br",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "s",
+    "del",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "span",
+];
+
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     BUILDER.get_or_init(|| {
-        let tags: HashSet<&str> = [
-            "a",
-            "p",
-            "br",
-            "strong",
-            "b",
-            "em",
-            "i",
-            "u",
-            "s",
-            "del",
-            "ul",
-            "ol",
-            "li",
-            "blockquote",
-            "code",
-            "pre",
-            "h2",
-            "h3",
-            "h4",
-            "hr",
-            "span",
-        ]
-        .into_iter()
-        .collect();
+        let tags: HashSet<&str> = ALLOWED_TAGS.iter().copied().collect();
         let mut builder = ammonia::Builder::default();
         builder
             .tags(tags)
@@ -49,6 +50,17 @@ pub fn escape_html(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The text that [`escape_html`] escaped (and `&#39;`, `&#x27;`, as others write `'`):
+/// what another instance sends as HTML-escaped text, back to plain text.
+pub fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }
 
 /// Sanitises HTML with an allow-list: no scripts, styles, event handlers or `javascript:` links.

@@ -277,11 +277,12 @@ impl Group {
             });
         }
         let summary = match (&pole.summary, &pole.description) {
-            (Some(s), Some(d)) => Some(format!("<p>{}</p>{}", escape(s), d.html)),
-            (Some(s), None) => Some(format!("<p>{}</p>", escape(s))),
+            (Some(s), Some(d)) => Some(format!("<p>{}</p>{}", super::html::linkify(s), d.html)),
+            (Some(s), None) => Some(format!("<p>{}</p>", super::html::linkify(s))),
             (None, Some(d)) => Some(d.html.clone()),
             (None, None) => None,
-        };
+        }
+        .map(|html| super::html::sanitize(&html));
         Ok(Group {
             context: super::context(),
             kind: "Group".into(),
@@ -354,7 +355,9 @@ impl Group {
             founded_year: pole.founded_year,
             legal_form: pole.legal_form,
             siren: pole.siren.clone(),
-            excerpt: pole.summary.clone(),
+            // Text, HTML-escaped as the objects' (the name stays text: Mastodon and
+            // Mobilizon show an actor's name as text, never as HTML).
+            excerpt: pole.summary.as_deref().map(escape),
             source: super::objects::Source::from_rich_text(&pole.description),
             website: pole.website.clone(),
             email: pole.contact_email.clone(),

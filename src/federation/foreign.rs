@@ -171,6 +171,7 @@ pub fn parse_foreign_event(doc: &Value) -> Result<Event, String> {
         registration_url: None,
         capacity,
         status: Some(status),
+        themes: Vec::new(),
     }
     .validate()
     .map_err(|e: ValidationErrors| format!("the event does not hold: {e}"))?;

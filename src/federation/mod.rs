@@ -6,6 +6,7 @@ pub mod client;
 pub mod discover;
 pub mod follows;
 pub mod foreign;
+pub mod html;
 pub mod inbox;
 pub mod objects;
 pub mod publish;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::actors::ApPlace;
+use super::html;
 use crate::domain::place::Place;
 use crate::domain::territory_ref::fold;
 use crate::domain::text::escape_html as escape;
@@ -181,19 +182,31 @@ fn hashtags(base: &str, themes: &[Theme]) -> Result<Vec<Hashtag>, url::ParseErro
         .map(|t| {
             Ok(Hashtag {
                 kind: "Hashtag".into(),
-                href: Url::parse(&format!("{base}/themes/{}", t.id()))?,
+                href: Url::parse(&theme_url(base, *t))?,
                 name: hashtag_name(*t),
             })
         })
         .collect()
 }
 
-fn hashtag_line(themes: &[Theme]) -> String {
+/// The hashtags as a paragraph of links to the themes' pages, as Mastodon writes them.
+fn hashtag_line(base: &str, themes: &[Theme]) -> String {
     if themes.is_empty() {
         return String::new();
     }
-    let tags: Vec<String> = themes.iter().map(|t| escape(&hashtag_name(*t))).collect();
+    let tags: Vec<String> = themes
+        .iter()
+        .map(|t| {
+            let name = hashtag_name(*t);
+            html::hashtag_link(&theme_url(base, *t), name.trim_start_matches('#'))
+        })
+        .collect();
     format!("<p>{}</p>", tags.join(" "))
+}
+
+/// The page of a theme on this instance: the directory of what carries it.
+pub fn theme_url(base: &str, theme: Theme) -> String {
+    format!("{}/themes/{}", base.trim_end_matches('/'), theme.id())
 }
 
 const WEEKDAYS: [&str; 7] = [
@@ -214,12 +227,15 @@ const MONTHS: [&str; 12] = [
     "décembre",
 ];
 
-/// `samedi 5 décembre 2026`
+/// `samedi 5 décembre 2026`, `vendredi 1er janvier 2027`.
 pub fn french_date(date: NaiveDate) -> String {
+    let day = match date.day() {
+        1 => "1er".to_owned(),
+        d => d.to_string(),
+    };
     format!(
-        "{} {} {} {}",
+        "{} {day} {} {}",
         WEEKDAYS[date.weekday().num_days_from_monday() as usize],
-        date.day(),
         MONTHS[date.month0() as usize],
         date.year()
     )
@@ -255,10 +271,6 @@ pub fn event_when(event: &Event) -> String {
     when
 }
 
-fn link(url: &str) -> String {
-    format!("<a href=\"{u}\">{u}</a>", u = escape(url))
-}
-
 /// What every kind has: who, when, where it is shown, and its texts.
 struct Texts<'a> {
     name: &'a str,
@@ -286,10 +298,13 @@ fn common<T>(
         published: record.published_at,
         updated: record.updated_at,
         url: id.clone(),
-        name: texts.name.to_owned(),
-        content: texts.content,
+        // `name` and `abstract` are text, but Mastodon puts an `Event`'s `name` in a
+        // heading before it sanitises: both are HTML-escaped (the text as typed is in
+        // `source` and the structured fields).
+        name: escape(texts.name),
+        content: html::sanitize(&texts.content),
         media_type: "text/html".into(),
-        excerpt: texts.summary.clone(),
+        excerpt: texts.summary.as_deref().map(escape),
         source: Source::from_rich_text(texts.description),
         tag: hashtags(&base, themes)?,
         themes: themes.to_vec(),
@@ -298,9 +313,10 @@ fn common<T>(
     })
 }
 
+/// A text people typed, as a paragraph: escaped, its web addresses linked.
 fn paragraph(text: &Option<String>) -> String {
     text.as_ref()
-        .map(|t| format!("<p>{}</p>", escape(t)))
+        .map(|t| format!("<p>{}</p>", html::linkify(t)))
         .unwrap_or_default()
 }
 
@@ -326,8 +342,8 @@ pub fn project_note(
             .as_ref()
             .map(|d| d.html.as_str())
             .unwrap_or_default(),
-        link = link(&record.ap_id),
-        tags = hashtag_line(&p.themes),
+        link = html::url_link(&record.ap_id),
+        tags = hashtag_line(&base_of(record), &p.themes),
     );
     Ok(Note {
         common: common(
@@ -380,9 +396,9 @@ pub fn call_note(
             .as_ref()
             .map(|d| d.html.as_str())
             .unwrap_or_default(),
-        answer = escape(&c.how_to_answer),
-        link = link(&record.ap_id),
-        tags = hashtag_line(&c.themes),
+        answer = html::linkify(&c.how_to_answer),
+        link = html::url_link(&record.ap_id),
+        tags = hashtag_line(&base_of(record), &c.themes),
     );
     Ok(Note {
         common: common(
@@ -406,8 +422,15 @@ pub fn call_note(
         subjects: c.subjects.clone(),
         deadline: c.deadline,
         call_status: Some(c.status),
-        how_to_answer: Some(c.how_to_answer.clone()),
+        how_to_answer: Some(escape(&c.how_to_answer)),
     })
+}
+
+/// `https://domain` of an object's id.
+fn base_of<T>(record: &ObjectRecord<T>) -> String {
+    Url::parse(&record.ap_id)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 fn place_line(place: &Place) -> String {
@@ -427,22 +450,29 @@ pub fn event_object(
     if let Some(place) = &e.place {
         lines.push(place_line(place));
     }
+    let mut facts: Vec<String> = lines.iter().map(|l| escape(l)).collect();
     if let Some(online) = &e.online_url {
-        lines.push(format!("En ligne : {online}"));
+        facts.push(format!("En ligne : {}", html::url_link(online)));
     }
     if let Some(registration) = &e.registration_url {
-        lines.push(format!("Inscription : {registration}"));
+        facts.push(format!("Inscription : {}", html::url_link(registration)));
     }
-    let facts: Vec<String> = lines.iter().map(|l| escape(l)).collect();
-    let summary = format!("<p>{}</p>{}", facts.join("<br>"), paragraph(&e.summary));
+    let tags = hashtag_line(&base_of(record), &e.themes);
+    let summary = format!(
+        "<p>{}</p>{}{tags}",
+        facts.join("<br>"),
+        paragraph(&e.summary)
+    );
     let content = format!(
-        "{summary}{description}<p>{link}</p>",
+        "<p>{}</p>{}{description}<p>{link}</p>{tags}",
+        facts.join("<br>"),
+        paragraph(&e.summary),
         description = e
             .description
             .as_ref()
             .map(|d| d.html.as_str())
             .unwrap_or_default(),
-        link = link(&record.ap_id),
+        link = html::url_link(&record.ap_id),
     );
     let online = e.online_url.as_deref().map(Url::parse).transpose()?;
     let location = match (&e.place, &online) {
@@ -480,10 +510,10 @@ pub fn event_object(
                 summary: &e.summary,
                 description: &e.description,
             },
-            &[],
+            &e.themes,
             &[],
         )?,
-        summary,
+        summary: html::sanitize(&summary),
         ptce_kind: "event".into(),
         start_time: e.starts_at.with_timezone(&tz).to_rfc3339(),
         end_time: e.ends_at.map(|t| t.with_timezone(&tz).to_rfc3339()),
@@ -518,5 +548,7 @@ mod tests {
     fn french_dates() {
         let date = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap_or_default();
         assert_eq!(french_date(date), "samedi 5 décembre 2026");
+        let first = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap_or_default();
+        assert_eq!(french_date(first), "vendredi 1er janvier 2027");
     }
 }

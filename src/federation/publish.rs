@@ -144,9 +144,47 @@ async fn pole_is_deleted(fed: &Federation, pole: &PoleRecord) -> Result<bool> {
     }
 }
 
-/// Hands one change to the delivery queue, addressed to the pole's followers.
+/// What identifies a `Group` document's content: the SHA-256 of the document without its
+/// `updated` (which changes with every write to the pole, even one that is not in it).
+fn document_digest(document: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut document = document.clone();
+    if let Some(map) = document.as_object_mut() {
+        map.remove("updated");
+    }
+    hex::encode(Sha256::digest(document.to_string().as_bytes()))
+}
+
+/// For a change of a local pole's profile or members, the digest of its `Group` document
+/// now; `None` for other changes.
+async fn pole_digest(
+    fed: &Federation,
+    pole: &PoleRecord,
+    change: &PendingChange,
+) -> Result<Option<String>> {
+    let profile = matches!(
+        (change.kind.as_str(), change.action.as_str()),
+        ("pole", "create" | "update") | ("member", _)
+    );
+    if !profile || !pole.local || pole_is_deleted(fed, pole).await? {
+        return Ok(None);
+    }
+    Ok(Some(document_digest(&pole_document(fed, pole).await?)))
+}
+
+/// Hands one change to the delivery queue, addressed to the pole's followers. A change of
+/// a pole's profile or members that leaves its `Group` document as it was last published
+/// (a setting that is not in it, such as `replies_need_approval`) sends nothing.
 pub async fn publish_change(fed: &Federation, change: &PendingChange) -> Result<usize> {
     let pole = fed.store.pole_by_id(change.pole_id).await?;
+    let digest = pole_digest(fed, &pole, change).await?;
+    if let Some(digest) = &digest
+        && fed.store.pole_published_digest(pole.id).await?.as_ref() == Some(digest)
+    {
+        fed.store.mark_federated(change.id).await?;
+        tracing::debug!(change = change.id, pole = %pole.ap_id, "the pole's document is unchanged: no Update");
+        return Ok(0);
+    }
     let inboxes = fed.store.follower_inboxes(&pole.ap_id).await?;
     // The instances following this one, and the relays it subscribed to, get the local
     // poles' changes announced.
@@ -173,6 +211,9 @@ pub async fn publish_change(fed: &Federation, change: &PendingChange) -> Result<
                 .send(&announce, &fed.instance_actor_id(), &relays)
                 .await?;
         }
+    }
+    if let Some(digest) = &digest {
+        fed.store.set_pole_published_digest(pole.id, digest).await?;
     }
     fed.store.mark_federated(change.id).await?;
     tracing::debug!(change = change.id, kind = %change.kind, queued = sent, "change published");

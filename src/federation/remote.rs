@@ -14,6 +14,7 @@ use crate::domain::place::PlaceInput;
 use crate::domain::pole::{Pole, PoleInput, RecognitionsInput};
 use crate::domain::project::ProjectInput;
 use crate::domain::territory::TerritoryInput;
+use crate::domain::text::unescape_html;
 use crate::domain::vocab::{
     CallDirection, CallStatus, CallSubject, EventStatus, LegalForm, PoolingKind, ProjectStatus,
     TerritoryKind, TextFormat, Theme,
@@ -216,7 +217,7 @@ pub fn parse_pole(doc: &Value) -> Result<(Pole, Vec<Member>), String> {
     let input = PoleInput {
         slug: group.preferred_username,
         name: group.name,
-        summary: group.excerpt,
+        summary: group.excerpt.as_deref().map(unescape_html),
         description: group.source.as_ref().map(|s| s.content.clone()),
         description_format: group.source.as_ref().map(format_of),
         website: group.website,
@@ -274,8 +275,14 @@ struct RemoteCommon {
 }
 
 impl RemoteCommon {
+    /// Reads the fields; `name` and `abstract` are HTML-escaped text on the wire, and
+    /// plain text here.
     fn read(doc: &Value) -> Result<RemoteCommon, String> {
-        serde_json::from_value(doc.clone()).map_err(|e| format!("the object cannot be read: {e}"))
+        let mut common: RemoteCommon = serde_json::from_value(doc.clone())
+            .map_err(|e| format!("the object cannot be read: {e}"))?;
+        common.name = unescape_html(&common.name);
+        common.excerpt = common.excerpt.as_deref().map(unescape_html);
+        Ok(common)
     }
 
     fn territory(&self) -> TerritoryInput {
@@ -350,7 +357,11 @@ pub fn parse_call(doc: &Value) -> Result<CallForCooperation, String> {
         themes: common.themes.clone(),
         territory: common.territory(),
         deadline: fields.deadline,
-        how_to_answer: fields.how_to_answer.unwrap_or_default(),
+        how_to_answer: fields
+            .how_to_answer
+            .as_deref()
+            .map(unescape_html)
+            .unwrap_or_default(),
         status: fields.call_status,
     }
     .validate()
@@ -397,6 +408,7 @@ pub fn parse_event(doc: &Value) -> Result<Event, String> {
         registration_url: fields.registration_url,
         capacity: fields.maximum_attendee_capacity,
         status: fields.event_status,
+        themes: common.themes.clone(),
     }
     .validate()
     .map_err(|e| invalid("event", e))

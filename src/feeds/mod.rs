@@ -258,7 +258,7 @@ pub fn entries(directory: &Directory) -> Vec<Entry> {
             data.summary.as_ref(),
             html,
             directory.publisher(e.pole_id),
-            &[],
+            &data.themes,
         ));
     }
     for c in &directory.calls {

@@ -118,3 +118,51 @@ impl super::Store {
         })
     }
 }
+
+impl super::Store {
+    /// When the last project, event or call of a local pole was created, changed or
+    /// deleted: the instance's last publication.
+    pub async fn last_publication(&self) -> Result<Option<chrono::DateTime<Utc>>> {
+        use sea_orm::sea_query::Query;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+        use super::entities::poles;
+        let local_poles = Query::select()
+            .column(poles::Column::Id)
+            .from(poles::Entity)
+            .and_where(poles::Column::Local.eq(true))
+            .to_owned();
+        Ok(changes::Entity::find()
+            .filter(changes::Column::ObjectKind.is_in(["project", "event", "call"]))
+            .filter(changes::Column::PoleId.in_subquery(local_poles))
+            .order_by_desc(changes::Column::Id)
+            .limit(1)
+            .one(self.connection())
+            .await?
+            .map(|c| c.created_at))
+    }
+
+    /// The digest of the last `Group` document a pole published, if any.
+    pub async fn pole_published_digest(&self, pole_id: i64) -> Result<Option<String>> {
+        use sea_orm::EntityTrait;
+
+        use super::entities::poles;
+        Ok(poles::Entity::find_by_id(pole_id)
+            .one(self.connection())
+            .await?
+            .and_then(|p| p.published_digest))
+    }
+
+    /// Notes the digest of the `Group` document a pole just published.
+    pub async fn set_pole_published_digest(&self, pole_id: i64, digest: &str) -> Result<()> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+
+        use super::entities::poles;
+        poles::Entity::update_many()
+            .col_expr(poles::Column::PublishedDigest, Expr::value(digest))
+            .filter(poles::Column::Id.eq(pole_id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+}

@@ -144,6 +144,7 @@ pub(super) fn event_from_model(m: events::Model) -> Result<ObjectRecord<Event>> 
             registration_url: m.registration_url,
             capacity: m.capacity.and_then(|c| u32::try_from(c).ok()),
             status: vocab("status", &m.status, EventStatus::from_id)?,
+            themes: from_json("themes", m.themes)?,
             source_url: m.source_url,
         }
     ))
@@ -162,6 +163,7 @@ fn set_event_columns(am: &mut events::ActiveModel, e: &Event) -> Result<()> {
     am.place = Set(e.place.as_ref().map(to_json).transpose()?);
     am.online_url = Set(e.online_url.clone());
     am.organiser_poles = Set(to_json(&e.organiser_poles)?);
+    am.themes = Set(to_json(&e.themes)?);
     am.registration_url = Set(e.registration_url.clone());
     am.capacity = Set(e.capacity.map(|c| i32::try_from(c).unwrap_or(i32::MAX)));
     am.status = Set(e.status.id().to_owned());

@@ -947,6 +947,8 @@ fn project_entry(m: &projects::Model, pole: &PoleFacts) -> Result<Entry> {
 }
 
 fn event_entry(m: &events::Model, pole: &PoleFacts) -> Result<Entry> {
+    let themes: Vec<Theme> = json_list("themes", &m.themes)?;
+    let labels: Vec<&str> = themes.iter().map(|t| t.label_fr()).collect();
     let place: Option<Place> = m
         .place
         .as_ref()
@@ -960,6 +962,7 @@ fn event_entry(m: &events::Model, pole: &PoleFacts) -> Result<Entry> {
         body.extend(place.name.as_deref());
         body.extend(place.locality.as_deref());
     }
+    body.extend(labels.iter().copied());
     let communes: Vec<String> = place
         .as_ref()
         .and_then(|p| p.commune.clone())
@@ -985,7 +988,7 @@ fn event_entry(m: &events::Model, pole: &PoleFacts) -> Result<Entry> {
         event_month: Some(m.starts_at.with_timezone(&tz).format("%Y-%m").to_string()),
         call_status: None,
         deadline: None,
-        facets: object_facets(&communes, &[], pole),
+        facets: object_facets(&communes, &themes, pole),
     }
     .with_facet_tokens())
 }

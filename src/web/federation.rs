@@ -90,6 +90,17 @@ pub async fn webfinger(
         vec![(url.clone(), Some(kind))],
     );
     document.aliases = vec![url];
+    // No `"template": null` and the like: a field that has no value is left out (RFC 7033).
+    let mut document = serde_json::to_value(document)
+        .map_err(|e| ApiError::Internal(format!("cannot write a WebFinger document: {e}")))?;
+    if let Some(links) = document["links"].as_array_mut() {
+        for link in links
+            .iter_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            link.retain(|_, v| !v.is_null());
+        }
+    }
     let mut response = Json(document).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -168,13 +179,14 @@ pub async fn nodeinfo(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(response)
 }
 
-/// The régions of the local poles and when one of them last changed: what an administrator
+/// The régions of the local poles and when a project, event or call of theirs was last
+/// published (created, changed or deleted; not a profile edit): what an administrator
 /// looking for instances to follow wants to know (see `discover`).
 async fn local_summary(
     state: &AppState,
 ) -> ApiResult<(Vec<String>, Option<chrono::DateTime<chrono::Utc>>)> {
     let mut regions = std::collections::BTreeSet::new();
-    let mut last: Option<chrono::DateTime<chrono::Utc>> = None;
+    let last = state.store.last_publication().await?;
     for pole in state.store.all_local_poles().await? {
         regions.extend(
             pole.pole
@@ -184,7 +196,6 @@ async fn local_summary(
                 .into_iter()
                 .map(|r| r.name),
         );
-        last = last.max(Some(pole.updated_at));
     }
     Ok((regions.into_iter().collect(), last))
 }
@@ -385,16 +396,7 @@ pub async fn outbox(
             "last": format!("{outbox_id}?page={last}"),
         })));
     };
-    let page: u64 = page
-        .parse()
-        .ok()
-        .filter(|p| (1..=1_000_000).contains(p))
-        .ok_or_else(|| {
-            ApiError::Invalid(crate::domain::ValidationErrors::single(
-                "page",
-                "must be a whole number from 1",
-            ))
-        })?;
+    let page = page_number(&page)?;
     let changes = state
         .store
         .list_changes(
@@ -450,6 +452,98 @@ pub async fn outbox(
     }
     if page > 1 {
         document["prev"] = json!(format!("{outbox_id}?page={}", page - 1));
+    }
+    Ok(activity_json(&document))
+}
+
+/// Parses `?page=N` of a paged collection.
+fn page_number(page: &str) -> ApiResult<u64> {
+    page.parse()
+        .ok()
+        .filter(|p| (1..=1_000_000).contains(p))
+        .ok_or_else(|| {
+            ApiError::Invalid(crate::domain::ValidationErrors::single(
+                "page",
+                "must be a whole number from 1",
+            ))
+        })
+}
+
+/// A theme, where every `Hashtag` we publish points: for browsers, the directory of what
+/// carries the theme, with its feeds; for federation clients, an `OrderedCollection` of the
+/// ids of those poles, projects, events and calls, most recently changed first, in pages
+/// of 20 as the outbox.
+pub async fn theme(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<Response> {
+    let theme = crate::domain::vocab::Theme::from_id(&id);
+    if !wants_json(&headers) {
+        let c = crate::web::pages::Ctx::build(&state, &headers, &uri).await;
+        let Some(theme) = theme else {
+            let unknown = ApiError::NotFound(format!("theme `{id}`"));
+            return Ok(crate::web::pages::error_page(&c, unknown));
+        };
+        let mut query = format!("theme={}", theme.id());
+        if let Some(extra) = uri.query().filter(|q| !q.is_empty()) {
+            query.push('&');
+            query.push_str(extra);
+        }
+        let heading = format!(
+            "{} {}",
+            c.t("theme.title"),
+            crate::web::pages::views::Label::label(theme, c.lang)
+        );
+        return Ok(
+            crate::web::pages::public::directory_page(&state, c, &query, Some(heading)).await,
+        );
+    }
+    let theme = theme.ok_or_else(|| ApiError::NotFound(format!("theme `{id}`")))?;
+    let Query(query) = Query::<OutboxQuery>::try_from_uri(&uri)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let collection_id = crate::federation::objects::theme_url(&state.store.url("/"), theme);
+    let select = |page: u64, per_page: u64| crate::store::DirectoryQuery {
+        theme: Some(theme),
+        order: crate::store::search::DirectoryOrder::Updated,
+        page,
+        per_page,
+        ..Default::default()
+    };
+    let Some(page) = query.page else {
+        let total = state.store.search_directory(&select(1, 1)).await?.total;
+        let last = total.div_ceil(OUTBOX_PAGE).max(1);
+        return Ok(activity_json(&json!({
+            "@context": crate::federation::context(),
+            "id": collection_id,
+            "type": "OrderedCollection",
+            "url": collection_id,
+            "name": crate::federation::objects::hashtag_name(theme),
+            "totalItems": total,
+            "first": format!("{collection_id}?page=1"),
+            "last": format!("{collection_id}?page={last}"),
+        })));
+    };
+    let page = page_number(&page)?;
+    let found = state
+        .store
+        .search_directory(&select(page, OUTBOX_PAGE))
+        .await?;
+    let items: Vec<&str> = found.items.iter().map(|h| h.ap_id.as_str()).collect();
+    let mut document = json!({
+        "@context": crate::federation::context(),
+        "id": format!("{collection_id}?page={page}"),
+        "type": "OrderedCollectionPage",
+        "partOf": collection_id,
+        "totalItems": found.total,
+        "orderedItems": items,
+    });
+    if page * OUTBOX_PAGE < found.total {
+        document["next"] = json!(format!("{collection_id}?page={}", page + 1));
+    }
+    if page > 1 {
+        document["prev"] = json!(format!("{collection_id}?page={}", page - 1));
     }
     Ok(activity_json(&document))
 }

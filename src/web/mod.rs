@@ -127,6 +127,7 @@ pub fn router(state: AppState) -> Router {
                 .route("/projects/{id}", get(federation::project_document))
                 .route("/events/{id}", get(federation::event_document))
                 .route("/calls/{id}", get(federation::call_document))
+                .route("/themes/{id}", get(federation::theme))
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     federation::signed_fetch,

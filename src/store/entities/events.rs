@@ -33,6 +33,8 @@ pub struct Model {
     pub online_url: Option<String>,
     #[sea_orm(column_type = "Json")]
     pub organiser_poles: Json,
+    #[sea_orm(column_type = "Json")]
+    pub themes: Json,
     #[sea_orm(column_type = "Text", nullable)]
     pub registration_url: Option<String>,
     pub capacity: Option<i32>,

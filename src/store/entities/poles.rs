@@ -71,6 +71,10 @@ pub struct Model {
     pub public_key: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub private_key: Option<String>,
+    /// The digest of the last `Group` document published (local poles): an `Update` goes
+    /// out only when the document differs.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub published_digest: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1050,14 +1050,7 @@ fn profile_fields(input: &PoleInput, communes: &str, lang: Lang) -> Vec<Field> {
             opt_str(&input.territory.label),
         )
         .help(t("admin.territory_label_help")),
-        Field::checkboxes(
-            "themes",
-            t("pole.themes"),
-            Theme::ALL,
-            Theme::id,
-            &themes,
-            lang,
-        ),
+        themes_field(&themes, lang),
         Field::checkboxes(
             "pooling",
             t("pole.pooling"),
@@ -1428,6 +1421,7 @@ async fn member_delete(
 
 fn event_spec(pole: &PoleRecord, input: &EventInput, action: String, lang: Lang) -> FormSpec {
     let t = |k| lang.t(k);
+    let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
     let mut fields = vec![
         Field::new("title", t("admin.title"), "text", input.title.clone()).required(),
         Field::new(
@@ -1496,6 +1490,7 @@ fn event_spec(pole: &PoleRecord, input: &EventInput, action: String, lang: Lang)
             "number",
             opt_num(input.capacity),
         ),
+        themes_field(&themes, lang),
         Field::heading(t("event.where")),
     ];
     fields.extend(place_fields("place", input.place.as_ref(), lang));
@@ -1533,6 +1528,7 @@ fn read_event(
     input.online_url = form.opt("online_url");
     input.registration_url = form.opt("registration_url");
     input.capacity = form.number("capacity", e);
+    input.themes = form.vocab_list("themes", Theme::from_id, e);
     input.place = read_place(form, "place", lang, e);
     input
 }
@@ -1716,14 +1712,7 @@ fn call_spec(pole: &PoleRecord, input: &CallInput, action: String, lang: Lang) -
                 &subjects,
                 lang,
             ),
-            Field::checkboxes(
-                "themes",
-                t("pole.themes"),
-                Theme::ALL,
-                Theme::id,
-                &themes,
-                lang,
-            ),
+            themes_field(&themes, lang),
             Field::new(
                 "deadline",
                 t("call.deadline"),
@@ -1927,6 +1916,18 @@ async fn call_close(
 
 // ---- Projects ----
 
+/// The themes' checkboxes, as poles, projects, events and calls have them.
+fn themes_field(themes: &[&str], lang: Lang) -> Field {
+    Field::checkboxes(
+        "themes",
+        lang.t("pole.themes"),
+        Theme::ALL,
+        Theme::id,
+        themes,
+        lang,
+    )
+}
+
 fn project_spec(pole: &PoleRecord, input: &ProjectInput, action: String, lang: Lang) -> FormSpec {
     let t = |k| lang.t(k);
     let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
@@ -1961,14 +1962,7 @@ fn project_spec(pole: &PoleRecord, input: &ProjectInput, action: String, lang: L
                 input.status.map(ProjectStatus::id).unwrap_or("in-progress"),
                 lang,
             ),
-            Field::checkboxes(
-                "themes",
-                t("pole.themes"),
-                Theme::ALL,
-                Theme::id,
-                &themes,
-                lang,
-            ),
+            themes_field(&themes, lang),
             Field::new(
                 "start_date",
                 t("project.start"),

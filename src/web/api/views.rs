@@ -250,6 +250,7 @@ pub struct EventView {
     pub registration_url: Option<String>,
     pub capacity: Option<u32>,
     pub status: EventStatus,
+    pub themes: Vec<Theme>,
     /// The event's page on the server of other software it was taken from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_url: Option<String>,
@@ -273,6 +274,7 @@ impl EventView {
             registration_url: e.registration_url,
             capacity: e.capacity,
             status: e.status,
+            themes: e.themes,
             source_url: e.source_url,
         }
     }

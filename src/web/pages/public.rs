@@ -48,6 +48,16 @@ fn link(label: &'static str, value: impl Into<String>, href: impl Into<String>) 
     }
 }
 
+/// The themes of a project, event or call, when it has some.
+fn themes_fact(facts: &mut Vec<Fact>, themes: &[Theme], lang: Lang) {
+    if !themes.is_empty() {
+        facts.push(fact(
+            lang.t("pole.themes"),
+            views::labels(themes, lang).join(", "),
+        ));
+    }
+}
+
 fn first<T>(page: crate::store::Page<T>) -> Vec<T> {
     page.items
 }
@@ -141,6 +151,7 @@ async fn home_page(state: &AppState, c: &Ctx) -> Result<Response, ApiError> {
 struct DirectoryPage {
     c: Ctx,
     meta: Meta,
+    heading: String,
     errors: Vec<FieldError>,
     q: String,
     epci: String,
@@ -183,8 +194,18 @@ pub async fn directory(
     c: Ctx,
     RawQuery(query): RawQuery,
 ) -> Response {
+    directory_page(&state, c, query.as_deref().unwrap_or_default(), None).await
+}
+
+/// The directory page for a query string, under its own heading or the directory's.
+pub async fn directory_page(
+    state: &AppState,
+    c: Ctx,
+    query: &str,
+    heading: Option<String>,
+) -> Response {
     let api = &state.config.api;
-    let (params, errors) = match directory::page_query(query.as_deref().unwrap_or_default(), api) {
+    let (params, errors) = match directory::page_query(query, api) {
         Ok(q) => (q, Vec::new()),
         Err(e) => (
             DirectoryQuery {
@@ -236,10 +257,11 @@ pub async fn directory(
         })
         .collect();
     let one = |v: Option<&'static str>| v.into_iter().collect::<Vec<_>>();
+    let heading = heading.unwrap_or_else(|| c.t("directory.title").to_owned());
     let title = if params.is_filtered() {
-        format!("{} ({total})", c.t("directory.title"))
+        format!("{heading} ({total})")
     } else {
-        c.t("directory.title").to_owned()
+        heading.clone()
     };
     let meta = Meta::new(
         title,
@@ -263,6 +285,7 @@ pub async fn directory(
     };
     let page = DirectoryPage {
         meta,
+        heading,
         errors,
         q: params.q.clone().unwrap_or_default(),
         epci: params.epci.clone().unwrap_or_default(),
@@ -769,12 +792,7 @@ impl ObjectPageData for Project {
         if let Some(d) = p.end_date {
             facts.push(fact(lang.t("project.end"), views::date(d, lang)));
         }
-        if !p.themes.is_empty() {
-            facts.push(fact(
-                lang.t("pole.themes"),
-                views::labels(&p.themes, lang).join(", "),
-            ));
-        }
+        themes_fact(&mut facts, &p.themes, lang);
         let areas = p.territory.view();
         if !areas.communes.is_empty() {
             facts.push(fact(
@@ -847,6 +865,7 @@ impl ObjectPageData for Event {
         if let Some(capacity) = e.capacity {
             facts.push(fact(lang.t("event.capacity"), capacity.to_string()));
         }
+        themes_fact(&mut facts, &e.themes, lang);
         let tz = e.tz();
         let status = match e.status {
             crate::domain::vocab::EventStatus::Scheduled => "https://schema.org/EventScheduled",
@@ -919,12 +938,7 @@ impl ObjectPageData for CallForCooperation {
         if let Some(d) = call.deadline {
             facts.push(fact(lang.t("call.deadline"), views::date(d, lang)));
         }
-        if !call.themes.is_empty() {
-            facts.push(fact(
-                lang.t("pole.themes"),
-                views::labels(&call.themes, lang).join(", "),
-            ));
-        }
+        themes_fact(&mut facts, &call.themes, lang);
         ObjectPageParts {
             title: call.title.clone(),
             summary: call.summary.clone().unwrap_or_default(),
