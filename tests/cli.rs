@@ -737,11 +737,11 @@ async fn receiver(received: std::sync::Arc<Received>) -> u16 {
 /// Two `maillage` processes on one PostgreSQL database share the delivery queue: every
 /// delivery is sent once, by one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs MAILLAGE_TEST_POSTGRES (a PostgreSQL server)"]
 async fn two_processes_share_the_delivery_queue() {
-    let Some(db) = TestDb::postgres().await else {
-        eprintln!("{}: PostgreSQL part skipped", common::POSTGRES_ENV);
-        return;
-    };
+    let db = TestDb::postgres()
+        .await
+        .expect("this test runs on PostgreSQL: set MAILLAGE_TEST_POSTGRES");
     let dir = tempfile::tempdir().expect("temporary directory");
     let (port_1, port_2) = (free_port(), free_port());
     let setup = Setup::new(&db, port_1, dir.path());

@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -59,12 +58,14 @@ fn json(name: &str, text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
 }
 
-fn optional_fixture(name: &str) -> Option<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    let text = std::fs::read_to_string(&path).ok()?;
-    Some(json(name, &text))
+/// The Fedify captures, as the fixtures' files hold them.
+fn fedify_fixture(name: &str) -> Value {
+    let text = match name {
+        FEDIFY_FOLLOW => include_str!("fixtures/fedify/follow.json"),
+        FEDIFY_FOLLOW_ACTOR => include_str!("fixtures/fedify/follow_actor.json"),
+        _ => panic!("no Fedify fixture {name}"),
+    };
+    json(name, text)
 }
 
 fn str_at<'a>(doc: &'a Value, pointer: &str) -> &'a str {
@@ -378,7 +379,8 @@ fn expected_actors() -> Vec<ExpectedActor> {
         },
     ];
     // Fedify's peer runs on a port chosen at capture time: expectations built from its id.
-    if let Some(document) = optional_fixture(FEDIFY_FOLLOW_ACTOR) {
+    {
+        let document = fedify_fixture(FEDIFY_FOLLOW_ACTOR);
         let id = str_at(&document, "/id").to_owned();
         let url = Url::parse(&id).expect("a URL");
         let origin = url.origin().ascii_serialization();
@@ -944,12 +946,9 @@ async fn mastodon_activities_reach_a_moderated_pole() {
 
 #[tokio::test]
 async fn a_fedify_follow_is_accepted() {
-    let Some(follow) = optional_fixture(FEDIFY_FOLLOW) else {
-        eprintln!("tests/fixtures/{FEDIFY_FOLLOW} is absent: Fedify follow skipped");
-        return;
-    };
+    let follow = fedify_fixture(FEDIFY_FOLLOW);
     assert_id_on_actor_origin(FEDIFY_FOLLOW, &follow);
-    let documents: Vec<Value> = optional_fixture(FEDIFY_FOLLOW_ACTOR).into_iter().collect();
+    let documents = vec![fedify_fixture(FEDIFY_FOLLOW_ACTOR)];
     for moderated in [false, true] {
         for db in TestDb::all().await {
             let instance = Instance::start(&db, moderated).await;
