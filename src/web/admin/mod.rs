@@ -5,7 +5,6 @@
 //! the change history and federated the same way.
 
 pub mod forms;
-pub mod session;
 pub mod sign_in;
 
 use std::net::SocketAddr;
@@ -25,6 +24,7 @@ use super::error::ApiError;
 use super::extract::Auth;
 use super::pages::public::Fact;
 use super::pages::views::{self, Label, ReplyItem};
+use super::pages::session;
 use super::pages::{Ctx, Lang, Meta, error_page, html, local_target};
 use crate::domain::place::PlaceInput;
 use crate::domain::territory_ref::Reference;
@@ -320,7 +320,7 @@ async fn login(
     let form = FormData::parse(&body);
     let next = local_target(&form.get("next")).unwrap_or_else(|| "/admin".to_owned());
     let username = form.get("username").to_ascii_lowercase();
-    let expected = super::pages::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let expected = session::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     let given = form.get("_csrf");
     if expected.is_empty() || given.is_empty() || !session::same_token(&expected, &given) {
         tracing::warn!("sign-in refused: anti-forgery token missing or wrong");
@@ -409,7 +409,7 @@ async fn logout(
     if let Err(e) = admin.form(&body) {
         return error_page(&admin.c, e);
     }
-    if let Some(id) = super::pages::cookie(&headers, super::pages::SESSION_COOKIE) {
+    if let Some(id) = session::cookie(&headers, session::SESSION_COOKIE) {
         let _ = state
             .store
             .delete_session(&crate::auth::hash_token(&id))
