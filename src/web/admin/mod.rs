@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Auth;
-use super::pages::public::Fact;
+use super::pages::facts::Fact;
 use super::pages::views::{self, Label, ReplyItem};
 use super::pages::session;
 use super::pages::{Ctx, Lang, Meta, error_page, html, local_target};

@@ -3,8 +3,12 @@
 
 pub mod assets;
 pub mod directory;
+pub mod facts;
+pub mod home;
 pub mod i18n;
-pub mod public;
+pub mod map;
+pub mod object;
+pub mod pole;
 pub mod session;
 pub mod statistics;
 pub mod views;
