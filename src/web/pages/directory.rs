@@ -289,7 +289,6 @@ pub async fn directory_page(
     html(&page, status)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,7 +57,6 @@ pub(super) const FIRST_100: PageRequest = PageRequest {
     per_page: 100,
 };
 
-
 pub(super) fn place_ld(place: &crate::domain::place::Place) -> serde_json::Value {
     let mut value = json!({
         "@type": "Place",
@@ -88,4 +87,3 @@ pub(super) fn strip_nulls(value: serde_json::Value) -> serde_json::Value {
         other => other,
     }
 }
-

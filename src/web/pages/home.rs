@@ -93,4 +93,3 @@ async fn home_page(state: &AppState, c: &Ctx) -> Result<Response, ApiError> {
         StatusCode::OK,
     ))
 }
-

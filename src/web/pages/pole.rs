@@ -251,7 +251,6 @@ async fn pole_page_inner(state: &AppState, c: &Ctx, slug: &str) -> Result<Respon
     ))
 }
 
-
 #[derive(Debug, Deserialize)]
 pub struct FollowQuery {
     server: Option<String>,
@@ -307,7 +306,6 @@ pub async fn follow_redirect(
         ),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
