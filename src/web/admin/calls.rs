@@ -7,43 +7,28 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::access::Admin;
-use super::form_page::{FormSpec, form_page};
-use super::forms::{Field, FormData, opt_num, opt_str, themes_field};
-use super::submit::{Answer, Stored, combine, delete_handler, run, saved, submit};
+use super::form_page::FormSpec;
+use super::forms::{Field, FormData, described, opt_num, themes_field};
+use super::publications::{Publication, stored_by};
+use super::submit::{Answer, submit};
 use crate::domain::vocab::{CallDirection, CallStatus, CallSubject, Theme};
-use crate::domain::{CallInput, ValidationErrors};
-use crate::store::{PoleRecord, StoreError};
+use crate::domain::{CallForCooperation, CallInput, ValidationErrors};
+use crate::store::{ObjectRecord, PoleRecord};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::pages::Lang;
 
-fn call_spec(pole: &PoleRecord, input: &CallInput, action: String, lang: Lang) -> FormSpec {
-    let t = |k| lang.t(k);
-    let subjects: Vec<&str> = input.subjects.iter().map(|v| v.id()).collect();
-    let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
-    FormSpec {
-        version: None,
-        conflict: None,
-        heading: format!("{} — {}", t("kind.call"), pole.pole.name),
-        back_url: format!("/admin/poles/{}", pole.pole.slug),
-        action,
-        submit: t("admin.publish"),
-        fields: vec![
-            Field::new("title", t("admin.title"), "text", input.title.clone()).required(),
-            Field::new(
-                "summary",
-                t("admin.summary"),
-                "textarea",
-                opt_str(&input.summary),
-            )
-            .help(t("admin.summary_help")),
-            Field::new(
-                "description",
-                t("admin.description"),
-                "textarea",
-                opt_str(&input.description),
-            )
-            .help(t("admin.markdown_help")),
+impl Publication for CallForCooperation {
+    const KIND: &'static str = "call";
+    type Input = CallInput;
+
+    fn spec(pole: &PoleRecord, input: &CallInput, action: String, lang: Lang) -> FormSpec {
+        let t = |k| lang.t(k);
+        let subjects: Vec<&str> = input.subjects.iter().map(|v| v.id()).collect();
+        let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
+        let title = Field::new("title", t("admin.title"), "text", input.title.clone()).required();
+        let mut fields = described(title, &input.summary, &input.description, lang);
+        fields.extend([
             Field::select(
                 "direction",
                 t("call.direction"),
@@ -82,119 +67,49 @@ fn call_spec(pole: &PoleRecord, input: &CallInput, action: String, lang: Lang) -
                 input.status.map(CallStatus::id).unwrap_or("open"),
                 lang,
             ),
-        ],
-        notes: Vec::new(),
-        picker: None,
+        ]);
+        FormSpec::of_pole(pole, t("kind.call"), action, t("admin.publish"), fields)
+    }
+
+    fn read(
+        form: &FormData,
+        current: Option<CallInput>,
+        _lang: Lang,
+        e: &mut ValidationErrors,
+    ) -> CallInput {
+        let mut input = current.unwrap_or_default();
+        input.title = form.get("title");
+        input.summary = form.opt("summary");
+        input.description = form.opt("description");
+        input.direction = form.vocab("direction", CallDirection::from_id, e);
+        input.subjects = form.vocab_list("subjects", CallSubject::from_id, e);
+        input.themes = form.vocab_list("themes", Theme::from_id, e);
+        input.deadline = form.date("deadline", e);
+        input.how_to_answer = form.get("how_to_answer");
+        input.status = form.vocab("status", CallStatus::from_id, e);
+        input
+    }
+
+    fn validate(input: &CallInput) -> Result<CallForCooperation, ValidationErrors> {
+        input.validate()
+    }
+
+    fn to_input(&self) -> CallInput {
+        CallForCooperation::to_input(self)
+    }
+
+    stored_by!(
+        CallForCooperation,
+        call,
+        create_call,
+        edit_call,
+        delete_call
+    );
+
+    fn published(slug: &str, record: &ObjectRecord<CallForCooperation>, user: &str) {
+        tracing::info!(pole = %slug, call = %record.public_id, user = %user, "call published");
     }
 }
-
-fn read_call(form: &FormData, current: Option<CallInput>, e: &mut ValidationErrors) -> CallInput {
-    let mut input = current.unwrap_or_default();
-    input.title = form.get("title");
-    input.summary = form.opt("summary");
-    input.description = form.opt("description");
-    input.direction = form.vocab("direction", CallDirection::from_id, e);
-    input.subjects = form.vocab_list("subjects", CallSubject::from_id, e);
-    input.themes = form.vocab_list("themes", Theme::from_id, e);
-    input.deadline = form.date("deadline", e);
-    input.how_to_answer = form.get("how_to_answer");
-    input.status = form.vocab("status", CallStatus::from_id, e);
-    input
-}
-
-pub async fn call_new(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(slug): Path<String>,
-) -> Response {
-    run(&admin.c, async {
-        let pole = admin.pole(&state, &slug).await?;
-        let action = format!("/admin/poles/{slug}/calls/new");
-        let spec = call_spec(&pole, &CallInput::default(), action, admin.lang());
-        Ok(form_page(&state, &admin.c, spec, None))
-    })
-    .await
-}
-
-pub async fn call_create(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(slug): Path<String>,
-    body: Bytes,
-) -> Response {
-    submit(&state, &admin, &body, async |form| {
-        let pole = admin.pole(&state, &slug).await?;
-        let mut e = ValidationErrors::new();
-        let input = read_call(&form, None, &mut e);
-        match combine(e, input.validate()) {
-            Ok(call) => {
-                let record = state.store.create_call(pole.id, &call).await?;
-                tracing::info!(pole = %slug, call = %record.public_id, user = %admin.auth.user.username, "call published");
-                let to = format!("/admin/poles/{slug}");
-                Ok(Answer::done(to, admin.t("admin.published")))
-            }
-            Err(errors) => {
-                let action = format!("/admin/poles/{slug}/calls/new");
-                let spec = call_spec(&pole, &input, action, admin.lang());
-                Ok(Answer::Invalid(spec, errors))
-            }
-        }
-    })
-    .await
-}
-
-pub async fn call_edit(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-) -> Response {
-    run(&admin.c, async {
-        let record = state.store.call(&id).await?;
-        let pole = admin.pole_of(&state, record.pole_id).await?;
-        let action = format!("/admin/calls/{id}");
-        let spec = call_spec(&pole, &record.data.to_input(), action, admin.lang());
-        let spec = spec.at_version(Some(record.version));
-        Ok(form_page(&state, &admin.c, spec, None))
-    })
-    .await
-}
-
-pub async fn call_update(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    submit(&state, &admin, &body, async |form| {
-        let record = state.store.call(&id).await?;
-        let pole = admin.pole_of(&state, record.pole_id).await?;
-        let mut e = ValidationErrors::new();
-        let input = read_call(&form, Some(record.data.to_input()), &mut e);
-        let expected = form.version();
-        let spec = call_spec(&pole, &input, format!("/admin/calls/{id}"), admin.lang());
-        let call = match combine(e, input.validate()) {
-            Ok(call) => call,
-            Err(errors) => return Ok(Answer::Invalid(spec.at_version(expected), errors)),
-        };
-        let written = state
-            .store
-            .edit_call(&id, expected, |_| Ok::<_, StoreError>(call.clone()))
-            .await;
-        let to = format!("/admin/poles/{}", pole.pole.slug);
-        saved(
-            written,
-            Answer::done(to, admin.t("admin.saved")),
-            async || {
-                let now = state.store.call(&id).await?;
-                Stored::new(spec, "call", now.id, now.data)
-            },
-        )
-        .await
-    })
-    .await
-}
-
-delete_handler!(call_delete, call, delete_call);
 
 /// Closes a call from the call as stored when the write takes its lock: a change saved
 /// meanwhile by someone else stays.

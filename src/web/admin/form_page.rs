@@ -9,8 +9,10 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::forms::{Field, attach_errors};
+use super::forms::{Field, attach_errors, opt_num};
 use crate::domain::ValidationErrors;
+use crate::domain::place::PlaceInput;
+use crate::store::PoleRecord;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::pages::facts::Fact;
@@ -60,6 +62,36 @@ impl FormSpec {
     /// another version since.
     pub fn at_version(mut self, version: Option<i32>) -> FormSpec {
         self.version = version;
+        self
+    }
+
+    /// A form about `pole` (its heading says `what` of which pole), going back to its hub.
+    pub fn of_pole(
+        pole: &PoleRecord,
+        what: &str,
+        action: String,
+        submit: &'static str,
+        fields: Vec<Field>,
+    ) -> FormSpec {
+        FormSpec {
+            heading: format!("{what} — {}", pole.pole.name),
+            back_url: format!("/admin/poles/{}", pole.pole.slug),
+            action,
+            submit,
+            fields,
+            notes: Vec::new(),
+            picker: None,
+            version: None,
+            conflict: None,
+        }
+    }
+
+    /// With the place picker, at `place` when it has coordinates.
+    pub fn with_picker(mut self, place: Option<&PlaceInput>) -> FormSpec {
+        self.picker = Some((
+            opt_num(place.and_then(|p| p.latitude)),
+            opt_num(place.and_then(|p| p.longitude)),
+        ));
         self
     }
 }

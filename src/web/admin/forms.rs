@@ -206,6 +206,33 @@ pub fn themes_field(themes: &[&str], lang: Lang) -> Field {
     )
 }
 
+/// The fields a pole's or a publication's form starts with: its name or title (`first`),
+/// its summary and its description.
+pub fn described(
+    first: Field,
+    summary: &Option<String>,
+    description: &Option<String>,
+    lang: Lang,
+) -> Vec<Field> {
+    vec![
+        first,
+        Field::new(
+            "summary",
+            lang.t("admin.summary"),
+            "textarea",
+            opt_str(summary),
+        )
+        .help(lang.t("admin.summary_help")),
+        Field::new(
+            "description",
+            lang.t("admin.description"),
+            "textarea",
+            opt_str(description),
+        )
+        .help(lang.t("admin.markdown_help")),
+    ]
+}
+
 /// An optional text as a field's value.
 pub fn opt_str(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()

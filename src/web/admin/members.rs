@@ -36,48 +36,39 @@ fn member_spec(pole: &PoleRecord, input: &MemberInput, action: String, lang: Lan
         },
     ];
     ess_field.help = t("admin.member_ess_help").to_owned();
-    FormSpec {
-        version: None,
-        conflict: None,
-        heading: format!("{} — {}", t("admin.member"), pole.pole.name),
-        back_url: format!("/admin/poles/{}", pole.pole.slug),
-        action,
-        submit: t("admin.save"),
-        fields: vec![
-            Field::new("name", t("member.name"), "text", input.name.clone()).required(),
-            Field::select(
-                "legal_form",
-                t("member.legal_form"),
-                LegalForm::ALL,
-                LegalForm::id,
-                input.legal_form.map(LegalForm::id).unwrap_or_default(),
-                lang,
-            ),
-            ess_field,
-            Field::select(
-                "employee_band",
-                t("member.employees"),
-                EmployeeBand::ALL,
-                EmployeeBand::id,
-                input
-                    .employee_band
-                    .map(EmployeeBand::id)
-                    .unwrap_or_default(),
-                lang,
-            ),
-            Field::new("siret", t("admin.siret"), "text", opt_str(&input.siret)),
-            Field::new("website", t("pole.website"), "url", opt_str(&input.website)),
-            Field::new("role", t("member.role"), "text", opt_str(&input.role)),
-            Field::new(
-                "joined_year",
-                t("admin.joined_year"),
-                "number",
-                opt_num(input.joined_year),
-            ),
-        ],
-        notes: Vec::new(),
-        picker: None,
-    }
+    let fields = vec![
+        Field::new("name", t("member.name"), "text", input.name.clone()).required(),
+        Field::select(
+            "legal_form",
+            t("member.legal_form"),
+            LegalForm::ALL,
+            LegalForm::id,
+            input.legal_form.map(LegalForm::id).unwrap_or_default(),
+            lang,
+        ),
+        ess_field,
+        Field::select(
+            "employee_band",
+            t("member.employees"),
+            EmployeeBand::ALL,
+            EmployeeBand::id,
+            input
+                .employee_band
+                .map(EmployeeBand::id)
+                .unwrap_or_default(),
+            lang,
+        ),
+        Field::new("siret", t("admin.siret"), "text", opt_str(&input.siret)),
+        Field::new("website", t("pole.website"), "url", opt_str(&input.website)),
+        Field::new("role", t("member.role"), "text", opt_str(&input.role)),
+        Field::new(
+            "joined_year",
+            t("admin.joined_year"),
+            "number",
+            opt_num(input.joined_year),
+        ),
+    ];
+    FormSpec::of_pole(pole, t("admin.member"), action, t("admin.save"), fields)
 }
 
 fn read_member(form: &FormData, e: &mut ValidationErrors) -> MemberInput {

@@ -23,6 +23,7 @@ mod members;
 mod places;
 mod profile;
 mod projects;
+mod publications;
 pub mod sign_in;
 mod submit;
 
@@ -30,9 +31,9 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::AppState;
-use calls::{call_close, call_create, call_delete, call_edit, call_new, call_update};
+use crate::domain::{CallForCooperation as Call, Event, Project};
+use calls::call_close;
 use dashboard::{dashboard, pole_hub};
-use events::{event_create, event_delete, event_edit, event_new, event_update};
 use followers::{follower_accept, follower_reject, reply_moderate};
 use instance::{
     block_create, block_delete, federation_page, follow_create, follow_delete,
@@ -41,7 +42,7 @@ use instance::{
 use login::{login, login_form, logout};
 use members::{member_create, member_delete, member_edit, member_new, member_update};
 use profile::{profile_form, profile_save};
-use projects::{project_create, project_delete, project_edit, project_new, project_update};
+use publications::{create, delete, edit, new, update};
 
 pub fn router(_state: &AppState) -> Router<AppState> {
     Router::new()
@@ -67,25 +68,28 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         )
         .route(
             "/admin/poles/{slug}/events/new",
-            get(event_new).post(event_create),
+            get(new::<Event>).post(create::<Event>),
         )
         .route(
             "/admin/poles/{slug}/calls/new",
-            get(call_new).post(call_create),
+            get(new::<Call>).post(create::<Call>),
         )
         .route(
             "/admin/poles/{slug}/projects/new",
-            get(project_new).post(project_create),
+            get(new::<Project>).post(create::<Project>),
         )
-        .route("/admin/events/{id}", get(event_edit).post(event_update))
-        .route("/admin/calls/{id}", get(call_edit).post(call_update))
+        .route(
+            "/admin/events/{id}",
+            get(edit::<Event>).post(update::<Event>),
+        )
+        .route("/admin/calls/{id}", get(edit::<Call>).post(update::<Call>))
         .route(
             "/admin/projects/{id}",
-            get(project_edit).post(project_update),
+            get(edit::<Project>).post(update::<Project>),
         )
-        .route("/admin/events/{id}/delete", post(event_delete))
-        .route("/admin/calls/{id}/delete", post(call_delete))
-        .route("/admin/projects/{id}/delete", post(project_delete))
+        .route("/admin/events/{id}/delete", post(delete::<Event>))
+        .route("/admin/calls/{id}/delete", post(delete::<Call>))
+        .route("/admin/projects/{id}/delete", post(delete::<Project>))
         .route("/admin/calls/{id}/close", post(call_close))
         .route(
             "/admin/poles/{slug}/followers/{id}/accept",

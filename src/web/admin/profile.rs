@@ -7,7 +7,7 @@ use axum::response::Response;
 
 use super::access::Admin;
 use super::form_page::{FormSpec, form_page};
-use super::forms::{Field, opt_num, opt_str, themes_field};
+use super::forms::{Field, described, opt_num, opt_str, themes_field};
 use super::places::{communes_text, place_fields, read_place, resolve_communes, territory_notes};
 use super::submit::{Answer, Stored, combine, run, saved, submit};
 use crate::domain::vocab::{LegalForm, PoolingKind, TerritoryKind, Theme};
@@ -20,22 +20,9 @@ fn profile_fields(input: &PoleInput, communes: &str, lang: Lang) -> Vec<Field> {
     let t = |k| lang.t(k);
     let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
     let pooling: Vec<&str> = input.pooling.iter().map(|v| v.id()).collect();
-    let mut fields = vec![
-        Field::new("name", t("admin.pole_name"), "text", input.name.clone()).required(),
-        Field::new(
-            "summary",
-            t("admin.summary"),
-            "textarea",
-            opt_str(&input.summary),
-        )
-        .help(t("admin.summary_help")),
-        Field::new(
-            "description",
-            t("admin.description"),
-            "textarea",
-            opt_str(&input.description),
-        )
-        .help(t("admin.markdown_help")),
+    let name = Field::new("name", t("admin.pole_name"), "text", input.name.clone()).required();
+    let mut fields = described(name, &input.summary, &input.description, lang);
+    fields.extend([
         Field::new("website", t("pole.website"), "url", opt_str(&input.website)),
         Field::new(
             "contact_email",
@@ -101,7 +88,7 @@ fn profile_fields(input: &PoleInput, communes: &str, lang: Lang) -> Vec<Field> {
             lang,
         ),
         Field::heading(t("pole.shared_place")),
-    ];
+    ]);
     fields.extend(place_fields(
         "shared_place",
         input.shared_place.as_ref(),
@@ -122,21 +109,16 @@ fn profile_fields(input: &PoleInput, communes: &str, lang: Lang) -> Vec<Field> {
 }
 
 fn profile_spec(pole: &PoleRecord, input: &PoleInput, communes: &str, lang: Lang) -> FormSpec {
-    let place = input.shared_place.as_ref();
-    FormSpec {
-        version: None,
-        conflict: None,
-        heading: format!("{} — {}", lang.t("admin.edit_profile"), pole.pole.name),
-        back_url: format!("/admin/poles/{}", pole.pole.slug),
-        action: format!("/admin/poles/{}/profile", pole.pole.slug),
-        submit: lang.t("admin.save"),
-        fields: profile_fields(input, communes, lang),
-        notes: territory_notes(&input.territory, lang),
-        picker: Some((
-            opt_num(place.and_then(|p| p.latitude)),
-            opt_num(place.and_then(|p| p.longitude)),
-        )),
-    }
+    let mut spec = FormSpec::of_pole(
+        pole,
+        lang.t("admin.edit_profile"),
+        format!("/admin/poles/{}/profile", pole.pole.slug),
+        lang.t("admin.save"),
+        profile_fields(input, communes, lang),
+    )
+    .with_picker(input.shared_place.as_ref());
+    spec.notes = territory_notes(&input.territory, lang);
+    spec
 }
 
 pub async fn profile_form(

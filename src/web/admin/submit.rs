@@ -181,29 +181,3 @@ pub fn flash(query: Option<Query<FlashQuery>>) -> String {
         .map(|d| d.chars().take(200).collect())
         .unwrap_or_default()
 }
-
-/// A handler that deletes a pole's publication (event, call, project) given the store's
-/// reading and deleting functions for its kind.
-macro_rules! delete_handler {
-    ($name:ident, $get:ident, $delete:ident) => {
-        pub async fn $name(
-            axum::extract::State(state): axum::extract::State<$crate::web::AppState>,
-            admin: $crate::web::admin::access::Admin,
-            axum::extract::Path(id): axum::extract::Path<String>,
-            body: axum::body::Bytes,
-        ) -> axum::response::Response {
-            $crate::web::admin::submit::submit(&state, &admin, &body, async |_| {
-                let record = state.store.$get(&id).await?;
-                let pole = admin.pole_of(&state, record.pole_id).await?;
-                state.store.$delete(&id).await?;
-                tracing::info!(id = %id, user = %admin.auth.user.username, concat!("deleted with ", stringify!($delete)));
-                Ok($crate::web::admin::submit::Answer::done(
-                    format!("/admin/poles/{}", pole.pole.slug),
-                    admin.t("admin.deleted"),
-                ))
-            })
-            .await
-        }
-    };
-}
-pub(super) use delete_handler;

@@ -1,5 +1,10 @@
 //! Server-rendered HTML: what the public pages and the administration share (layout context,
 //! language, errors, page metadata).
+//!
+//! Layers: this file stands on [`i18n`], [`session`] and [`assets`] only; [`views`] and
+//! [`facts`] stand on it; the pages ([`home`], [`directory`], [`map`], [`pole`], [`object`],
+//! [`statistics`]) stand on those, and the administration on all of them. Nothing here uses
+//! the administration.
 
 pub mod assets;
 pub mod directory;
