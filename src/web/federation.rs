@@ -232,7 +232,7 @@ pub async fn pole(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     if !wants_activity_json(accept) {
         let c = crate::web::pages::Ctx::build(&state, &headers, &uri).await;
-        return Ok(crate::web::pages::public::pole_page(&state, &c, &slug).await);
+        return Ok(crate::web::pages::pole::pole_page(&state, &c, &slug).await);
     }
     let record = state.store.pole(&slug).await?;
     let keys = state.store.pole_keys(record.id).await?;
@@ -305,7 +305,7 @@ macro_rules! object_document {
                 let c = crate::web::pages::Ctx::build(&$state, &headers, &uri).await;
                 let record = $state.store.$get(&id).await;
                 return Ok(
-                    crate::web::pages::public::object_page::<$data>(&$state, &c, record).await,
+                    crate::web::pages::object::object_page::<$data>(&$state, &c, record).await,
                 );
             }
             let ap_id = $state.store.url(&format!(concat!("/", $path, "/{}"), id));
@@ -497,7 +497,7 @@ pub async fn theme(
             crate::web::pages::views::Label::label(theme, c.lang)
         );
         return Ok(
-            crate::web::pages::public::directory_page(&state, c, &query, Some(heading)).await,
+            crate::web::pages::directory::directory_page(&state, c, &query, Some(heading)).await,
         );
     }
     let theme = theme.ok_or_else(|| ApiError::NotFound(format!("theme `{id}`")))?;

@@ -91,13 +91,13 @@ impl Background {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router(&state))
-        .route("/", get(pages::public::home))
-        .route("/directory", get(pages::public::directory))
-        .route("/map", get(pages::public::map))
+        .route("/", get(pages::home::home))
+        .route("/directory", get(pages::directory::directory))
+        .route("/map", get(pages::map::map))
         .route("/statistics", get(pages::statistics::statistics))
         .route("/lang/{code}", get(pages::switch_language))
         .route("/static/{*path}", get(pages::assets::serve))
-        .route("/poles/{slug}/follow", get(pages::public::follow_redirect))
+        .route("/poles/{slug}/follow", get(pages::pole::follow_redirect))
         .merge(
             admin::router(&state)
                 .layer(not_framed())

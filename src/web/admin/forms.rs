@@ -2,6 +2,7 @@
 //! one template draws every form with its values and its validation messages.
 
 use crate::domain::ValidationErrors;
+use crate::domain::vocab::Theme;
 use crate::web::pages::Lang;
 use crate::web::pages::views::{Choice, Label};
 
@@ -27,12 +28,12 @@ impl FormData {
             .unwrap_or_default()
     }
 
-    /// `None` when empty.
     /// The version of the record the form was filled from (its hidden `_version`).
     pub fn version(&self) -> Option<i32> {
         self.opt("_version").and_then(|v| v.trim().parse().ok())
     }
 
+    /// `None` when empty.
     pub fn opt(&self, name: &str) -> Option<String> {
         Some(self.get(name)).filter(|v| !v.is_empty())
     }
@@ -48,6 +49,19 @@ impl FormData {
 
     pub fn checked(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// A date such as 2026-12-31, `None` when empty, or a message for the field when it is
+    /// not one.
+    pub fn date(&self, name: &str, e: &mut ValidationErrors) -> Option<chrono::NaiveDate> {
+        let value = self.opt(name)?;
+        match chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                e.add(name, format!("`{value}` is not a date such as 2026-12-31"));
+                None
+            }
+        }
     }
 
     /// A number, or a message for the field when it is not one.
@@ -178,6 +192,55 @@ impl Field {
     pub fn id(&self) -> String {
         format!("f-{}", self.name.replace(['.', '[', ']'], "-"))
     }
+}
+
+/// The themes' checkboxes, as poles, projects, events and calls have them.
+pub fn themes_field(themes: &[&str], lang: Lang) -> Field {
+    Field::checkboxes(
+        "themes",
+        lang.t("pole.themes"),
+        Theme::ALL,
+        Theme::id,
+        themes,
+        lang,
+    )
+}
+
+/// The fields a pole's or a publication's form starts with: its name or title (`first`),
+/// its summary and its description.
+pub fn described(
+    first: Field,
+    summary: &Option<String>,
+    description: &Option<String>,
+    lang: Lang,
+) -> Vec<Field> {
+    vec![
+        first,
+        Field::new(
+            "summary",
+            lang.t("admin.summary"),
+            "textarea",
+            opt_str(summary),
+        )
+        .help(lang.t("admin.summary_help")),
+        Field::new(
+            "description",
+            lang.t("admin.description"),
+            "textarea",
+            opt_str(description),
+        )
+        .help(lang.t("admin.markdown_help")),
+    ]
+}
+
+/// An optional text as a field's value.
+pub fn opt_str(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+/// An optional number or date as a field's value.
+pub fn opt_num<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// Puts each validation message next to its field; those that match no field are returned

@@ -1,13 +1,23 @@
-//! The directory page's selection: the same query parameters, parser and search as the API
-//! and the feeds ([`DirectoryParams::parse_with`], [`Store::search_directory`]), shown as
-//! page items.
+//! The directory page (and the theme pages, which are its selections under their own
+//! heading), with its selection: the same query parameters, parser and search as the API and
+//! the feeds ([`DirectoryParams::parse_with`], [`Store::search_directory`]), shown as page
+//! items. The home page and the map select through it too.
 
-use super::Lang;
-use super::views::ObjectItem;
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::facts::{ATOM, ICAL};
+use super::views::{self, Choice, Label, ObjectItem};
+use super::{Ctx, Lang, Meta, error_page, html};
 use crate::config::ApiConfig;
 use crate::domain::FieldError;
-use crate::store::search::{DirectoryParams, DirectoryRecord, PageLimits};
+use crate::domain::territory_ref::Reference;
+use crate::domain::vocab::{CallStatus, LegalForm, PoolingKind, Theme};
+use crate::store::search::{CallState, DirectoryParams, DirectoryRecord, PageLimits};
 use crate::store::{DirectoryQuery, PoleRecord, Store, StoreError};
+use crate::web::AppState;
 
 pub const KINDS: [&str; 4] = ["pole", "project", "event", "call"];
 
@@ -75,6 +85,208 @@ pub async fn select(
         total: page.total,
         total_exact: page.total_exact,
     })
+}
+
+#[derive(Template)]
+#[template(path = "directory.html")]
+struct DirectoryPage {
+    c: Ctx,
+    meta: Meta,
+    heading: String,
+    errors: Vec<FieldError>,
+    q: String,
+    epci: String,
+    commune: String,
+    regions: Vec<Choice>,
+    departements: Vec<Choice>,
+    themes: Vec<Choice>,
+    pooling: Vec<Choice>,
+    legal_forms: Vec<Choice>,
+    kinds: Vec<Choice>,
+    call_statuses: Vec<Choice>,
+    upcoming: bool,
+    from: String,
+    to: String,
+    deadline_before: String,
+    results: Vec<ObjectItem>,
+    /// The number of matches, `1001+` when they were not all counted.
+    total: String,
+    feed_query: String,
+    page: u64,
+    pages: u64,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+}
+
+fn area_choices<'a>(items: impl Iterator<Item = (&'a str, &'a str)>, chosen: &str) -> Vec<Choice> {
+    items
+        .map(|(code, name)| Choice {
+            code: code.to_owned(),
+            label: format!("{name} ({code})"),
+            selected: code == chosen,
+        })
+        .collect()
+}
+
+/// `GET /directory`: the directory's search form and its results; the URL says it all, so it
+/// can be shared.
+pub async fn directory(
+    State(state): State<AppState>,
+    c: Ctx,
+    RawQuery(query): RawQuery,
+) -> Response {
+    directory_page(&state, c, query.as_deref().unwrap_or_default(), None).await
+}
+
+/// The directory page for a query string, under its own heading or the directory's.
+pub async fn directory_page(
+    state: &AppState,
+    c: Ctx,
+    query: &str,
+    heading: Option<String>,
+) -> Response {
+    let api = &state.config.api;
+    let (params, errors) = match page_query(query, api) {
+        Ok(q) => (q, Vec::new()),
+        Err(e) => (
+            DirectoryQuery {
+                page: 1,
+                per_page: api.default_page_size,
+                ..DirectoryQuery::default()
+            },
+            e,
+        ),
+    };
+    let selection = if errors.is_empty() {
+        match select(&state.store, &params, c.lang).await {
+            Ok(s) => s,
+            Err(e) => return error_page(&c, e.into()),
+        }
+    } else {
+        Selection {
+            items: Vec::new(),
+            total: 0,
+            total_exact: true,
+        }
+    };
+    let lang = c.lang;
+    let reference = Reference::get();
+    let pages = selection.total.div_ceil(params.per_page).max(1);
+    let total = if selection.total_exact {
+        selection.total.to_string()
+    } else {
+        format!("{}+", selection.total)
+    };
+    let page_url = |n: u64| {
+        let q = params.to_query(Some(n));
+        if q.is_empty() {
+            "/directory".to_owned()
+        } else {
+            format!("/directory?{q}")
+        }
+    };
+    let feed_query = match params.to_query(None) {
+        q if q.is_empty() => String::new(),
+        q => format!("?{q}"),
+    };
+    let kinds = KINDS
+        .iter()
+        .map(|k| Choice {
+            code: (*k).to_owned(),
+            label: lang.t(&format!("kind.{k}")).to_owned(),
+            selected: params.kinds.iter().any(|p| p.id() == *k),
+        })
+        .collect();
+    let one = |v: Option<&'static str>| v.into_iter().collect::<Vec<_>>();
+    let heading = heading.unwrap_or_else(|| c.t("directory.title").to_owned());
+    let title = if params.is_filtered() {
+        format!("{heading} ({total})")
+    } else {
+        heading.clone()
+    };
+    let meta = Meta::new(
+        title,
+        c.t("directory.description"),
+        state.store.url(&c.path),
+    )
+    .alternate(
+        ATOM,
+        format!("/feeds/directory.atom{feed_query}"),
+        c.t("layout.feed_atom"),
+    )
+    .alternate(
+        ICAL,
+        format!("/feeds/events.ics{feed_query}"),
+        c.t("layout.feed_ics"),
+    );
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let page = DirectoryPage {
+        meta,
+        heading,
+        errors,
+        q: params.q.clone().unwrap_or_default(),
+        epci: params.epci.clone().unwrap_or_default(),
+        commune: params.commune.clone().unwrap_or_default(),
+        regions: area_choices(
+            reference.regions().iter().map(|r| (r.code, r.name)),
+            params.region.as_deref().unwrap_or_default(),
+        ),
+        departements: area_choices(
+            reference.departements().iter().map(|d| (d.code, d.name)),
+            params.departement.as_deref().unwrap_or_default(),
+        ),
+        themes: views::choices(
+            Theme::ALL,
+            Theme::id,
+            &one(params.theme.map(Theme::id)),
+            lang,
+        ),
+        pooling: views::choices(
+            PoolingKind::ALL,
+            PoolingKind::id,
+            &one(params.pooling.map(PoolingKind::id)),
+            lang,
+        ),
+        legal_forms: views::choices(
+            LegalForm::ALL,
+            LegalForm::id,
+            &one(params.legal_form.map(LegalForm::id)),
+            lang,
+        ),
+        // The directory's call states: open (and not past its deadline), or not.
+        call_statuses: [
+            (CallState::Open, CallStatus::Open),
+            (CallState::Closed, CallStatus::Closed),
+        ]
+        .into_iter()
+        .map(|(state, status)| Choice {
+            code: status.id().to_owned(),
+            label: status.label(lang).to_owned(),
+            selected: params.call_status == Some(state),
+        })
+        .collect(),
+        kinds,
+        upcoming: params.upcoming,
+        from: params.from.map(|d| d.to_string()).unwrap_or_default(),
+        to: params.to.map(|d| d.to_string()).unwrap_or_default(),
+        deadline_before: params
+            .deadline_before
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        results: selection.items,
+        total,
+        feed_query,
+        page: params.page,
+        pages,
+        prev_url: (params.page > 1).then(|| page_url(params.page - 1)),
+        next_url: (params.page < pages).then(|| page_url(params.page + 1)),
+        c,
+    };
+    html(&page, status)
 }
 
 #[cfg(test)]

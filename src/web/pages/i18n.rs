@@ -39,7 +39,9 @@ impl Lang {
 
     /// The cookie first, then `Accept-Language` by preference, then French.
     pub fn negotiate(headers: &HeaderMap) -> Lang {
-        if let Some(lang) = super::cookie(headers, LANG_COOKIE).and_then(|v| Lang::from_code(&v)) {
+        if let Some(lang) =
+            super::session::cookie(headers, LANG_COOKIE).and_then(|v| Lang::from_code(&v))
+        {
             return lang;
         }
         let Some(accept) = headers

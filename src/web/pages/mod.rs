@@ -1,10 +1,20 @@
 //! Server-rendered HTML: what the public pages and the administration share (layout context,
 //! language, errors, page metadata).
+//!
+//! Layers: this file stands on [`i18n`], [`session`] and [`assets`] only; [`views`] and
+//! [`facts`] stand on it; the pages ([`home`], [`directory`], [`map`], [`pole`], [`object`],
+//! [`statistics`]) stand on those, and the administration on all of them. Nothing here uses
+//! the administration.
 
 pub mod assets;
 pub mod directory;
+pub mod facts;
+pub mod home;
 pub mod i18n;
-pub mod public;
+pub mod map;
+pub mod object;
+pub mod pole;
+pub mod session;
 pub mod statistics;
 pub mod views;
 
@@ -18,22 +28,6 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 pub use i18n::Lang;
-
-/// The session cookie of the administration.
-pub const SESSION_COOKIE: &str = "maillage_session";
-
-/// A cookie's value from the request.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k == name).then(|| v.trim().to_owned())
-        })
-}
 
 /// What every page's layout needs: the language, the instance, who is signed in.
 #[derive(Debug, Clone)]
@@ -112,7 +106,7 @@ impl Ctx {
             user: None,
             csrf: String::new(),
         };
-        if let Some(session) = crate::web::admin::session::current(state, headers).await {
+        if let Some(session) = session::current(state, headers).await {
             ctx.user = Some(session.user.username.clone());
             ctx.csrf = session.csrf_token.clone();
         }
@@ -279,7 +273,7 @@ pub async fn switch_language(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}",
         i18n::LANG_COOKIE,
         lang.code(),
-        crate::web::admin::session::secure(&state)
+        session::secure(&state)
     )) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }

@@ -1,14 +1,33 @@
-//! Sign-in sessions of the administration: a random cookie whose hash is stored, and the
-//! anti-forgery token every form carries.
+//! Cookies and the sign-in sessions of the administration: a random cookie whose hash is
+//! stored, and the anti-forgery token every form carries.
+//!
+//! Every page reads the session (the layout says who is signed in), so it lives below both
+//! the public pages and the administration, and uses neither: the administration opens and
+//! closes sessions with what is here.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use rand::RngCore;
 
 use crate::auth::hash_token;
 use crate::store::SessionRecord;
 use crate::web::AppState;
-use crate::web::pages::{SESSION_COOKIE, cookie};
+
+/// The session cookie of the administration.
+pub const SESSION_COOKIE: &str = "maillage_session";
+
+/// A cookie's value from the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| v.trim().to_owned())
+        })
+}
 
 /// 256 random bits, URL-safe.
 pub fn random_token() -> String {
