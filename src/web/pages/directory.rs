@@ -6,7 +6,8 @@ use super::Lang;
 use super::views::ObjectItem;
 use crate::config::ApiConfig;
 use crate::domain::FieldError;
-use crate::store::search::{DirectoryParams, DirectoryRecord, PageLimits};
+use crate::store::DirectoryRecord;
+use crate::store::search::{DirectoryParams, PageLimits};
 use crate::store::{DirectoryQuery, PoleRecord, Store, StoreError};
 
 pub const KINDS: [&str; 4] = ["pole", "project", "event", "call"];
