@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::instance::prepare;
-use crate::stand_ins::{STAND_INS, StandIns, Tally, black_holes, receivers};
-use crate::{BenchResult, MARK, server_binary, start_server};
+use crate::stand_ins::{StandIns, Tally, black_holes, receivers};
+use crate::{BenchResult, MARK, scratch_dir, server_binary, start_server};
 
 /// Followers' servers that take connections and never answer, in the dead-destinations
 /// mode: as many as delivery slots and more.
@@ -94,16 +94,8 @@ pub(crate) async fn dead_destinations() -> BenchResult<()> {
 }
 
 pub(crate) async fn dead_run(binary: &Path, dead: usize) -> BenchResult<Latencies> {
-    let dir = tempfile::Builder::new()
-        .prefix("maillage-bench-dead-")
-        .disable_cleanup(std::env::var_os("MAILLAGE_BENCH_KEEP").is_some())
-        .tempdir()?;
-    let stand_ins = StandIns(Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name(STAND_INS)
-            .enable_all()
-            .build()?,
-    ));
+    let dir = scratch_dir("maillage-bench-dead-")?;
+    let stand_ins = StandIns::start()?;
     let (dead_ports, _holes) = black_holes(stand_ins.handle()?, dead).await?;
     let mut sets = Vec::with_capacity(PUBLICATIONS);
     for _ in 0..PUBLICATIONS {

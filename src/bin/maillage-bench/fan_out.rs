@@ -12,7 +12,7 @@ use maillage::federation::signatures::private_key;
 use crate::inbox::{INBOX_ACTIVITIES, INBOX_CONCURRENCY, SENDERS, inbox_run, senders};
 use crate::instance::prepare;
 use crate::stand_ins::{STAND_INS, StandIns, Tally, receivers};
-use crate::{BenchResult, MARK, cpu_seconds, server_binary, start_server};
+use crate::{BenchResult, MARK, cpu_seconds, scratch_dir, server_binary, start_server};
 
 /// Fan-outs measured on each server, one after the other, each from its own pole to its own
 /// instances: the first after the server started, then the server as it runs. A fan-out to
@@ -180,20 +180,11 @@ pub(crate) async fn fan_out_run(
     followers: usize,
     with_inbox: bool,
 ) -> BenchResult<RunReport> {
-    // MAILLAGE_BENCH_KEEP=1 keeps the databases and server logs for a look afterwards.
-    let dir = tempfile::Builder::new()
-        .prefix("maillage-bench-")
-        .disable_cleanup(std::env::var_os("MAILLAGE_BENCH_KEEP").is_some())
-        .tempdir()?;
+    let dir = scratch_dir("maillage-bench-")?;
     // The receivers take their ports first, so that the server's, chosen afterwards, cannot
     // be one of theirs. Each round has its own pole and its own instances.
     // The stand-in instances run on threads of their own, whose CPU time is theirs alone.
-    let stand_ins = StandIns(Some(
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name(STAND_INS)
-            .enable_all()
-            .build()?,
-    ));
+    let stand_ins = StandIns::start()?;
     let mut sets = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
         let received = Arc::new(Tally::new(followers));

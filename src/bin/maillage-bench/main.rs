@@ -96,6 +96,15 @@ fn machine() -> String {
     format!("{cpu}{memory}")
 }
 
+/// A temporary directory for a run's database and server log; MAILLAGE_BENCH_KEEP=1 keeps
+/// it for a look afterwards.
+fn scratch_dir(prefix: &str) -> BenchResult<tempfile::TempDir> {
+    Ok(tempfile::Builder::new()
+        .prefix(prefix)
+        .disable_cleanup(std::env::var_os("MAILLAGE_BENCH_KEEP").is_some())
+        .tempdir()?)
+}
+
 /// The `maillage` binary built next to this one.
 fn server_binary() -> BenchResult<PathBuf> {
     let me = std::env::current_exe()?;

@@ -16,6 +16,16 @@ pub(crate) const STAND_INS: &str = "stand-in";
 pub(crate) struct StandIns(pub(crate) Option<tokio::runtime::Runtime>);
 
 impl StandIns {
+    /// A runtime of threads named [`STAND_INS`], whose CPU time is theirs alone.
+    pub(crate) fn start() -> BenchResult<StandIns> {
+        Ok(StandIns(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name(STAND_INS)
+                .enable_all()
+                .build()?,
+        )))
+    }
+
     pub(crate) fn handle(&self) -> BenchResult<&tokio::runtime::Handle> {
         Ok(self
             .0

@@ -1,7 +1,8 @@
 //! The members of a pole: listed, read, created, edited and deleted.
 //!
-//! Invariant: a change to a member is a change to its pole: it writes a `changes` row for
-//! the pole and the pole's directory entry, in the member's transaction.
+//! Invariant: every change to a member writes its row in `changes` and its pole's
+//! directory entry again (which lists the members' names and legal forms), in the
+//! member's own transaction.
 
 use chrono::Utc;
 use sea_orm::{

@@ -15,7 +15,7 @@ use super::text::{
 };
 
 /// The first instant of a day in the directory's time zone.
-pub(super) fn day_start(day: NaiveDate) -> i64 {
+fn day_start(day: NaiveDate) -> i64 {
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     DIRECTORY_TZ
         .from_local_datetime(&midnight)
@@ -23,6 +23,7 @@ pub(super) fn day_start(day: NaiveDate) -> i64 {
         .map(|t| t.timestamp())
         .unwrap_or_else(|| midnight.and_utc().timestamp())
 }
+
 /// The clock and the query words a search runs with.
 pub(super) struct Context {
     pub(super) now: i64,
@@ -43,6 +44,7 @@ impl Context {
         }
     }
 }
+
 /// The facet filters of a query: what `directory_facets` holds for the entries, and what
 /// the text index holds as tokens.
 pub(super) struct FacetFilters {

@@ -111,15 +111,10 @@ impl Store {
         ctx: &Context,
         window: Window,
     ) -> Result<DirectoryResults> {
-        let Window {
-            page,
-            per_page,
-            offset,
-            cap,
-        } = window;
+        let (per_page, offset) = (window.per_page, window.offset);
         let terms = TextTerms::new(query, kinds, ctx);
-        let counted = self.text_count(&terms.all, Some(cap + 1)).await?;
-        let total_exact = counted <= cap;
+        let counted = self.text_count(&terms.all, Some(window.cap + 1)).await?;
+        let total_exact = counted <= window.cap;
         if counted == 0 || offset >= counted {
             return Ok(window.empty(counted, total_exact));
         }
@@ -147,7 +142,7 @@ impl Store {
         }
         Ok(DirectoryResults {
             items: self.hits(rows, true).await?,
-            page,
+            page: window.page,
             per_page,
             total: counted,
             total_exact,
