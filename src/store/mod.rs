@@ -15,6 +15,8 @@ mod keys;
 mod objects;
 mod poles;
 pub mod queue;
+mod records;
+mod references;
 mod refresh;
 pub mod search;
 mod sessions;
@@ -40,6 +42,7 @@ pub use keys::ActorKeys;
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};
+pub use records::{DirectoryRecord, DirectoryRecords};
 pub use refresh::{CopyKind, StaleCopy};
 pub use search::{
     DirectoryHit, DirectoryKind, DirectoryParams, DirectoryQuery, DirectoryStatistics,

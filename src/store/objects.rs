@@ -10,6 +10,8 @@ use serde::Serialize;
 use super::changes::{self, Action, Change};
 use super::convert::{from_json, opt_vocab, rich_text, rich_text_columns, to_json, vocab};
 use super::entities::{calls, events, projects};
+use super::references::{unknown_members, unknown_poles};
+use super::search::{self, DirectoryKind};
 use super::write::{EditError, check_version};
 use super::{Page, PageRequest, Result, Store, StoreError};
 use crate::domain::territory::Territory;
@@ -42,6 +44,15 @@ impl Kind {
             Kind::Project => "projects",
             Kind::Event => "events",
             Kind::Call => "calls",
+        }
+    }
+
+    /// The kind of the object's entry in the directory.
+    pub fn directory_kind(self) -> DirectoryKind {
+        match self {
+            Kind::Project => DirectoryKind::Project,
+            Kind::Event => DirectoryKind::Event,
+            Kind::Call => DirectoryKind::Call,
         }
     }
 }
@@ -286,7 +297,7 @@ macro_rules! object_methods {
                         },
                     )
                     .await?;
-                    super::search::index_object(&txn, &model).await?;
+                    search::index_object(&txn, &model).await?;
                     txn.commit().await?;
                     $from(model)
                 })
@@ -347,7 +358,7 @@ macro_rules! object_methods {
                         },
                     )
                     .await?;
-                    super::search::index_object(&txn, &model).await?;
+                    search::index_object(&txn, &model).await?;
                     txn.commit().await?;
                     Ok($from(model)?)
                 })
@@ -386,7 +397,7 @@ macro_rules! object_methods {
                         },
                     )
                     .await?;
-                    super::search::unindex_object(&txn, $kind, id).await?;
+                    search::unindex_object(&txn, $kind.directory_kind(), id).await?;
                     txn.commit().await?;
                     Ok(())
                 })
@@ -459,7 +470,7 @@ macro_rules! object_methods {
                         },
                     )
                     .await?;
-                    super::search::index_object(&txn, &model).await?;
+                    search::index_object(&txn, &model).await?;
                     txn.commit().await?;
                     $from(model)
                 })
@@ -502,7 +513,7 @@ macro_rules! object_methods {
                         },
                     )
                     .await?;
-                    super::search::unindex_object(&txn, $kind, id).await?;
+                    search::unindex_object(&txn, $kind.directory_kind(), id).await?;
                     txn.commit().await?;
                     Ok(true)
                 })
@@ -688,7 +699,7 @@ impl Store {
 }
 
 async fn project_refs(db: &impl ConnectionTrait, pole_id: i64, project: &Project) -> Result<()> {
-    let unknown = super::poles::unknown_members(db, pole_id, &project.partner_member_ids).await?;
+    let unknown = unknown_members(db, pole_id, &project.partner_member_ids).await?;
     let mut errors = ValidationErrors::new();
     for (i, id) in project.partner_member_ids.iter().enumerate() {
         if unknown.contains(id) {
@@ -703,7 +714,7 @@ async fn project_refs(db: &impl ConnectionTrait, pole_id: i64, project: &Project
 
 /// An event's co-organisers are poles of this instance (whichever pole organises it).
 async fn event_refs(db: &impl ConnectionTrait, _pole_id: i64, event: &Event) -> Result<()> {
-    let unknown = super::poles::unknown_poles(db, &event.organiser_poles).await?;
+    let unknown = unknown_poles(db, &event.organiser_poles).await?;
     let mut errors = ValidationErrors::new();
     for (i, slug) in event.organiser_poles.iter().enumerate() {
         if unknown.contains(slug) {

@@ -20,10 +20,10 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use crate::feeds::{self, Directory, FeedInfo, PoleEntry};
-use crate::store::search::{
-    DirectoryOrder, DirectoryParams, DirectoryRecord, DirectoryRecords, PageLimits,
+use crate::store::search::{DirectoryOrder, DirectoryParams, PageLimits};
+use crate::store::{
+    DirectoryKind, DirectoryQuery, DirectoryRecord, DirectoryRecords, PoleRecord, Store, StoreError,
 };
-use crate::store::{DirectoryKind, DirectoryQuery, PoleRecord, Store, StoreError};
 
 pub const ATOM: &str = "application/atom+xml";
 pub const RSS: &str = "application/rss+xml";

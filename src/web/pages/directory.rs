@@ -15,7 +15,8 @@ use crate::config::ApiConfig;
 use crate::domain::FieldError;
 use crate::domain::territory_ref::Reference;
 use crate::domain::vocab::{CallStatus, LegalForm, PoolingKind, Theme};
-use crate::store::search::{CallState, DirectoryParams, DirectoryRecord, PageLimits};
+use crate::store::DirectoryRecord;
+use crate::store::search::{CallState, DirectoryParams, PageLimits};
 use crate::store::{DirectoryQuery, PoleRecord, Store, StoreError};
 use crate::web::AppState;
 
