@@ -13,8 +13,9 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode as HttpStatus, Uri};
+use common::scenario::{self, follow_state, item, objects, pole, publish};
 use common::tls::{self, Ca, FedifyPeer, Front, HttpsServer, Proxy, ProxyKind, Relay, Site};
-use common::{TestDb, TestServer, call, eventually, ok, post_signed, titles};
+use common::{TestDb, call, eventually, ok, titles};
 use maillage::federation::signatures::{self, SignedRequest};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -256,123 +257,6 @@ async fn proxies_keep_signatures_and_forwarded_proto() {
 /// The tests below start several servers and peers each: one at a time, on two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn pole(slug: &str) -> Value {
-    json!({
-        "slug": slug,
-        "name": format!("Pôle {slug}"),
-        "summary": "Coopérer sur le territoire",
-        "description": "Un **pôle** de coopération.",
-        "territory": {"communes": ["35236"], "kind": "rural", "label": "Pays de Redon"},
-        "themes": ["renewable-energy"],
-        "pooling": ["premises"],
-        "manually_approves_followers": false
-    })
-}
-
-/// Every kind of object: (API collection, path of an item, body, ActivityStreams type).
-fn objects(tag: &str) -> Vec<(&'static str, &'static str, Value, &'static str)> {
-    vec![
-        (
-            "projects",
-            "projects",
-            json!({
-                "title": format!("Projet {tag}"), "summary": "Une légumerie partagée",
-                "description": "Des *légumes* pour les cantines.", "status": "in-progress",
-                "themes": ["agriculture-food"], "territory": {"communes": ["35236"]},
-                "start_date": "2026-01-15"
-            }),
-            "Note",
-        ),
-        (
-            "events",
-            "events",
-            json!({
-                "title": format!("Événement {tag}"), "summary": "Portes ouvertes",
-                "starts_at": "2027-12-05T14:00", "ends_at": "2027-12-05T18:00",
-                "place": {"name": "La Maison", "commune": "35236"}
-            }),
-            "Event",
-        ),
-        (
-            "calls",
-            "calls",
-            json!({
-                "title": format!("Appel {tag}"), "summary": "Cherche partenaires",
-                "direction": "offering", "subjects": ["premises"], "deadline": "2027-03-01",
-                "how_to_answer": "Écrire à contact@ptce.example.org"
-            }),
-            "Note",
-        ),
-    ]
-}
-
-/// An object published through the API: where to change it, and its ActivityPub id.
-struct Published {
-    collection: &'static str,
-    path: &'static str,
-    id: String,
-    ap_id: String,
-    title: String,
-    class: &'static str,
-}
-
-async fn publish(server: &TestServer, slug: &str, tag: &str) -> Vec<Published> {
-    let mut published = Vec::new();
-    for (collection, path, body, class) in objects(tag) {
-        let created = ok(
-            server,
-            Method::POST,
-            &format!("/api/v1/poles/{slug}/{collection}"),
-            Some(body),
-        )
-        .await;
-        let id = created["id"].as_str().expect("an id").to_owned();
-        published.push(Published {
-            collection,
-            path,
-            ap_id: server.url(&format!("/{path}/{id}")),
-            title: created["title"].as_str().expect("a title").to_owned(),
-            id,
-            class,
-        });
-    }
-    published
-}
-
-async fn item(server: &TestServer, handle: &str, collection: &str, title: &str) -> Option<Value> {
-    let (_, page) = call(
-        server,
-        Method::GET,
-        &format!("/api/v1/poles/{handle}/{collection}?per_page=100"),
-        None,
-    )
-    .await;
-    page["items"]
-        .as_array()?
-        .iter()
-        .find(|i| i["title"] == title)
-        .cloned()
-}
-
-async fn follow(from: &TestServer, actor: &str) -> i64 {
-    let record = ok(
-        from,
-        Method::POST,
-        "/api/v1/admin/follows",
-        Some(json!({"actor": actor})),
-    )
-    .await;
-    record["id"].as_i64().expect("a follow id")
-}
-
-async fn follow_state(from: &TestServer, actor: &str) -> Option<String> {
-    let (_, list) = call(from, Method::GET, "/api/v1/admin/follows", None).await;
-    list.as_array()?
-        .iter()
-        .find(|f| f["actor"]["ap_id"] == actor)
-        .and_then(|f| f["state"].as_str().map(str::to_owned))
-}
-
 /// The three-instance federation of `tests/federation.rs`, in production mode over HTTPS:
 /// A behind Caddy, B behind nginx, C serving TLS itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -394,183 +278,7 @@ async fn three_instances_over_https() {
         assert!(server.base.starts_with("https://"), "{}", server.base);
     }
 
-    ok(&a, Method::POST, "/api/v1/poles", Some(pole("redon"))).await;
-    let actor = a.url("/poles/redon");
-    let handle = format!("redon@{}", a.host());
-
-    // B follows by handle (WebFinger over HTTPS through Caddy), C by actor URL.
-    follow(&b, &format!("@{handle}")).await;
-    let c_follow = follow(&c, &actor).await;
-    for server in [&b, &c] {
-        eventually("the follow to be accepted", || async {
-            follow_state(server, &actor).await.as_deref() == Some("accepted")
-        })
-        .await;
-    }
-    let followers = ok(&a, Method::GET, "/api/v1/poles/redon/followers", None).await;
-    assert_eq!(followers["total"], 2, "{followers}");
-    let profile = ok(&b, Method::GET, &format!("/api/v1/poles/{handle}"), None).await;
-    assert_eq!(profile["name"], "Pôle redon");
-
-    // Create, update and delete of each kind reach both followers with their content.
-    let published = publish(&a, "redon", "un").await;
-    for server in [&b, &c] {
-        for object in &published {
-            eventually(&format!("{} on a follower", object.title), || async {
-                titles(server, &handle, object.collection)
-                    .await
-                    .contains(&object.title)
-            })
-            .await;
-        }
-        let project = item(server, &handle, "projects", "Projet un")
-            .await
-            .expect("project");
-        assert_eq!(project["summary"], "Une légumerie partagée");
-        assert_eq!(project["description"], "Des *légumes* pour les cantines.");
-        let event = item(server, &handle, "events", "Événement un")
-            .await
-            .expect("event");
-        assert_eq!(event["starts_at"], "2027-12-05T14:00:00+01:00");
-        let call_item = item(server, &handle, "calls", "Appel un")
-            .await
-            .expect("call");
-        assert_eq!(call_item["deadline"], "2027-03-01");
-    }
-    for object in &published {
-        ok(
-            &a,
-            Method::PATCH,
-            &format!("/api/v1/{}/{}", object.path, object.id),
-            Some(json!({"title": format!("{} (modifié)", object.title)})),
-        )
-        .await;
-    }
-    for server in [&b, &c] {
-        for object in &published {
-            let changed = format!("{} (modifié)", object.title);
-            eventually(&format!("{changed} on a follower"), || async {
-                let list = titles(server, &handle, object.collection).await;
-                list.contains(&changed) && !list.contains(&object.title)
-            })
-            .await;
-        }
-    }
-    for object in &published {
-        let (status, body) = call(
-            &a,
-            Method::DELETE,
-            &format!("/api/v1/{}/{}", object.path, object.id),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    }
-    for server in [&b, &c] {
-        for object in &published {
-            eventually("deletes on a follower", || async {
-                titles(server, &handle, object.collection).await.is_empty()
-            })
-            .await;
-        }
-    }
-
-    // A reply from one of C's poles, signed by it and sent to A's inbox through Caddy; A
-    // fetches C's pole over HTTPS to check the signature.
-    ok(&c, Method::POST, "/api/v1/poles", Some(pole("voisin"))).await;
-    let project = ok(
-        &a,
-        Method::POST,
-        "/api/v1/poles/redon/projects",
-        Some(objects("réponse")[0].2.clone()),
-    )
-    .await;
-    let project_id = project["id"].as_str().expect("id");
-    let replier = c.store.pole("voisin").await.expect("pole");
-    let keys = c.store.pole_keys(replier.id).await.expect("keys");
-    let reply_id = c.url("/poles/voisin/replies/1");
-    let reply = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{reply_id}/activity"),
-        "type": "Create",
-        "actor": replier.ap_id,
-        "to": ["https://www.w3.org/ns/activitystreams#Public"],
-        "object": {
-            "id": reply_id, "type": "Note", "attributedTo": replier.ap_id,
-            "inReplyTo": a.url(&format!("/projects/{project_id}")),
-            "content": "<p>Nous avons une chambre froide à partager.</p>",
-            "published": "2026-11-23T10:00:00Z"
-        }
-    });
-    let status = post_signed(
-        &a,
-        "/inbox",
-        &reply,
-        &format!("{}#main-key", replier.ap_id),
-        &keys.private_key,
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let interactions = ok(
-        &a,
-        Method::GET,
-        &format!("/api/v1/projects/{project_id}/interactions"),
-        None,
-    )
-    .await;
-    let replies = interactions["replies"].as_array().expect("replies");
-    assert_eq!(replies.len(), 1, "{interactions}");
-    assert_eq!(replies[0]["author"]["ap_id"], replier.ap_id);
-
-    // C unfollows over HTTPS: A forgets it, and what A publishes next goes to B only.
-    let (status, _) = call(
-        &c,
-        Method::DELETE,
-        &format!("/api/v1/admin/follows/{c_follow}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    eventually("C gone from A's followers", || async {
-        ok(&a, Method::GET, "/api/v1/poles/redon/followers", None).await["total"] == 1
-    })
-    .await;
-    let (_, list) = call(
-        &a,
-        Method::GET,
-        "/api/v1/poles/redon/followers?per_page=100",
-        None,
-    )
-    .await;
-    assert!(
-        list["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|f| !f["actor"]["ap_id"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with(&c.base)),
-        "{list}"
-    );
-    ok(
-        &a,
-        Method::POST,
-        "/api/v1/poles/redon/projects",
-        Some(json!({"title": "Après le départ de C"})),
-    )
-    .await;
-    eventually("the project on B", || async {
-        titles(&b, &handle, "projects")
-            .await
-            .contains(&"Après le départ de C".to_owned())
-    })
-    .await;
-    assert!(
-        !titles(&c, &handle, "projects")
-            .await
-            .contains(&"Après le départ de C".to_owned())
-    );
+    scenario::three_instances(&a, &b, &c).await;
 
     a.stop().await;
     b.stop().await;
@@ -685,7 +393,7 @@ async fn fedify_follows_by_handle_over_https() {
         &server,
         Method::POST,
         "/api/v1/poles",
-        Some(pole("interop")),
+        Some(pole("interop", false)),
     )
     .await;
     let pole_id = server.url("/poles/interop");
@@ -791,7 +499,13 @@ async fn signed_fetch_required() {
     .await;
     let client = ca.client(&[(peer_name, peer.port)]);
 
-    ok(&server, Method::POST, "/api/v1/poles", Some(pole("ferme"))).await;
+    ok(
+        &server,
+        Method::POST,
+        "/api/v1/poles",
+        Some(pole("ferme", false)),
+    )
+    .await;
     let published = publish(&server, "ferme", "gardé").await;
     let pole_id = server.url("/poles/ferme");
     let documents = [
@@ -957,12 +671,18 @@ async fn relay_carries_an_event_between_instances() {
         .await;
     }
 
-    ok(&a, Method::POST, "/api/v1/poles", Some(pole("redon"))).await;
+    ok(
+        &a,
+        Method::POST,
+        "/api/v1/poles",
+        Some(pole("redon", false)),
+    )
+    .await;
     let event = ok(
         &a,
         Method::POST,
         "/api/v1/poles/redon/events",
-        Some(objects("relayé")[1].2.clone()),
+        Some(objects("relayé").swap_remove(1).body),
     )
     .await;
     let event_ap_id = event["url"].as_str().expect("url").to_owned();

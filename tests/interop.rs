@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use common::scenario::publish;
 use common::{TestDb, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -473,76 +474,6 @@ fn save_fixture(name: &str, value: &Value) {
 }
 
 // ---------------------------------------------------------------------------
-// Objects.
-
-/// One object of each kind: (API collection, ActivityPub path segment, body, Fedify class).
-fn objects(tag: &str) -> Vec<(&'static str, &'static str, Value, &'static str)> {
-    vec![
-        (
-            "projects",
-            "projects",
-            json!({
-                "title": format!("Projet {tag}"), "summary": "Une légumerie partagée",
-                "description": "Des *légumes* pour les cantines.", "status": "in-progress",
-                "themes": ["agriculture-food"], "territory": {"communes": ["35236"]},
-                "start_date": "2026-01-15"
-            }),
-            "Note",
-        ),
-        (
-            "events",
-            "events",
-            json!({
-                "title": format!("Événement {tag}"), "summary": "Portes ouvertes",
-                "starts_at": "2027-12-05T14:00", "ends_at": "2027-12-05T18:00",
-                "place": {"name": "La Maison", "commune": "35236"}
-            }),
-            "Event",
-        ),
-        (
-            "calls",
-            "calls",
-            json!({
-                "title": format!("Appel {tag}"), "summary": "Cherche partenaires",
-                "direction": "offering", "subjects": ["premises"], "deadline": "2027-03-01",
-                "how_to_answer": "Écrire à contact@ptce.example.org"
-            }),
-            "Note",
-        ),
-    ]
-}
-
-struct Created {
-    path: &'static str,
-    id: String,
-    ap_id: String,
-    title: String,
-    class: &'static str,
-}
-
-async fn create_objects(server: &TestServer, slug: &str, tag: &str) -> Vec<Created> {
-    let mut created = Vec::new();
-    for (collection, path, body, class) in objects(tag) {
-        let value = api(
-            server,
-            Method::POST,
-            &format!("/api/v1/poles/{slug}/{collection}"),
-            Some(body),
-        )
-        .await;
-        let id = value["id"].as_str().expect("an id").to_owned();
-        created.push(Created {
-            path,
-            ap_id: server.url(&format!("/{path}/{id}")),
-            title: value["title"].as_str().expect("a title").to_owned(),
-            id,
-            class,
-        });
-    }
-    created
-}
-
-// ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs MAILLAGE_TEST_INTEROP=1 (Node.js 20, Fedify from npm)"]
@@ -685,7 +616,7 @@ async fn fedify_peer() {
     }
 
     // --- Create, Update and Delete of each kind reach the peer, signed.
-    let objects = create_objects(&server, slug, "fédéré").await;
+    let objects = publish(&server, slug, "fédéré").await;
     for object in &objects {
         let create = received(&client, &peer, "Create", &pole, &object.ap_id).await;
         assert_verified(&create);
@@ -785,7 +716,7 @@ async fn fedify_peer() {
     }
 
     // --- Fedify's lookupObject() understands Maillage's documents.
-    let kept = create_objects(&server, slug, "consulté").await;
+    let kept = publish(&server, slug, "consulté").await;
     let mut lookups = vec![
         (pole.clone(), "Group", Some("Pôle interop".to_owned())),
         (instance.clone(), "Application", None),

@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::scenario::follow_state;
 use common::{TestDb, TestServer};
 use maillage::store::Role;
 use reqwest::StatusCode;
@@ -953,14 +954,6 @@ async fn signed_follow(
         request = request.header(name, value);
     }
     request.send().await.expect("inbox").status()
-}
-
-async fn follow_state(server: &TestServer, actor: &str) -> Option<String> {
-    let (_, list) = common::call(server, reqwest::Method::GET, "/api/v1/admin/follows", None).await;
-    list.as_array()?
-        .iter()
-        .find(|f| f["actor"]["ap_id"] == actor)
-        .and_then(|f| f["state"].as_str().map(str::to_owned))
 }
 
 async fn instance_followers(server: &TestServer) -> Vec<maillage::store::FollowerRecord> {
