@@ -13,8 +13,9 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode as HttpStatus, Uri};
+use common::fedify::FedifyPeer;
 use common::scenario::{self, follow_state, item, objects, pole, publish};
-use common::tls::{self, Ca, FedifyPeer, Front, HttpsServer, Proxy, ProxyKind, Relay, Site};
+use common::tls::{self, Ca, Front, HttpsServer, Proxy, ProxyKind, Relay, Site};
 use common::{TestDb, call, eventually, ok, titles};
 use maillage::federation::signatures::{self, SignedRequest};
 use reqwest::{Method, StatusCode};
@@ -289,33 +290,6 @@ async fn three_instances_over_https() {
 // ---------------------------------------------------------------------------------------
 // Fedify, which speaks HTTPS only to handles.
 
-/// A call to the peer's control API.
-async fn control(
-    client: &reqwest::Client,
-    peer: &FedifyPeer,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let request = match body {
-        Some(body) => client.post(peer.url(path)).json(&body),
-        None => client.get(peer.url(path)),
-    };
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = response.status();
-    let value: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, StatusCode::OK, "{path}: {value}");
-    value
-}
-
-/// The id of an activity's object, embedded or a bare URL.
-fn object_id(activity: &Value) -> Option<&str> {
-    let object = activity.get("object")?;
-    object.as_str().or_else(|| object["id"].as_str())
-}
-
 /// Waits until the peer has verified and recorded an activity of type `kind` from `actor`
 /// about `object`, then checks that the second verifier (Misskey's library) accepted it
 /// too.
@@ -326,19 +300,7 @@ async fn received(
     actor: &str,
     object: &str,
 ) -> Value {
-    let find = || async {
-        let list = control(client, peer, "/control/received", None).await;
-        list.as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| {
-                r["type"] == kind
-                    && r["actor"] == actor
-                    && (object_id(&r["raw"]) == Some(object)
-                        || r["parsed"]["object"]["id"] == object)
-            })
-            .cloned()
-    };
+    let find = || peer.received(client, kind, actor, object);
     eventually(
         &format!("the peer to verify {kind} of {object} from {actor}"),
         || async { find().await.is_some() },
@@ -359,13 +321,13 @@ async fn fedify_follow(
     target: &str,
     signed: bool,
 ) -> Value {
-    let answer = control(
-        client,
-        peer,
-        "/control/follow",
-        Some(json!({"target": target, "signed": signed})),
-    )
-    .await;
+    let answer = peer
+        .control(
+            client,
+            "/control/follow",
+            Some(json!({"target": target, "signed": signed})),
+        )
+        .await;
     assert!(answer["followId"].is_string(), "{answer}");
     answer
 }
@@ -385,7 +347,7 @@ async fn fedify_follows_by_handle_over_https() {
         None => TestDb::sqlite(),
     };
     let peer_name = "peer.maillage.localhost";
-    let peer = tokio::task::block_in_place(|| FedifyPeer::start(&ca, peer_name));
+    let peer = tokio::task::block_in_place(|| FedifyPeer::start_https(&ca, peer_name));
     let server = HttpsServer::start(&db, &ca, "m.maillage.localhost", Front::Nginx, |_| {}).await;
     let client = ca.client(&[(peer_name, peer.port)]);
 
@@ -459,7 +421,7 @@ async fn fedify_follows_by_handle_over_https() {
     }
     // Every delivery, to the pole's follower and to the instance's, was accepted by Fedify
     // and by the second verifier.
-    let deliveries = control(&client, &peer, "/control/deliveries", None).await;
+    let deliveries = peer.control(&client, "/control/deliveries", None).await;
     let deliveries = deliveries.as_array().cloned().unwrap_or_default();
     assert!(deliveries.len() >= 11, "{deliveries:?}");
     for delivery in &deliveries {
@@ -492,7 +454,7 @@ async fn signed_fetch_required() {
     let ca = Ca::new();
     let db = TestDb::sqlite();
     let peer_name = "peer.maillage.localhost";
-    let peer = tokio::task::block_in_place(|| FedifyPeer::start(&ca, peer_name));
+    let peer = tokio::task::block_in_place(|| FedifyPeer::start_https(&ca, peer_name));
     let server = HttpsServer::start(&db, &ca, "s.maillage.localhost", Front::Caddy, |c| {
         c.federation.require_signed_fetch = true
     })
@@ -554,9 +516,8 @@ async fn signed_fetch_required() {
         let client = &client;
         let peer = &peer;
         async move {
-            control(
+            peer.control(
                 client,
-                peer,
                 "/control/lookup",
                 Some(json!({"url": url, "signed": signed})),
             )

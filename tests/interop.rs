@@ -10,14 +10,12 @@
 
 mod common;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::future::Future;
-use std::io::{BufRead, BufReader, ErrorKind, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
+use common::fedify::{self, FedifyPeer, object_id};
 use common::scenario::publish;
 use common::{TestDb, TestServer};
 use reqwest::{Method, StatusCode};
@@ -30,253 +28,8 @@ const UPDATE_FIXTURES_ENV: &str = "MAILLAGE_UPDATE_FIXTURES";
 /// How long to wait for something to reach the peer or Maillage.
 const WAIT: Duration = Duration::from_secs(30);
 
-fn peer_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/fedify")
-}
-
 fn env_is_one(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v.trim() == "1")
-}
-
-// ---------------------------------------------------------------------------
-// Preparing the peer: node present, node_modules installed from package-lock.json.
-
-/// Runs `program --version`; panics with a clear message if the program is missing.
-fn tool_version(program: &str, why: &str) -> String {
-    match Command::new(program).arg("--version").output() {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        Ok(out) => panic!(
-            "`{program} --version` failed ({}): {}; {why}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            panic!("`{program}` was not found in PATH; {why}")
-        }
-        Err(e) => panic!("cannot run `{program}`: {e}; {why}"),
-    }
-}
-
-fn modified(path: &Path) -> Option<SystemTime> {
-    fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-/// `node_modules` was installed by npm (its hidden lockfile exists) from the current
-/// `package-lock.json` (not older than it), and holds Fedify.
-fn node_modules_fresh(dir: &Path) -> bool {
-    let installed = modified(&dir.join("node_modules/.package-lock.json"));
-    let wanted = modified(&dir.join("package-lock.json"));
-    let fedify = dir
-        .join("node_modules/@fedify/fedify/package.json")
-        .is_file();
-    matches!((installed, wanted), (Some(i), Some(w)) if i >= w) && fedify
-}
-
-/// A lock file created exclusively, so that concurrent test processes don't run `npm ci`
-/// in the same directory at once; removed on drop.
-struct InstallLock(PathBuf);
-
-impl InstallLock {
-    fn acquire(path: PathBuf) -> InstallLock {
-        let deadline = Instant::now() + Duration::from_secs(600);
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(_) => return InstallLock(path),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    // A lock left by a process that died long ago is stale.
-                    let stale = modified(&path)
-                        .and_then(|m| m.elapsed().ok())
-                        .is_some_and(|age| age > Duration::from_secs(900));
-                    if stale {
-                        let _ = fs::remove_file(&path);
-                        continue;
-                    }
-                    assert!(
-                        Instant::now() < deadline,
-                        "timed out waiting for the lock {} (remove it if no test is running)",
-                        path.display()
-                    );
-                    std::thread::sleep(Duration::from_millis(250));
-                }
-                Err(e) => panic!("cannot create the lock {}: {e}", path.display()),
-            }
-        }
-    }
-}
-
-impl Drop for InstallLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-/// Checks that `node` (>= 20) is there, and runs `npm ci` when `node_modules` is missing or
-/// older than `package-lock.json`.
-fn prepare_peer() {
-    let why = format!(
-        "the Fedify interop test ({INTEROP_ENV}=1) needs Node.js 20 or later (node and npm)"
-    );
-    let version = tool_version("node", &why);
-    let major: u32 = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    assert!(major >= 20, "node {version} is too old; {why}");
-
-    let dir = peer_dir();
-    if node_modules_fresh(&dir) {
-        return;
-    }
-    let _lock = InstallLock::acquire(
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("fedify-peer-npm-ci.lock"),
-    );
-    // Another test process may have installed it while we waited for the lock.
-    if node_modules_fresh(&dir) {
-        return;
-    }
-    let npm = tool_version("npm", &why);
-    eprintln!("interop: running `npm ci` (npm {npm}) in {}", dir.display());
-    let started = Instant::now();
-    let mut child = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `npm ci`: {e}; {why}"));
-    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_string(&mut text);
-        }
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_string(&mut text);
-        }
-        text
-    });
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for npm ci") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`npm ci` in {} took more than 10 minutes", dir.display());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let (out, err) = (
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    );
-    assert!(
-        status.success(),
-        "`npm ci --no-audit --no-fund` in {} failed ({status}):\n{out}\n{err}",
-        dir.display()
-    );
-    assert!(
-        node_modules_fresh(&dir),
-        "`npm ci` succeeded but {}/node_modules is still missing or stale",
-        dir.display()
-    );
-    eprintln!("interop: npm ci done in {:.1?}", started.elapsed());
-}
-
-// ---------------------------------------------------------------------------
-// The peer process.
-
-/// The running `node peer.mjs`; killed on drop, panics included. Its stderr goes to a file
-/// that is printed when the test fails.
-struct Peer {
-    child: Child,
-    base: String,
-    actor: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Peer {
-    fn start() -> Peer {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let log = dir.path().join("peer.log");
-        let stderr = File::create(&log).expect("peer log file");
-        let mut child = Command::new("node")
-            .arg("peer.mjs")
-            .current_dir(peer_dir())
-            .env("PORT", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `node peer.mjs`: {e}"));
-        let stdout = child.stdout.take().expect("peer stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            drop(tx);
-            // The ready line is the only one expected; show anything else.
-            for line in lines.map_while(Result::ok) {
-                eprintln!("interop: unexpected line on the peer's stdout: {line}");
-            }
-        });
-        let mut peer = Peer {
-            child,
-            base: String::new(),
-            actor: String::new(),
-            log,
-            _dir: dir,
-        };
-        let line = match rx.recv_timeout(WAIT) {
-            Ok(line) => line,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                panic!("the Fedify peer printed no ready line within {WAIT:?}")
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = peer.child.try_wait().ok().flatten();
-                panic!("the Fedify peer exited before being ready ({status:?})")
-            }
-        };
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("bad ready line from the peer ({e}): {line}"));
-        let port = ready["port"].as_u64().expect("a port in the ready line");
-        assert_eq!(ready["ready"], true, "{line}");
-        peer.base = format!("http://127.0.0.1:{port}");
-        peer.actor = ready["actor"].as_str().expect("actor").to_owned();
-        assert_eq!(peer.actor, format!("{}/users/peer", peer.base));
-        peer
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(80).collect();
-            eprintln!("---- Fedify peer stderr (last {} lines) ----", tail.len());
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-            eprintln!("---- end of Fedify peer stderr ----");
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -320,23 +73,6 @@ async fn api(server: &TestServer, method: Method, path: &str, body: Option<Value
     value
 }
 
-/// A call to the peer's control API.
-async fn control(
-    client: &reqwest::Client,
-    peer: &Peer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    request(client, method, &peer.url(path), None, body).await
-}
-
-async fn control_list(client: &reqwest::Client, peer: &Peer, path: &str) -> Vec<Value> {
-    let (status, value) = control(client, peer, Method::GET, path, None).await;
-    assert_eq!(status, StatusCode::OK, "GET {path}: {value}");
-    value.as_array().cloned().unwrap_or_default()
-}
-
 /// Polls `check` until it gives a value, up to [`WAIT`]; `explain` says what was seen.
 async fn wait_for<T, F, Fut, E, EFut>(what: &str, mut check: F, explain: E) -> T
 where
@@ -361,7 +97,7 @@ where
 }
 
 /// What the peer recorded and what reached its inboxes, summarised for failure messages.
-async fn peer_state(client: &reqwest::Client, peer: &Peer) -> String {
+async fn peer_state(client: &reqwest::Client, peer: &FedifyPeer) -> String {
     let summary = |records: Vec<Value>| {
         records
             .iter()
@@ -382,8 +118,8 @@ async fn peer_state(client: &reqwest::Client, peer: &Peer) -> String {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let received = control_list(client, peer, "/control/received").await;
-    let deliveries = control_list(client, peer, "/control/deliveries").await;
+    let received = peer.control_list(client, "/control/received").await;
+    let deliveries = peer.control_list(client, "/control/deliveries").await;
     format!(
         "peer received (verified by Fedify):\n{}\npeer inbox deliveries:\n{}",
         summary(received),
@@ -391,33 +127,17 @@ async fn peer_state(client: &reqwest::Client, peer: &Peer) -> String {
     )
 }
 
-/// The id of an activity's object, whether embedded or a bare URL.
-fn object_id(activity: &Value) -> Option<&str> {
-    let object = activity.get("object")?;
-    object.as_str().or_else(|| object["id"].as_str())
-}
-
 /// Waits until the peer has recorded an activity of type `kind` from `actor` about `object`.
 async fn received(
     client: &reqwest::Client,
-    peer: &Peer,
+    peer: &FedifyPeer,
     kind: &str,
     actor: &str,
     object: &str,
 ) -> Value {
     wait_for(
         &format!("the peer to receive {kind} of {object}"),
-        || async {
-            control_list(client, peer, "/control/received")
-                .await
-                .into_iter()
-                .find(|r| {
-                    r["type"] == kind
-                        && r["actor"] == actor
-                        && (object_id(&r["raw"]) == Some(object)
-                            || r["parsed"]["object"]["id"] == object)
-                })
-        },
+        || peer.received(client, kind, actor, object),
         || peer_state(client, peer),
     )
     .await
@@ -491,7 +211,7 @@ async fn fedify_peer() {
         phase = Instant::now();
     };
 
-    tokio::task::spawn_blocking(prepare_peer)
+    tokio::task::spawn_blocking(fedify::prepare)
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     lap("peer prepared");
@@ -511,7 +231,7 @@ async fn fedify_peer() {
     // Node's start-up and the peer's key generation overlap with Maillage's.
     let (server, peer) = tokio::join!(
         TestServer::start(&db),
-        tokio::task::spawn_blocking(Peer::start)
+        tokio::task::spawn_blocking(FedifyPeer::start_http)
     );
     let peer = peer.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let client = reqwest::Client::builder()
@@ -540,19 +260,13 @@ async fn fedify_peer() {
     let pole = server.url(&format!("/poles/{slug}"));
     let instance = server.url("/actor");
 
-    let (status, follow) = control(
-        &client,
-        &peer,
-        Method::POST,
-        "/control/follow",
-        Some(json!({"target": pole})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "the peer's follow failed: {follow}");
+    let follow = peer
+        .control(&client, "/control/follow", Some(json!({"target": pole})))
+        .await;
     let follow_id = follow["followId"].as_str().expect("followId").to_owned();
 
     // The Follow as Fedify signed and sent it, and Maillage's answer to it.
-    let sent = control_list(&client, &peer, "/control/sent").await;
+    let sent = peer.control_list(&client, "/control/sent").await;
     let sent_follow = sent
         .iter()
         .find(|s| s["body"]["type"] == "Follow" && s["body"]["id"] == follow_id.as_str())
@@ -704,7 +418,7 @@ async fn fedify_peer() {
     lap("deletes received");
 
     // Every POST to the peer's inboxes was accepted by Fedify and by Misskey's verifier.
-    let deliveries = control_list(&client, &peer, "/control/deliveries").await;
+    let deliveries = peer.control_list(&client, "/control/deliveries").await;
     assert!(deliveries.len() >= 10, "{deliveries:?}");
     for delivery in &deliveries {
         let status = delivery["status"].as_u64().unwrap_or(0);
@@ -726,15 +440,9 @@ async fn fedify_peer() {
             .map(|o| (o.ap_id.clone(), o.class, Some(o.title.clone()))),
     );
     for (url, class, name) in lookups {
-        let (status, found) = control(
-            &client,
-            &peer,
-            Method::POST,
-            "/control/lookup",
-            Some(json!({"url": url})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{found}");
+        let found = peer
+            .control(&client, "/control/lookup", Some(json!({"url": url})))
+            .await;
         assert_eq!(found["ok"], true, "Fedify's lookup of {url}: {found}");
         assert_eq!(found["type"], class, "Fedify's lookup of {url}: {found}");
         assert_eq!(found["id"], url.as_str(), "{found}");
@@ -755,17 +463,11 @@ async fn fedify_peer() {
     lap("lookups");
 
     // --- The peer unfollows; Maillage forgets it.
-    let (status, undo) = control(
-        &client,
-        &peer,
-        Method::POST,
-        "/control/unfollow",
-        Some(json!({"target": pole})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "the peer's unfollow failed: {undo}");
+    let undo = peer
+        .control(&client, "/control/unfollow", Some(json!({"target": pole})))
+        .await;
     let undo_id = undo["undoId"].as_str().expect("undoId");
-    let sent = control_list(&client, &peer, "/control/sent").await;
+    let sent = peer.control_list(&client, "/control/sent").await;
     let sent_undo = sent
         .iter()
         .find(|s| s["body"]["id"] == undo_id)

@@ -799,7 +799,7 @@ impl Drop for InstallLock {
     }
 }
 
-fn run(command: &mut Command, what: &str) {
+pub fn run(command: &mut Command, what: &str) {
     let output = command
         .stdin(Stdio::null())
         .output()
@@ -811,81 +811,6 @@ fn run(command: &mut Command, what: &str) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-pub fn fedify_dir() -> PathBuf {
-    repository().join("tests/peers/fedify")
-}
-
-/// The Fedify peer's pinned npm packages, installed with `npm ci` when `node_modules` is
-/// missing or older than `package-lock.json`.
-pub fn prepare_fedify() {
-    let dir = fedify_dir();
-    let fresh = || {
-        let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-        let installed = modified(&dir.join("node_modules/.package-lock.json"));
-        let wanted = modified(&dir.join("package-lock.json"));
-        matches!((installed, wanted), (Some(i), Some(w)) if i >= w)
-            && dir
-                .join("node_modules/@fedify/fedify/package.json")
-                .is_file()
-    };
-    if fresh() {
-        return;
-    }
-    // The same lock as the plain-HTTP interop test's.
-    let _lock = InstallLock::acquire("fedify-peer-npm-ci.lock");
-    if fresh() {
-        return;
-    }
-    run(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir),
-        "npm ci in tests/peers/fedify (Node.js 20 and npm are needed)",
-    );
-}
-
-/// The Fedify peer serving HTTPS as `https://name:port`.
-pub struct FedifyPeer {
-    pub process: Process,
-    pub port: u16,
-    pub origin: String,
-    pub actor: String,
-    _dir: tempfile::TempDir,
-}
-
-impl FedifyPeer {
-    pub fn start(ca: &Ca, name: &str) -> FedifyPeer {
-        prepare_fedify();
-        ensure_hosts(&[name]);
-        let leaf = ca.issue(&[name]);
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let port = free_port();
-        let mut command = Command::new("node");
-        command
-            .arg("peer.mjs")
-            .current_dir(fedify_dir())
-            .env("PORT", port.to_string())
-            .env("PEER_HOST", name)
-            .env("TLS_CERT", &leaf.certificate)
-            .env("TLS_KEY", &leaf.private_key)
-            .env("NODE_EXTRA_CA_CERTS", ca.pem_path());
-        let mut process = Process::spawn("fedify peer", command, dir.path().join("peer.log"));
-        process.wait_for_port(port);
-        let origin = format!("https://{name}:{port}");
-        FedifyPeer {
-            process,
-            port,
-            actor: format!("{origin}/users/peer"),
-            origin,
-            _dir: dir,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.origin)
-    }
 }
 
 pub fn relay_dir() -> PathBuf {
