@@ -35,6 +35,12 @@ pub enum Command {
         #[arg(long)]
         status: bool,
     },
+    /// Write a consistent copy of the whole database to FILE while the server runs (SQLite:
+    /// a database file; PostgreSQL: a `pg_dump` archive). FILE must not exist yet.
+    Backup { file: PathBuf },
+    /// Replace the database with a backup made by `maillage backup`, then bring it to this
+    /// version's schema. Stop the service first.
+    Restore { file: PathBuf },
     /// Name the instance (creates its settings on a new database).
     Init(InitArgs),
     /// Manage administrators and pole editors.
@@ -195,8 +201,21 @@ pub enum TokenCommand {
 /// Runs a command; `serve` is the default.
 pub async fn run(cli: Cli, config: Config) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
-    if matches!(command, Command::Serve) {
-        return web::serve(config).await;
+    match command {
+        Command::Serve => return web::serve(config).await,
+        Command::Restore { file } => {
+            let restored = crate::store::backup::restore(&config, &file).await?;
+            println!("{}", summary("restored from", &restored));
+            return Ok(());
+        }
+        Command::Backup { file } => {
+            let store = Store::connect(&config).await?;
+            let written = store.backup(&config.database.url, &file).await;
+            store.close().await?;
+            println!("{}", summary("backup written to", &written?));
+            return Ok(());
+        }
+        _ => {}
     }
     let store = Store::connect(&config).await?;
     store.migrate().await?;
@@ -223,6 +242,15 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
     };
     store.close().await?;
     result
+}
+
+/// What a backup holds, for the person who made or restored it.
+fn summary(what: &str, backup: &crate::store::backup::BackupSummary) -> String {
+    let mut text = format!("{what} {} ({} bytes)", backup.path.display(), backup.bytes);
+    for (table, rows) in &backup.rows {
+        text.push_str(&format!("\n  {table}: {rows} rows"));
+    }
+    text
 }
 
 /// The local actor a command acts as: the instance, or the pole named by `--pole`.
@@ -354,8 +382,10 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         let _ = writeln!(out, "{line}");
     };
     match command {
-        // `run` starts the server, and federation commands, before this.
+        // `run` starts the server, backups and federation commands before this.
         Command::Serve
+        | Command::Backup { .. }
+        | Command::Restore { .. }
         | Command::Follow { .. }
         | Command::Unfollow { .. }
         | Command::Follows { .. }

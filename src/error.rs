@@ -18,6 +18,8 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Federation(#[from] crate::federation::service::FederationError),
+    #[error(transparent)]
+    Backup(#[from] crate::store::backup::BackupError),
     #[error("cannot read standard input: {0}")]
     Input(std::io::Error),
 }

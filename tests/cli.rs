@@ -239,6 +239,50 @@ async fn migrate_then_report_the_status() {
     }
 }
 
+/// `backup` and `restore` from the command line: a copy that says what it holds, refused
+/// over an existing file; a restore that brings back what was removed since; a file that is
+/// not a backup refused with the reason.
+#[tokio::test]
+async fn back_up_then_restore_from_the_command_line() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let setup = Setup::new(&db, free_port(), dir.path());
+        setup.ok(&["init", "--name", "PTCE de Bretagne"]);
+        setup.ok(&["pole", "create", "--slug", "redon", "--name", "Pôle Redon"]);
+        let copy = dir.path().join("copie.backup");
+        let copy = copy.to_str().expect("a UTF-8 path");
+        let out = setup.ok(&["backup", copy]);
+        assert!(out.starts_with("backup written to"), "[{label}] {out}");
+        if label == "sqlite" {
+            assert!(out.contains("poles: 1 rows"), "[{label}] {out}");
+        }
+        let err = setup.fails(&["backup", copy]);
+        assert!(err.contains("already exists"), "[{label}] {err}");
+
+        setup.ok(&["pole", "create", "--slug", "vitre", "--name", "Pôle Vitré"]);
+        let out = setup.ok(&["restore", copy]);
+        assert!(out.starts_with("restored from"), "[{label}] {out}");
+        let poles = setup.ok(&["pole", "list"]);
+        assert!(poles.contains("Pôle Redon"), "[{label}] {poles}");
+        assert!(!poles.contains("Pôle Vitré"), "[{label}] {poles}");
+
+        let garbage = dir.path().join("pas-une-copie");
+        std::fs::write(&garbage, "ceci n'est pas une sauvegarde").expect("write");
+        let err = setup.fails(&["restore", garbage.to_str().expect("a UTF-8 path")]);
+        assert!(
+            err.contains("not a Maillage backup") || err.contains("pg_restore"),
+            "[{label}] {err}"
+        );
+        let poles = setup.ok(&["pole", "list"]);
+        assert!(
+            poles.contains("Pôle Redon"),
+            "[{label}] still there: {poles}"
+        );
+        db.drop_now().await;
+    }
+}
+
 /// The whole life of an instance: name it, create a pole and its people, issue a token,
 /// serve, use the token, revoke it while the server runs.
 #[tokio::test]

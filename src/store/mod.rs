@@ -6,6 +6,7 @@
 #[macro_use]
 mod write;
 
+pub mod backup;
 mod blocks;
 mod changes;
 mod convert;
