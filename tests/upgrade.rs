@@ -310,7 +310,7 @@ async fn first_rows(db: &DatabaseConnection) {
                 ("object_id", i64::from(object).into()),
                 ("object_ap_id", text(ap_id)),
                 ("action", text(action)),
-                ("version", i32::from(version).into()),
+                ("version", version.into()),
                 ("snapshot", json_value(snapshot)),
                 ("created_at", at(7 + n as i64)),
             ],
