@@ -41,6 +41,21 @@ pub enum Command {
     /// Replace the database with a backup made by `maillage backup`, then bring it to this
     /// version's schema. Stop the service first.
     Restore { file: PathBuf },
+    /// Write one local pole, with its members, projects, events, calls, images and signing
+    /// keys, to FILE as a JSON archive (readable by its owner only: it holds the private key).
+    Export {
+        #[arg(long)]
+        pole: String,
+        file: PathBuf,
+    },
+    /// Create a local pole from an archive made by `export`, here or on another instance;
+    /// everything in it is checked first, and nothing is created unless all of it is valid.
+    Import {
+        file: PathBuf,
+        /// Import it under this slug instead of the archive's.
+        #[arg(long)]
+        slug: Option<String>,
+    },
     /// Name the instance (creates its settings on a new database).
     Init(InitArgs),
     /// Manage administrators and pole editors.
@@ -238,10 +253,67 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
                 Err(e) => Err(e.into()),
             }
         }
+        Command::Export { pole, file } => export(&store, &pole, &file).await,
+        Command::Import { file, slug } => {
+            import(&store, &file, slug.as_deref(), config.uploads.max_bytes).await
+        }
         command => manage(&store, command).await,
     };
     store.close().await?;
     result
+}
+
+async fn export(store: &Store, slug: &str, file: &std::path::Path) -> Result<()> {
+    use std::io::Write as _;
+    let archive = crate::archive::export(store, slug).await?;
+    let text = serde_json::to_string_pretty(&archive)
+        .map_err(|e| Error::Usage(format!("cannot write the archive: {e}")))?;
+    let written = |e: std::io::Error| Error::Usage(format!("{}: {e}", file.display()));
+    // Never over another file, and readable by its owner only: it holds the private key.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(file).map_err(written)?;
+    out.write_all(text.as_bytes()).map_err(written)?;
+    out.sync_all().map_err(written)?;
+    println!(
+        "pole `{slug}` written to {}: {} members, {} projects, {} events, {} calls",
+        file.display(),
+        archive.members.len(),
+        archive.projects.len(),
+        archive.events.len(),
+        archive.calls.len()
+    );
+    Ok(())
+}
+
+async fn import(
+    store: &Store,
+    file: &std::path::Path,
+    slug: Option<&str>,
+    max_image_bytes: usize,
+) -> Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+    let archive = crate::archive::parse(&text)?;
+    let imported = crate::archive::import(store, archive, slug, max_image_bytes).await?;
+    println!(
+        "pole `{}` imported at {}: {} members, {} projects, {} events, {} calls",
+        imported.slug,
+        imported.ap_id,
+        imported.members,
+        imported.projects,
+        imported.events,
+        imported.calls
+    );
+    if !imported.left_out_organisers.is_empty() {
+        println!(
+            "co-organisers that are not poles of this instance were left out: {}",
+            imported.left_out_organisers.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// What a backup holds, for the person who made or restored it.
@@ -386,6 +458,8 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         Command::Serve
         | Command::Backup { .. }
         | Command::Restore { .. }
+        | Command::Export { .. }
+        | Command::Import { .. }
         | Command::Follow { .. }
         | Command::Unfollow { .. }
         | Command::Follows { .. }

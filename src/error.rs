@@ -19,6 +19,8 @@ pub enum Error {
     #[error(transparent)]
     Federation(#[from] crate::federation::service::FederationError),
     #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
+    #[error(transparent)]
     Backup(#[from] crate::store::backup::BackupError),
     #[error("cannot read standard input: {0}")]
     Input(std::io::Error),

@@ -1,6 +1,7 @@
 //! Maillage: a federated, decentralised directory of French *Pôles Territoriaux de
 //! Coopération Économique* (PTCE), built on ActivityPub.
 
+pub mod archive;
 pub mod auth;
 pub mod cli;
 pub mod config;

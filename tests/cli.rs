@@ -240,10 +240,11 @@ async fn migrate_then_report_the_status() {
 }
 
 /// `backup` and `restore` from the command line: a copy that says what it holds, refused
-/// over an existing file; a restore that brings back what was removed since; a file that is
-/// not a backup refused with the reason.
+/// over an existing file; a restore that brings back what was removed since; a pole
+/// exported and imported again under another slug; a file that is not a backup refused
+/// with the reason.
 #[tokio::test]
-async fn back_up_then_restore_from_the_command_line() {
+async fn back_up_restore_export_and_import_from_the_command_line() {
     for db in TestDb::all().await {
         let label = db.label;
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -266,6 +267,25 @@ async fn back_up_then_restore_from_the_command_line() {
         let poles = setup.ok(&["pole", "list"]);
         assert!(poles.contains("Pôle Redon"), "[{label}] {poles}");
         assert!(!poles.contains("Pôle Vitré"), "[{label}] {poles}");
+
+        // One pole as an archive, readable by its owner only (it holds the private key).
+        let archive = dir.path().join("redon.json");
+        let archive = archive.to_str().expect("a UTF-8 path");
+        let out = setup.ok(&["export", "--pole", "redon", archive]);
+        assert!(out.contains("pole `redon` written"), "[{label}] {out}");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(archive)
+                .expect("the archive")
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "[{label}]");
+        let err = setup.fails(&["export", "--pole", "redon", archive]);
+        assert!(err.contains("exists"), "[{label}] {err}");
+        let err = setup.fails(&["import", archive]);
+        assert!(err.contains("already exists"), "[{label}] {err}");
+        let out = setup.ok(&["import", archive, "--slug", "redon-2"]);
+        assert!(out.contains("pole `redon-2` imported"), "[{label}] {out}");
+        assert!(setup.ok(&["pole", "list"]).contains("redon-2"), "[{label}]");
 
         let garbage = dir.path().join("pas-une-copie");
         std::fs::write(&garbage, "ceci n'est pas une sauvegarde").expect("write");

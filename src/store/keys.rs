@@ -75,6 +75,26 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("pole keys missing after being written".into()))
     }
 
+    /// Gives a pole the keys it had elsewhere (an imported pole keeps its key pair).
+    pub async fn set_pole_keys(&self, pole_id: i64, keys: &ActorKeys) -> Result<()> {
+        let done = poles::Entity::update_many()
+            .col_expr(
+                poles::Column::PublicKey,
+                Expr::value(keys.public_key.clone()),
+            )
+            .col_expr(
+                poles::Column::PrivateKey,
+                Expr::value(keys.private_key.clone()),
+            )
+            .filter(poles::Column::Id.eq(pole_id))
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!("pole {pole_id}")));
+        }
+        Ok(())
+    }
+
     /// The keys of the instance actor, generated the first time they are asked for.
     pub async fn instance_keys(&self) -> Result<ActorKeys> {
         self.ensure_instance("Maillage").await?;
