@@ -216,25 +216,39 @@ impl Drop for Process {
 /// being `federation.delivery_concurrency`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sender_killed_mid_fan_out_sends_again_at_most_what_was_in_flight() {
+    killed_mid_fan_out(40, 25, 1, Duration::ZERO).await;
+}
+
+/// Killed three times in a row during a fan-out to 200 followers on 50 instances that take
+/// a while to answer; after the last restart every follower has the project, and each kill
+/// sent again at most what was in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_killed_three_times_in_a_row_loses_nothing() {
+    killed_mid_fan_out(50, 4, 3, Duration::from_millis(40)).await;
+}
+
+/// A pole followed by `inboxes` inboxes on each of `domains` stand-in instances (answering
+/// after `delay`) publishes a project; the sending process is killed `kills` times while
+/// it delivers, each time once a further share of the deliveries is made, and restarted.
+async fn killed_mid_fan_out(domains: usize, inboxes: usize, kills: usize, delay: Duration) {
     use common::stand_ins::{Peers, add_followers};
     use maillage::domain::PoleInput;
     use maillage::store::{Role, Store};
     common::init_logs();
     common::install_tls_provider();
-    const DOMAINS: usize = 40;
-    const INBOXES: usize = 25;
     const CONCURRENCY: usize = 4;
-    let expected = DOMAINS * INBOXES;
+    let expected = domains * inboxes;
     for db in TestDb::all().await {
+        let label = db.label;
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let peers = Peers::start(DOMAINS).await;
+        let peers = Peers::slow(domains, delay).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let base = format!("http://127.0.0.1:{port}");
 
-        // The instance as it is once followed: a pole with followers on 40 instances.
+        // The instance as it is once followed: a pole with followers on many instances.
         let mut config = db.config();
         config.public_url = base.clone();
         let store = Store::connect(&config).await.expect("connect");
@@ -260,7 +274,7 @@ async fn a_sender_killed_mid_fan_out_sends_again_at_most_what_was_in_flight() {
             &store,
             &pole,
             peers.ports.iter().flat_map(|port| {
-                (0..INBOXES).map(move |n| format!("http://127.0.0.1:{port}/users/{n}/inbox"))
+                (0..inboxes).map(move |n| format!("http://127.0.0.1:{port}/users/{n}/inbox"))
             }),
         )
         .await;
@@ -273,8 +287,8 @@ async fn a_sender_killed_mid_fan_out_sends_again_at_most_what_was_in_flight() {
         .expect("mark the changes sent");
         store.close().await.ok();
 
-        let log = dir.path().join("first.log");
-        let sender = Process::start(&db, port, &log, CONCURRENCY).await;
+        let mut sender =
+            Process::start(&db, port, &dir.path().join("run-0.log"), CONCURRENCY).await;
         let response = reqwest::Client::new()
             .post(format!("{base}/api/v1/poles/redon/projects"))
             .bearer_auth(&token)
@@ -283,27 +297,31 @@ async fn a_sender_killed_mid_fan_out_sends_again_at_most_what_was_in_flight() {
             .await
             .expect("create a project");
         assert!(response.status().is_success(), "{}", response.status());
-        // Killed a while into the fan-out, with deliveries still to send.
-        for _ in 0..3000 {
-            if peers.inboxes_with("En plein envoi") >= expected / 4 {
-                break;
+        let mut kills_at = Vec::new();
+        for kill in 1..=kills {
+            // Killed a while into the fan-out, with deliveries still to send.
+            let share = expected * kill / (kills + 3);
+            for _ in 0..3000 {
+                if peers.inboxes_with("En plein envoi") >= share {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            sender.kill();
+            let at_kill = peers.inboxes_with("En plein envoi");
+            assert!(
+                (1..expected).contains(&at_kill),
+                "[{label}] kill {kill} mid-fan-out: {at_kill} of {expected} delivered"
+            );
+            kills_at.push(at_kill);
+            let log = dir.path().join(format!("run-{kill}.log"));
+            sender = Process::start(&db, port, &log, CONCURRENCY).await;
         }
-        sender.kill();
-        let at_kill = peers.inboxes_with("En plein envoi");
-        assert!(
-            (1..expected).contains(&at_kill),
-            "[{}] killed mid-fan-out: {at_kill} of {expected} delivered",
-            db.label
-        );
-
-        let _sender = Process::start(&db, port, &dir.path().join("second.log"), CONCURRENCY).await;
         eventually("every delivery made", || async {
             peers.inboxes_with("En plein envoi") == expected
         })
         .await;
-        // What the killed process held waits for its lease to end; only then is the queue
+        // What a killed process held waits for its lease to end; only then is the queue
         // empty and every duplicate in.
         let store = Store::connect(&config).await.expect("connect");
         eventually("the queue emptied", || async {
@@ -314,16 +332,15 @@ async fn a_sender_killed_mid_fan_out_sends_again_at_most_what_was_in_flight() {
         })
         .await;
         store.close().await.ok();
+        drop(sender);
         let duplicates = peers.duplicates();
         eprintln!(
-            "[{}] killed after {at_kill} of {expected} deliveries; {duplicates} sent twice",
-            db.label
+            "[{label}] killed after {kills_at:?} of {expected} deliveries; {duplicates} sent twice"
         );
-        assert_eq!(peers.distinct(), expected, "[{}] nothing lost", db.label);
+        assert_eq!(peers.distinct(), expected, "[{label}] nothing lost");
         assert!(
-            duplicates <= CONCURRENCY,
-            "[{}] {duplicates} deliveries sent again, more than the {CONCURRENCY} that can be in flight",
-            db.label
+            duplicates <= kills * CONCURRENCY,
+            "[{label}] {duplicates} deliveries sent again, more than the {CONCURRENCY} that can be in flight at each of {kills} kills"
         );
         db.drop_now().await;
     }

@@ -33,6 +33,8 @@ pub struct Peers {
 struct PeerState {
     port: u16,
     received: Arc<Mutex<HashMap<Received, usize>>>,
+    /// How long each answer takes, counted from the moment the delivery is seen.
+    delay: std::time::Duration,
 }
 
 async fn receive(State(peer): State<PeerState>, uri: Uri, body: Bytes) -> StatusCode {
@@ -50,6 +52,9 @@ async fn receive(State(peer): State<PeerState>, uri: Uri, body: Bytes) -> Status
     if let Ok(mut received) = peer.received.lock() {
         *received.entry(seen).or_insert(0) += 1;
     }
+    if !peer.delay.is_zero() {
+        tokio::time::sleep(peer.delay).await;
+    }
     StatusCode::ACCEPTED
 }
 
@@ -58,8 +63,17 @@ impl Peers {
         Peers::on(&vec![0; count]).await
     }
 
+    /// Peers that take `delay` to answer each delivery (seen, and counted, at once).
+    pub async fn slow(count: usize, delay: std::time::Duration) -> Peers {
+        Peers::serve(&vec![0; count], delay).await
+    }
+
     /// Peers on the given ports (0: any free port).
     pub async fn on(wanted: &[u16]) -> Peers {
+        Peers::serve(wanted, std::time::Duration::ZERO).await
+    }
+
+    async fn serve(wanted: &[u16], delay: std::time::Duration) -> Peers {
         let received = Arc::new(Mutex::new(HashMap::new()));
         let mut ports = Vec::with_capacity(wanted.len());
         let mut tasks = Vec::with_capacity(wanted.len());
@@ -73,6 +87,7 @@ impl Peers {
                 .with_state(PeerState {
                     port,
                     received: received.clone(),
+                    delay,
                 });
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app).await;
