@@ -1416,3 +1416,58 @@ async fn uploaded_images_are_whole_and_of_bounded_size() {
         db.drop_now().await;
     }
 }
+
+/// Liveness and readiness apart: `/healthz` answers while the process lives; `/readyz`
+/// answers 200 only when the database answers and no migration is pending, else 503 with
+/// the reason.
+#[tokio::test]
+async fn readiness_is_the_database_with_every_migration() {
+    use migration::MigratorTrait;
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        let get = |path: &str| {
+            let request = server.client.get(server.url(path));
+            async move {
+                let response = request.send().await.expect("an answer");
+                let status = response.status();
+                (status, response.text().await.unwrap_or_default())
+            }
+        };
+        let (status, body) = get("/readyz").await;
+        assert_eq!(status, StatusCode::OK, "[{label}] {body}");
+        let ready: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(ready["ready"], true, "[{label}]");
+        assert_eq!(
+            ready["migrations"]["applied"],
+            migration::Migrator::migrations().len(),
+            "[{label}]"
+        );
+
+        // A database one migration behind this version is not ready; the process is live.
+        migration::Migrator::down(server.store.connection(), Some(1))
+            .await
+            .expect("one migration down");
+        let (status, body) = get("/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "[{label}] {body}");
+        assert!(
+            body.contains("1 migrations are pending"),
+            "[{label}] {body}"
+        );
+        assert_eq!(get("/healthz").await.0, StatusCode::OK, "[{label}]");
+        server.store.migrate().await.expect("migrate");
+        assert_eq!(get("/readyz").await.0, StatusCode::OK, "[{label}]");
+
+        // A database that no longer answers: not ready, and nothing of its error shown.
+        server.store.clone().close().await.expect("close");
+        let (status, body) = get("/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "[{label}] {body}");
+        assert!(
+            body.contains("the database does not answer"),
+            "[{label}] {body}"
+        );
+        assert_eq!(get("/healthz").await.0, StatusCode::OK, "[{label}]");
+        server.stop().await;
+        db.drop_now().await;
+    }
+}

@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(feeds::router())
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/media/{sha256}", get(media))
         .route("/.well-known/webfinger", get(federation::webfinger))
         .route("/.well-known/host-meta", get(federation::host_meta))
@@ -245,9 +246,42 @@ async fn not_found(
     error.into_response()
 }
 
-async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await?;
-    Ok("ok")
+/// Liveness: the process answers. Nothing else is asked, so that a slow database does
+/// not get a live process restarted.
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers and every migration this version knows is applied;
+/// otherwise `503` with what is wrong, so that a proxy or an orchestrator sends no traffic.
+async fn ready(State(state): State<AppState>) -> Response {
+    // The reason is for whoever runs the instance; the database's own error is logged only.
+    let unready = |reason: String| {
+        tracing::warn!(%reason, "not ready");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"ready": false, "reason": reason})),
+        )
+            .into_response()
+    };
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "the database does not answer");
+        return unready("the database does not answer".into());
+    }
+    match state.store.migration_status().await {
+        Ok((applied, 0)) => axum::Json(serde_json::json!({
+            "ready": true,
+            "migrations": {"applied": applied, "pending": 0}
+        }))
+        .into_response(),
+        Ok((applied, pending)) => unready(format!(
+            "{pending} migrations are pending ({applied} applied): run `maillage migrate`"
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "the migrations cannot be read");
+            unready("the migrations cannot be read".into())
+        }
+    }
 }
 
 /// Serves an uploaded image; its address contains its hash, so it can be cached for ever.
