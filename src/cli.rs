@@ -243,7 +243,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         | Command::Unblock { .. }
         | Command::Blocks
         | Command::Refresh { .. } => {
-            let fed = crate::federation::service::Federation::new(
+            let fed = crate::federation::fetch::service::Federation::new(
                 store.clone(),
                 std::sync::Arc::new(config),
             )?;
@@ -327,7 +327,7 @@ fn summary(what: &str, backup: &crate::store::backup::BackupSummary) -> String {
 
 /// The local actor a command acts as: the instance, or the pole named by `--pole`.
 async fn acting_actor(
-    fed: &crate::federation::service::Federation,
+    fed: &crate::federation::fetch::service::Federation,
     pole: Option<&str>,
 ) -> Result<String> {
     match pole {
@@ -336,7 +336,10 @@ async fn acting_actor(
     }
 }
 
-async fn federate(fed: &crate::federation::service::Federation, command: Command) -> Result<()> {
+async fn federate(
+    fed: &crate::federation::fetch::service::Federation,
+    command: Command,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match command {
         Command::Follow {
@@ -346,7 +349,8 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
         } => {
             let local = acting_actor(fed, pole.as_deref()).await?;
             let record =
-                crate::federation::follows::follow_actor(fed, &local, &target, relay).await?;
+                crate::federation::activities::follow::follow_actor(fed, &local, &target, relay)
+                    .await?;
             let _ = writeln!(
                 out,
                 "follow {} of {} requested; it is {} until the other side answers",
@@ -355,10 +359,12 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
         }
         Command::Unfollow { id, purge } => {
             let following = fed.store.following(id).await?;
-            crate::federation::publish::unfollow(fed, id).await?;
+            crate::federation::activities::undo::unfollow(fed, id).await?;
             let _ = writeln!(out, "no longer following {}", following.actor.ap_id);
             if purge {
-                let purged = crate::federation::relay::purge(fed, &following.actor.ap_id).await?;
+                let purged =
+                    crate::federation::activities::announce::purge(fed, &following.actor.ap_id)
+                        .await?;
                 let _ = writeln!(out, "forgot {purged} poles that came through it");
             }
         }
@@ -370,7 +376,7 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
             }
         }
         Command::Discover { from, depth } => {
-            let found = crate::federation::discover::discover(fed, &from, depth).await;
+            let found = crate::federation::fetch::discover::discover(fed, &from, depth).await;
             let _ = writeln!(
                 out,
                 "depth\tdomain\tsoftware\tpoles\tregions\tlast activity\tfollowed\tactor"
@@ -423,17 +429,18 @@ async fn federate(fed: &crate::federation::service::Federation, command: Command
             }
         }
         Command::Refresh { older_than, limit } => {
-            let mut options = crate::federation::refresh::RefreshOptions::from_config(&fed.config);
+            let mut options =
+                crate::federation::fetch::refresh::RefreshOptions::from_config(&fed.config);
             if let Some(age) = older_than {
                 options.older_than = age.as_chrono();
             }
             if let Some(limit) = limit {
                 options.limit = limit;
             }
-            let report = crate::federation::refresh::refresh_stale(
+            let report = crate::federation::fetch::refresh::refresh_stale(
                 fed,
                 &options,
-                &mut crate::federation::refresh::Backoff::default(),
+                &mut crate::federation::fetch::refresh::Backoff::default(),
             )
             .await?;
             let _ = writeln!(

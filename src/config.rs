@@ -537,7 +537,7 @@ impl Config {
                 .map_err(|e| invalid(e.setting(), e.to_string()))?;
         }
         for domain in &self.federation.blocked_domains {
-            crate::federation::url_check::parse_domain(domain)
+            crate::federation::fetch::url_check::parse_domain(domain)
                 .map_err(|e| invalid("federation.blocked_domains", e.to_string()))?;
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
@@ -584,8 +584,8 @@ impl Config {
     }
 
     /// Whether remote servers on private networks may be contacted.
-    pub fn network_mode(&self) -> crate::federation::url_check::NetworkMode {
-        use crate::federation::url_check::NetworkMode;
+    pub fn network_mode(&self) -> crate::federation::fetch::url_check::NetworkMode {
+        use crate::federation::fetch::url_check::NetworkMode;
         if self.federation.development_mode {
             return NetworkMode::Development;
         }
@@ -598,7 +598,9 @@ impl Config {
     }
 
     /// `federation.allowed_addresses`, read.
-    pub fn allowed_networks(&self) -> Result<Vec<crate::federation::url_check::Cidr>, ConfigError> {
+    pub fn allowed_networks(
+        &self,
+    ) -> Result<Vec<crate::federation::fetch::url_check::Cidr>, ConfigError> {
         self.federation
             .allowed_addresses
             .iter()
@@ -628,8 +630,10 @@ impl Config {
         Ok(certificates)
     }
 
-    pub fn domain_blocks(&self) -> crate::federation::url_check::DomainBlocks {
-        crate::federation::url_check::DomainBlocks::new(self.federation.blocked_domains.clone())
+    pub fn domain_blocks(&self) -> crate::federation::fetch::url_check::DomainBlocks {
+        crate::federation::fetch::url_check::DomainBlocks::new(
+            self.federation.blocked_domains.clone(),
+        )
     }
 
     pub fn backend(&self) -> Result<Backend, ConfigError> {
@@ -692,7 +696,7 @@ mod tests {
 
     #[test]
     fn production_networks_roots_and_tls_are_checked_at_start() {
-        use crate::federation::url_check::NetworkMode;
+        use crate::federation::fetch::url_check::NetworkMode;
         let config = Config::load_from(
             None,
             env(&[(
@@ -884,11 +888,11 @@ mod tests {
         assert!(!config.domain_blocks().is_blocked("good.example"));
         assert_eq!(
             config.network_mode(),
-            crate::federation::url_check::NetworkMode::Development
+            crate::federation::fetch::url_check::NetworkMode::Development
         );
         assert_eq!(
             Config::default().network_mode(),
-            crate::federation::url_check::NetworkMode::Production
+            crate::federation::fetch::url_check::NetworkMode::Production
         );
     }
 

@@ -17,7 +17,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Federation(#[from] crate::federation::service::FederationError),
+    Federation(#[from] crate::federation::fetch::service::FederationError),
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
     #[error(transparent)]

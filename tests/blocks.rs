@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use maillage::domain::{EventInput, PoleInput};
 use maillage::federation::blocks;
-use maillage::federation::service::{Federation, FederationError};
+use maillage::federation::fetch::service::{Federation, FederationError};
 use maillage::store::{Kind, NewRemoteActor, NewReply, PageRequest, Store, StoreError};
 
 use common::{TestDb, TestServer, call};

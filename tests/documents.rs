@@ -9,7 +9,9 @@ use std::collections::{BTreeSet, VecDeque};
 use common::stand_ins::{Peers, add_followers};
 use common::{TestDb, TestServer, eventually, ok};
 use maillage::domain::text::escape_html;
-use maillage::federation::remote::{parse_call, parse_event, parse_project};
+use maillage::federation::objects::call::parse_call;
+use maillage::federation::objects::event::parse_event;
+use maillage::federation::objects::project::parse_project;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -473,7 +475,8 @@ async fn typed_markup_stays_text_in_every_field() {
             safe_html("pole field", field["value"].as_str().unwrap_or_default());
         }
         assert_eq!(group["abstract"], escape_html(&typed("résumé du pôle")));
-        let (pole_back, _) = maillage::federation::remote::parse_pole(&group).expect("pole");
+        let (pole_back, _) =
+            maillage::federation::objects::group::parse_pole(&group).expect("pole");
         assert_eq!(
             pole_back.summary.as_deref(),
             Some(typed("résumé du pôle").as_str())

@@ -1,5 +1,5 @@
 //! Real ActivityPub documents from other software (`tests/fixtures/`, see `SOURCES.md`):
-//! read by Maillage's parser (`federation::remote`) and applied by its inbox
+//! read by Maillage's parser (`federation::objects`) and applied by its inbox
 //! (`federation::inbox::apply`), on every storage backend.
 //!
 //! The inbound activities are the ones Mastodon sent (and Fedify's `Follow`, when the interop
@@ -16,13 +16,18 @@ use chrono::{DateTime, Utc};
 use common::TestDb;
 use maillage::domain::text::sanitize_html;
 use maillage::domain::{PoleInput, Project, ProjectInput};
-use maillage::federation::client::FetchBudget;
-use maillage::federation::foreign::{is_foreign_event, organiser_of, parse_foreign_event};
-use maillage::federation::inbox::{self, Applied};
-use maillage::federation::remote::{
-    first_id, is_maillage_pole, maillage_kind, parse_actor, parse_event, type_of,
+use maillage::federation::activities::Applied;
+use maillage::federation::fetch::client::FetchBudget;
+use maillage::federation::fetch::service::Federation;
+use maillage::federation::inbox;
+use maillage::federation::objects::actor::parse_actor;
+use maillage::federation::objects::event::parse_event;
+use maillage::federation::objects::foreign_event::{
+    is_foreign_event, organiser_of, parse_foreign_event,
 };
-use maillage::federation::service::Federation;
+use maillage::federation::objects::group::is_maillage_pole;
+use maillage::federation::objects::json::{first_id, type_of};
+use maillage::federation::objects::note::maillage_kind;
 use maillage::store::queue::inbox_domain;
 use maillage::store::{
     Kind, NewRemoteActor, ObjectRecord, PageRequest, PoleRecord, RemoteActor, Store,

@@ -249,7 +249,7 @@ async fn federation_does_not_start_without_its_configured_roots() {
             std::fs::write(&path, content).expect("write");
         }
         config.federation.extra_root_certificates = Some(path.display().to_string());
-        let result = maillage::federation::service::Federation::new(
+        let result = maillage::federation::fetch::service::Federation::new(
             store.clone(),
             std::sync::Arc::new(config),
         );

@@ -204,7 +204,7 @@ async fn run() -> BenchResult<()> {
 
     let started = Instant::now();
     let fed = &follower.state.fed;
-    let record = maillage::federation::follows::follow_actor(
+    let record = maillage::federation::activities::follow::follow_actor(
         fed,
         &fed.instance_actor_id(),
         &origin.domain,

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::relay;
-use super::service::{Federation, FederationError, Result};
-use super::url_check::parse_domain;
+use super::activities::announce;
+use super::fetch::service::{Federation, FederationError, Result};
+use super::fetch::url_check::parse_domain;
 use crate::store::{DomainBlockRecord, StoreError};
 
 /// How often the stored blocks are read again, for those another process changed.
@@ -47,7 +47,7 @@ pub async fn block(
     created_by: Option<&str>,
 ) -> Result<DomainBlockRecord> {
     let domain = domain_input(domain)?;
-    if super::url_check::DomainBlocks::new([domain.clone()]).is_blocked(fed.store.domain()) {
+    if super::fetch::url_check::DomainBlocks::new([domain.clone()]).is_blocked(fed.store.domain()) {
         return Err(FederationError::Invalid(format!(
             "`{domain}` is this instance's own domain"
         )));
@@ -72,7 +72,7 @@ pub async fn block(
     }
     for actor in &forgotten.actors {
         fed.actors.forget(actor);
-        poles += relay::forget_relayed(fed, actor).await?;
+        poles += announce::forget_relayed(fed, actor).await?;
     }
     fed.publish_wakeup.notify_one();
     tracing::info!(

@@ -97,9 +97,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::federation::url_check::UrlError> for ApiError {
-    fn from(e: crate::federation::url_check::UrlError) -> Self {
-        use crate::federation::url_check::UrlError;
+impl From<crate::federation::fetch::url_check::UrlError> for ApiError {
+    fn from(e: crate::federation::fetch::url_check::UrlError) -> Self {
+        use crate::federation::fetch::url_check::UrlError;
         match e {
             UrlError::Blocked(_) => ApiError::Forbidden(e.to_string()),
             e @ UrlError::Resolve(..) => ApiError::BadGateway(e.to_string()),
@@ -108,11 +108,11 @@ impl From<crate::federation::url_check::UrlError> for ApiError {
     }
 }
 
-impl From<crate::federation::service::FederationError> for ApiError {
-    fn from(e: crate::federation::service::FederationError) -> Self {
-        use crate::federation::client::FetchError;
-        use crate::federation::senders::KeyError;
-        use crate::federation::service::FederationError as F;
+impl From<crate::federation::fetch::service::FederationError> for ApiError {
+    fn from(e: crate::federation::fetch::service::FederationError) -> Self {
+        use crate::federation::fetch::client::FetchError;
+        use crate::federation::fetch::service::FederationError as F;
+        use crate::federation::fetch::service::KeyError;
         match e {
             F::Invalid(m) => ApiError::BadRequest(m),
             F::Unauthorized(m) => ApiError::Unsigned(m),

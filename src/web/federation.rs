@@ -9,8 +9,9 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use crate::federation::actors::{Application, Group, INSTANCE_ACTOR_NAME};
-use crate::federation::wants_activity_json;
+use crate::federation::objects::context::wants_activity_json;
+use crate::federation::objects::group::Group;
+use crate::federation::objects::instance::{Application, INSTANCE_ACTOR_NAME};
 use crate::store::PageRequest;
 
 /// An ActivityPub document with its media type.
@@ -259,7 +260,7 @@ pub async fn signed_fetch(
         .unwrap_or_else(|| request.uri().path().to_owned());
     let headers = crate::federation::signatures::header_map(request.headers());
     let method = request.method().as_str().to_ascii_lowercase();
-    match crate::federation::senders::authenticate_fetch(
+    match crate::federation::fetch::senders::authenticate_fetch(
         &state.fed,
         &method,
         &path_and_query,
@@ -281,7 +282,7 @@ pub async fn signed_fetch(
 /// A deleted object, to federation clients: a `Tombstone` with 410 Gone.
 fn tombstone(id: &str) -> Response {
     let mut response = activity_json(&json!({
-        "@context": crate::federation::context(),
+        "@context": crate::federation::objects::context::context(),
         "id": id,
         "type": "Tombstone",
     }));
@@ -317,7 +318,7 @@ macro_rules! object_document {
                 Err(e) => return Err(e.into()),
             };
             let pole = $state.store.pole_by_id($record.pole_id).await?;
-            let $author = crate::federation::objects::Author {
+            let $author = crate::federation::objects::note::Author {
                 ap_id: &pole.ap_id,
                 co_organisers: Vec::new(),
             };
@@ -332,14 +333,14 @@ object_document!(
     project,
     crate::domain::Project,
     "projects",
-    |state, record, author| { crate::federation::objects::project_note(&record, &author) }
+    |state, record, author| { crate::federation::objects::project::project_note(&record, &author) }
 );
 object_document!(
     call_document,
     call,
     crate::domain::CallForCooperation,
     "calls",
-    |state, record, author| { crate::federation::objects::call_note(&record, &author) }
+    |state, record, author| { crate::federation::objects::call::call_note(&record, &author) }
 );
 object_document!(
     event_document,
@@ -347,11 +348,14 @@ object_document!(
     crate::domain::Event,
     "events",
     |state, record, author| {
-        let author = crate::federation::objects::Author {
-            co_organisers: crate::federation::objects::organiser_ids(&state.store, &record.data),
+        let author = crate::federation::objects::note::Author {
+            co_organisers: crate::federation::objects::event::organiser_ids(
+                &state.store,
+                &record.data,
+            ),
             ..author
         };
-        crate::federation::objects::event_object(&record, &author)
+        crate::federation::objects::event::event_object(&record, &author)
     }
 );
 
@@ -388,7 +392,7 @@ pub async fn outbox(
             .total;
         let last = total.div_ceil(OUTBOX_PAGE).max(1);
         return Ok(activity_json(&json!({
-            "@context": crate::federation::context(),
+            "@context": crate::federation::objects::context::context(),
             "id": outbox_id,
             "type": "OrderedCollection",
             "totalItems": total,
@@ -420,7 +424,7 @@ pub async fn outbox(
         let object = if kind == "Delete" {
             json!({"id": ap_id, "type": "Tombstone"})
         } else {
-            crate::federation::publish::object_document(
+            crate::federation::activities::publish::object_document(
                 &state.fed,
                 &pole.ap_id,
                 &change.kind,
@@ -434,13 +438,13 @@ pub async fn outbox(
             "type": kind,
             "actor": pole.ap_id,
             "published": change.created_at,
-            "to": [crate::federation::objects::PUBLIC],
+            "to": [crate::federation::objects::context::PUBLIC],
             "cc": [followers],
             "object": object,
         }));
     }
     let mut document = json!({
-        "@context": crate::federation::context(),
+        "@context": crate::federation::objects::context::context(),
         "id": format!("{outbox_id}?page={page}"),
         "type": "OrderedCollectionPage",
         "partOf": outbox_id,
@@ -503,7 +507,7 @@ pub async fn theme(
     let theme = theme.ok_or_else(|| ApiError::NotFound(format!("theme `{id}`")))?;
     let Query(query) = Query::<OutboxQuery>::try_from_uri(&uri)
         .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let collection_id = crate::federation::objects::theme_url(&state.store.url("/"), theme);
+    let collection_id = crate::federation::objects::note::theme_url(&state.store.url("/"), theme);
     let select = |page: u64, per_page: u64| crate::store::DirectoryQuery {
         theme: Some(theme),
         order: crate::store::search::DirectoryOrder::Updated,
@@ -515,11 +519,11 @@ pub async fn theme(
         let total = state.store.search_directory(&select(1, 1)).await?.total;
         let last = total.div_ceil(OUTBOX_PAGE).max(1);
         return Ok(activity_json(&json!({
-            "@context": crate::federation::context(),
+            "@context": crate::federation::objects::context::context(),
             "id": collection_id,
             "type": "OrderedCollection",
             "url": collection_id,
-            "name": crate::federation::objects::hashtag_name(theme),
+            "name": crate::federation::objects::note::hashtag_name(theme),
             "totalItems": total,
             "first": format!("{collection_id}?page=1"),
             "last": format!("{collection_id}?page={last}"),
@@ -532,7 +536,7 @@ pub async fn theme(
         .await?;
     let items: Vec<&str> = found.items.iter().map(|h| h.ap_id.as_str()).collect();
     let mut document = json!({
-        "@context": crate::federation::context(),
+        "@context": crate::federation::objects::context::context(),
         "id": format!("{collection_id}?page={page}"),
         "type": "OrderedCollectionPage",
         "partOf": collection_id,
@@ -579,7 +583,8 @@ async fn inbox(
     headers: &HeaderMap,
     body: &[u8],
 ) -> ApiResult<Response> {
-    use crate::federation::inbox::{Applied, InboxRequest, receive};
+    use crate::federation::activities::Applied;
+    use crate::federation::inbox::{InboxRequest, receive};
     let request = InboxRequest {
         method: method.as_str(),
         path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
@@ -604,7 +609,7 @@ async fn inbox(
 /// A collection given by its size only: who follows a pole is not published.
 fn counted_collection(id: &str, total: u64) -> Response {
     activity_json(&json!({
-        "@context": crate::federation::context(),
+        "@context": crate::federation::objects::context::context(),
         "id": id,
         "type": "OrderedCollection",
         "totalItems": total,
@@ -649,7 +654,7 @@ pub async fn instance_following(State(state): State<AppState>) -> ApiResult<Resp
         .map(|f| f.actor.ap_id)
         .collect();
     Ok(activity_json(&json!({
-        "@context": crate::federation::context(),
+        "@context": crate::federation::objects::context::context(),
         "id": format!("{actor}/following"),
         "type": "OrderedCollection",
         "totalItems": following.len(),

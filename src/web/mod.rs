@@ -33,7 +33,7 @@ use error::ApiError;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
-    pub fed: Arc<crate::federation::service::Federation>,
+    pub fed: Arc<crate::federation::fetch::service::Federation>,
     /// The directory's statistics, kept while the directory stays the same.
     pub statistics: Arc<statistics_cache::StatisticsCache>,
     /// The bound on sign-ins' password checks running at once.
@@ -45,13 +45,13 @@ impl AppState {
     pub fn new(
         store: Store,
         config: Config,
-    ) -> Result<AppState, crate::federation::service::FederationError> {
+    ) -> Result<AppState, crate::federation::fetch::service::FederationError> {
         let config = Arc::new(config);
         Ok(AppState {
             password_gate: Arc::new(admin::sign_in::PasswordGate::new(
                 config.web.password_checks,
             )),
-            fed: crate::federation::service::Federation::new(store.clone(), config.clone())?,
+            fed: crate::federation::fetch::service::Federation::new(store.clone(), config.clone())?,
             store,
             config,
             statistics: Arc::default(),
@@ -70,7 +70,7 @@ impl Background {
     pub fn start(state: &AppState) -> Background {
         let (shutdown, receiver) = tokio::sync::watch::channel(false);
         Background {
-            tasks: crate::federation::worker::spawn(state.fed.clone(), receiver),
+            tasks: crate::federation::tasks::spawn(state.fed.clone(), receiver),
             shutdown,
         }
     }
@@ -146,7 +146,7 @@ pub fn router(state: AppState) -> Router {
                     axum::routing::post(federation::pole_inbox),
                 )
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::federation::client::MAX_BODY,
+                    crate::federation::fetch::client::MAX_BODY,
                 )),
         )
         .fallback(not_found)

@@ -10,7 +10,9 @@
 //! - the server's resident memory when idle and at its peak.
 //!
 //! `maillage-bench dead` measures instead how long deliveries to live instances take when
-//! many followers' servers take connections and never answer.
+//! many followers' servers take connections and never answer; `maillage-bench signatures`,
+//! how long checking one request's signature takes with `ring`, as the server does, and
+//! with the `rsa` crate, as activitypub_federation does.
 //!
 //! The server is the real binary, started on a fresh SQLite database in a temporary
 //! directory; nothing leaves 127.0.0.1. Run it with `cargo run --release --bin maillage-bench`.
@@ -19,6 +21,7 @@ mod dead;
 mod fan_out;
 mod inbox;
 mod instance;
+mod signatures;
 mod stand_ins;
 
 use std::path::{Path, PathBuf};
@@ -65,8 +68,10 @@ async fn run() -> BenchResult<()> {
     );
     println!("{}", machine());
     println!();
-    if std::env::args().nth(1).as_deref() == Some("dead") {
-        return dead::dead_destinations().await;
+    match std::env::args().nth(1).as_deref() {
+        Some("dead") => return dead::dead_destinations().await,
+        Some("signatures") => return signatures::run(),
+        _ => {}
     }
 
     fan_out::run(cores).await

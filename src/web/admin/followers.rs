@@ -26,9 +26,11 @@ async fn follower_answer(
         }
         if accept {
             let follower = state.store.set_follower_state(id, "accepted").await?;
-            crate::federation::publish::answer_follow(&state.fed, &follower, true).await?;
+            crate::federation::activities::accept::answer_follow(&state.fed, &follower, true)
+                .await?;
         } else {
-            crate::federation::publish::answer_follow(&state.fed, &follower, false).await?;
+            crate::federation::activities::accept::answer_follow(&state.fed, &follower, false)
+                .await?;
             state.store.delete_follower(id).await?;
         }
         let flash = admin.t(if accept {

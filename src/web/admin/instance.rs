@@ -268,7 +268,7 @@ pub async fn follow_delete(
         if following.local_actor != state.fed.instance_actor_id() {
             return Err(ApiError::NotFound(format!("follow {id}")));
         }
-        crate::federation::publish::unfollow(&state.fed, id).await?;
+        crate::federation::activities::undo::unfollow(&state.fed, id).await?;
         Ok(admin.t("admin.unfollowed").to_owned())
     };
     federation_action(&state, &admin, &body, action).await
@@ -328,7 +328,7 @@ pub async fn block_create(State(state): State<AppState>, admin: Admin, body: Byt
         };
         if typed.domain.trim().is_empty() {
             typed.domain_error = admin.t("admin.block_empty").to_owned();
-        } else if crate::federation::url_check::parse_domain(&typed.domain).is_err() {
+        } else if crate::federation::fetch::url_check::parse_domain(&typed.domain).is_err() {
             typed.domain_error = format!("{} {}", admin.t("admin.block_bad_domain"), typed.domain);
         }
         if typed.reason.trim().chars().count() > crate::federation::blocks::MAX_REASON {

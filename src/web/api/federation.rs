@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::poles::editable_pole;
 use super::views::PageView;
-use crate::federation::publish::{answer_follow, unfollow};
+use crate::federation::activities::accept::answer_follow;
+use crate::federation::activities::undo::unfollow;
 use crate::store::{FollowerRecord, FollowingRecord, Kind, ReplyRecord};
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult, ErrorBody};
@@ -62,7 +63,7 @@ pub(crate) async fn follow_instance(
     relay: bool,
     username: &str,
 ) -> ApiResult<FollowingRecord> {
-    let record = crate::federation::follows::follow_actor(
+    let record = crate::federation::activities::follow::follow_actor(
         &state.fed,
         &state.fed.instance_actor_id(),
         given,
@@ -90,7 +91,7 @@ pub async fn delete_follow(
     }
     unfollow(&state.fed, id).await?;
     if options.purge.unwrap_or(false) {
-        crate::federation::relay::purge(&state.fed, &following.actor.ap_id).await?;
+        crate::federation::activities::announce::purge(&state.fed, &following.actor.ap_id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -143,7 +144,7 @@ pub async fn accept_follower(
 ) -> ApiResult<Json<FollowerRecord>> {
     pole_follower(&state, &auth, &slug, id).await?;
     let follower = state.store.set_follower_state(id, "accepted").await?;
-    crate::federation::relay::welcome(&state.fed, &follower).await?;
+    crate::federation::activities::follow::welcome(&state.fed, &follower).await?;
     Ok(Json(follower))
 }
 
@@ -320,7 +321,7 @@ pub(crate) async fn answer_instance_follower(
     }
     let follower = if accept {
         let follower = state.store.set_follower_state(id, "accepted").await?;
-        crate::federation::relay::welcome(&state.fed, &follower).await?;
+        crate::federation::activities::follow::welcome(&state.fed, &follower).await?;
         follower
     } else {
         answer_follow(&state.fed, &follower, false).await?;
@@ -374,13 +375,13 @@ pub struct DiscoverQuery {
 /// (administrators only).
 #[utoipa::path(get, path = "/api/v1/admin/discover", tag = "federation", params(DiscoverQuery),
     security(("token" = [])),
-    responses((status = 200, body = Vec<crate::federation::discover::FoundInstance>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Vec<crate::federation::fetch::discover::FoundInstance>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn discover(
     State(state): State<AppState>,
     auth: Auth,
     Query(query): Query<DiscoverQuery>,
-) -> ApiResult<Json<Vec<crate::federation::discover::FoundInstance>>> {
+) -> ApiResult<Json<Vec<crate::federation::fetch::discover::FoundInstance>>> {
     auth.require_admin()?;
     let depth = query.depth.unwrap_or(2);
     if depth > 3 {
@@ -388,13 +389,13 @@ pub async fn discover(
             "`depth` is {depth}; at most 3 is allowed"
         )));
     }
-    if crate::federation::discover::domain_of(&query.from).is_none() {
+    if crate::federation::fetch::discover::domain_of(&query.from).is_none() {
         return Err(ApiError::BadRequest(format!(
             "`from`: `{}` is not a domain or a URL",
             query.from
         )));
     }
     Ok(Json(
-        crate::federation::discover::discover(&state.fed, &query.from, depth).await,
+        crate::federation::fetch::discover::discover(&state.fed, &query.from, depth).await,
     ))
 }

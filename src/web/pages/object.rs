@@ -286,7 +286,7 @@ async fn object_page_inner<T: ObjectPageData>(
     let url = state.store.url(&format!("/{}/{public_id}", T::KIND.path()));
     let mut meta = Meta::new(parts.title.clone(), parts.summary.clone(), url)
         .alternate(
-            crate::federation::ACTIVITY_JSON,
+            crate::federation::objects::context::ACTIVITY_JSON,
             ap_id.to_owned(),
             "ActivityPub",
         )

@@ -202,7 +202,7 @@ async fn pole_page_inner(state: &AppState, c: &Ctx, slug: &str) -> Result<Respon
         page_url,
     )
     .alternate(
-        crate::federation::ACTIVITY_JSON,
+        crate::federation::objects::context::ACTIVITY_JSON,
         record.ap_id.clone(),
         "ActivityPub",
     )

@@ -1,6 +1,5 @@
-//! The background work of federation: publishing new changes, and sending the delivery
-//! queue with one worker per destination domain, so that a slow or dead server never delays
-//! the others.
+//! Sending the delivery queue, with one worker per destination domain, so that a slow or
+//! dead server never delays the others.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -9,112 +8,21 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use super::publish::publish_pending;
-use super::service::Federation;
-use super::signatures::body_digest;
-use crate::store::queue::{Delivery, HISTORY_KEPT, Outcome, OutgoingActivity};
+use crate::federation::fetch::service::Federation;
+use crate::federation::signatures::body_digest;
+use crate::store::queue::{Delivery, Outcome, OutgoingActivity};
 
 /// How often the queue is looked at when nothing wakes the workers (other processes may
 /// have queued work, and retries fall due).
-const POLL: Duration = Duration::from_secs(1);
+pub(crate) const POLL: Duration = Duration::from_secs(1);
 /// Deliveries a domain worker claims at once.
 const BATCH: u64 = 16;
-/// How long activity ids are remembered against duplicates.
-const SEEN_FOR: chrono::Duration = chrono::Duration::days(7);
 
-/// Starts the publisher and the delivery workers; they stop when `shutdown` turns true, the
-/// deliveries they hold handed back to the queue.
-pub fn spawn(fed: Arc<Federation>, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
-    let mut tasks = JoinSet::new();
-    tasks.spawn(publisher(fed.clone(), shutdown.clone()));
-    tasks.spawn(deliverer(fed.clone(), shutdown.clone()));
-    tasks.spawn(block_reloader(fed.clone(), shutdown.clone()));
-    tasks.spawn(housekeeping(fed.clone(), shutdown.clone()));
-    tasks.spawn(refresher(fed, shutdown));
-    tasks
-}
-
-/// Reads the stored domain blocks at start, then every [`super::blocks::RELOAD_EVERY`], for
-/// the changes other processes sharing the database made.
-async fn block_reloader(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        match super::blocks::reload(&fed).await {
-            Ok(count) => tracing::debug!(stored = count, "domain blocks read"),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the domain blocks; keeping the last ones")
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(super::blocks::RELOAD_EVERY) => {}
-            () = stopped(&mut shutdown) => return,
-        }
-    }
-}
-
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+/// Returns when `shutdown` turns true.
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     while !*shutdown.borrow() {
         if shutdown.changed().await.is_err() {
             std::future::pending::<()>().await;
-        }
-    }
-}
-
-async fn publisher(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        if let Err(e) = publish_pending(&fed).await {
-            tracing::warn!(error = %e, "publishing changes failed; retrying shortly");
-        }
-        tokio::select! {
-            () = fed.publish_wakeup.notified() => {}
-            () = tokio::time::sleep(POLL) => {}
-            () = stopped(&mut shutdown) => return,
-        }
-    }
-}
-
-async fn housekeeping(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        match fed.store.prune_seen(chrono::Utc::now() - SEEN_FOR).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(pruned = n, "forgot old activity ids"),
-            Err(e) => tracing::warn!(error = %e, "cannot prune activity ids"),
-        }
-        match fed
-            .store
-            .prune_deliveries(chrono::Utc::now() - HISTORY_KEPT)
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(pruned = n, "forgot old deliveries"),
-            Err(e) => tracing::warn!(error = %e, "cannot prune old deliveries"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            () = stopped(&mut shutdown) => return,
-        }
-    }
-}
-
-/// How often stale copies of other instances' data are looked for.
-const REFRESH_EVERY: Duration = Duration::from_secs(600);
-
-/// Reads again, now and then, the copies of other instances' poles and objects that have
-/// not been read for longer than `federation.refresh_after`.
-async fn refresher(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
-    let options = super::refresh::RefreshOptions::from_config(&fed.config);
-    let mut backoff = super::refresh::Backoff::default();
-    loop {
-        // The first run waits too: a server that starts has other things to do.
-        tokio::select! {
-            () = tokio::time::sleep(REFRESH_EVERY) => {}
-            () = stopped(&mut shutdown) => return,
-        }
-        tokio::select! {
-            result = super::refresh::refresh_stale(&fed, &options, &mut backoff) => match result {
-                Ok(report) => tracing::debug!(?report, "refreshed stale copies"),
-                Err(e) => tracing::warn!(error = %e, "refreshing stale copies failed; trying again later"),
-            },
-            () = stopped(&mut shutdown) => return,
         }
     }
 }
@@ -222,7 +130,8 @@ struct Success {
     written: oneshot::Sender<()>,
 }
 
-async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
+/// Claims due deliveries and hands them to one worker per domain, until `shutdown`.
+pub(crate) async fn deliverer(fed: Arc<Federation>, mut shutdown: watch::Receiver<bool>) {
     let limits = Limits::new(fed.config.federation.delivery_concurrency);
     let (recorder_tx, recorder_rx) = mpsc::unbounded_channel();
     // Owned here, not detached: if the deliverer is aborted, as in a crash, nothing more is

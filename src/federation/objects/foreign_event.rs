@@ -1,21 +1,17 @@
-//! Events of other event software, Mobilizon and Gancio: read from their `Event`s (the
-//! organiser, a Mobilizon group or a Gancio instance, is kept as an organiser that is not a
-//! pole), stored as events, and kept exact by their `Update`s and `Delete`s.
+//! Events of other event software, Mobilizon and Gancio, read from their `Event`s as
+//! Maillage events (the organiser, a Mobilizon group or a Gancio instance, is kept as an
+//! organiser that is not a pole; see `activities::create`).
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use url::Url;
 
-use super::client::FetchBudget;
-use super::inbox::Applied;
-use super::remote::{all_ids, first_id, maillage_kind, plain, type_of};
-use super::service::{Federation, FederationError, Result};
+use super::json::{first_id, plain, type_of};
+use super::note::maillage_kind;
 use crate::domain::check::{MAX_DESCRIPTION, MAX_NAME, MAX_SUMMARY};
 use crate::domain::event::{EventInput, MAX_CAPACITY};
 use crate::domain::place::PlaceInput;
 use crate::domain::vocab::{EventStatus, TextFormat};
 use crate::domain::{Event, ValidationErrors};
-use crate::store::{PoleRecord, RemoteActor, StoreError};
 
 /// Whether a document is an `Event` of other software, not one of a Maillage pole.
 pub fn is_foreign_event(doc: &Value) -> bool {
@@ -177,150 +173,6 @@ pub fn parse_foreign_event(doc: &Value) -> Result<Event, String> {
     .map_err(|e: ValidationErrors| format!("the event does not hold: {e}"))?;
     event.source_url = web_url(doc.get("url")).filter(|u| u != id);
     Ok(event)
-}
-
-fn published(doc: &Value) -> DateTime<Utc> {
-    doc.get("published")
-        .and_then(Value::as_str)
-        .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
-        .map_or_else(Utc::now, |p| p.with_timezone(&Utc))
-}
-
-fn origin(id: &str) -> Result<url::Origin> {
-    Url::parse(id)
-        .map(|u| u.origin())
-        .map_err(|_| FederationError::Invalid(format!("`{id}` is not a URL")))
-}
-
-/// The organiser of an event, stored the first time it is seen; `None` when the actor is a
-/// pole (of this instance or another), whose events are Maillage objects.
-async fn organiser(
-    fed: &Federation,
-    ap_id: &str,
-    budget: &mut FetchBudget,
-) -> Result<Option<PoleRecord>> {
-    if let Some(known) = fed.store.pole_by_ap_id(ap_id).await? {
-        return Ok((!known.ptce).then_some(known));
-    }
-    let actor = fed.actor(ap_id, budget).await?;
-    let name = actor
-        .name
-        .clone()
-        .or_else(|| actor.username.clone())
-        .unwrap_or_else(|| actor.domain.clone());
-    Ok(fed
-        .store
-        .upsert_organiser(
-            &actor.ap_id,
-            &actor.domain,
-            actor.username.as_deref(),
-            &name,
-        )
-        .await?)
-}
-
-/// Stores a foreign event, created or replaced. Its organiser must be on the event's own
-/// server: one server's actors never organise another's events here. `via` is the instance
-/// actor followed here that the event came through, noted on the organiser so that
-/// unfollowing that instance can forget it.
-pub async fn store_event(
-    fed: &Federation,
-    doc: &Value,
-    via: Option<&str>,
-    budget: &mut FetchBudget,
-) -> Result<Applied> {
-    let id = first_id(doc)
-        .ok_or_else(|| FederationError::Invalid("the event has no id".into()))?
-        .to_owned();
-    let organiser_id = organiser_of(doc)
-        .ok_or_else(|| FederationError::Invalid("the event names no organiser".into()))?;
-    if origin(organiser_id)? != origin(&id)? {
-        return Err(FederationError::Forbidden(format!(
-            "the event `{id}` is organised by an actor of another server"
-        )));
-    }
-    if id.starts_with(&fed.store.url("/")) {
-        return Ok(Applied::Ignored("an event of this instance".into()));
-    }
-    let public = all_ids(doc.get("to"))
-        .into_iter()
-        .chain(all_ids(doc.get("cc")))
-        .any(|a| matches!(a, super::objects::PUBLIC | "as:Public" | "Public"));
-    if !public {
-        return Ok(Applied::Ignored("an event that is not public".into()));
-    }
-    let data = parse_foreign_event(doc).map_err(FederationError::Invalid)?;
-    let Some(organiser) = organiser(fed, organiser_id, budget).await? else {
-        return Ok(Applied::Ignored(
-            "an event attributed to a pole that is not a Maillage object".into(),
-        ));
-    };
-    match fed
-        .store
-        .upsert_remote_event(organiser.id, &id, &data, published(doc))
-        .await
-    {
-        Ok(_) => {
-            if via.is_some() {
-                fed.store.note_pole_source(organiser.id, via).await?;
-            }
-            tracing::debug!(event = %id, organiser = %organiser.ap_id, "foreign event stored");
-            Ok(Applied::Done("event stored"))
-        }
-        Err(StoreError::Gone(_)) => Ok(Applied::Ignored("the event was deleted".into())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Whether a foreign event sent directly by `actor` (a `Create` or `Update`, not relayed) is
-/// wanted here, and through which followed instance actor: it comes from a server whose
-/// instance actor this instance follows (`Some(Some(…))`), or it is already stored, or its
-/// sender is followed here (`Some(None)`).
-async fn wanted(fed: &Federation, id: &str, actor: &RemoteActor) -> Result<Option<Option<String>>> {
-    let server = origin(&actor.ap_id)?;
-    if let Some(instance) = fed
-        .store
-        .list_following(&fed.instance_actor_id())
-        .await?
-        .into_iter()
-        .find(|f| f.state == "accepted" && origin(&f.actor.ap_id).is_ok_and(|o| o == server))
-    {
-        return Ok(Some(Some(instance.actor.ap_id)));
-    }
-    let stored = matches!(fed.store.event_by_ap_id(id).await?, Some((r, false)) if !r.local);
-    if stored || fed.store.is_followed_here(actor.id).await? {
-        return Ok(Some(None));
-    }
-    Ok(None)
-}
-
-/// A foreign event in a `Create` or `Update` sent by `actor`, whose server holds the event
-/// (checked by the inbox before).
-pub async fn receive_event(
-    fed: &Federation,
-    doc: &Value,
-    actor: &RemoteActor,
-    budget: &mut FetchBudget,
-) -> Result<Applied> {
-    let id = first_id(doc).ok_or_else(|| FederationError::Invalid("the event has no id".into()))?;
-    let Some(via) = wanted(fed, id, actor).await? else {
-        return Ok(Applied::Ignored(
-            "an event from a server not followed here".into(),
-        ));
-    };
-    store_event(fed, doc, via.as_deref(), budget).await
-}
-
-/// Deletes a foreign event, whose server's actor sent the `Delete` (checked by the inbox
-/// before); `false` if it is not a live foreign event here.
-pub async fn delete_event(fed: &Federation, id: &str) -> Result<bool> {
-    let Some((record, false)) = fed.store.event_by_ap_id(id).await? else {
-        return Ok(false);
-    };
-    if record.local || fed.store.pole_by_id(record.pole_id).await?.ptce {
-        return Ok(false);
-    }
-    Ok(fed.store.delete_remote_event(record.pole_id, id).await?)
 }
 
 #[cfg(test)]

@@ -1,53 +1,10 @@
-//! Following other actors from ours: resolving what an administrator typed (an actor URL,
-//! a handle, or an instance's domain) to an actor, and sending the `Follow`.
+//! Finding an actor from what an administrator typed: an actor URL, a handle looked up with
+//! WebFinger, or an instance's domain, whose actor its NodeInfo names (FEP-2677).
 
 use url::Url;
 
 use super::client::FetchBudget;
-use super::publish::follow;
-use super::remote::{is_maillage_pole, parse_actor, parse_pole};
 use super::service::{Federation, FederationError, Result};
-use crate::store::FollowingRecord;
-
-/// Follows `given` (an actor URL, a handle or an instance's domain) from `local_actor`, our
-/// instance actor or one of our poles; the follow is `pending` until the actor accepts it.
-/// With `relay`, the instance subscribes to a relay the way Mastodon does (a `Follow` of
-/// the public collection, sent to the relay's actor).
-pub async fn follow_actor(
-    fed: &Federation,
-    local_actor: &str,
-    given: &str,
-    relay: bool,
-) -> Result<FollowingRecord> {
-    if relay && local_actor != fed.instance_actor_id() {
-        return Err(FederationError::Invalid(
-            "only the instance subscribes to a relay, not a pole".into(),
-        ));
-    }
-    let mut budget = FetchBudget::default();
-    let actor_url = resolve_actor(fed, given, &mut budget).await?;
-    let url = Url::parse(&actor_url)
-        .map_err(|_| FederationError::Invalid(format!("`{actor_url}` is not a URL")))?;
-    let document = fed.fetch(&url, &mut budget).await?;
-    let actor = parse_actor(&document).map_err(FederationError::Invalid)?;
-    let actor = fed.store.upsert_remote_actor(&actor).await?;
-    fed.actors.forget(&actor.ap_id);
-    if is_maillage_pole(&document) {
-        let (pole, members) = parse_pole(&document).map_err(FederationError::Invalid)?;
-        let record = fed
-            .store
-            .upsert_remote_pole(&actor.ap_id, &actor.domain, &pole, &members)
-            .await?;
-        fed.store.note_pole_source(record.id, None).await?;
-    }
-    follow(fed, local_actor, &actor, relay).await?;
-    fed.store
-        .list_following(local_actor)
-        .await?
-        .into_iter()
-        .find(|f| f.actor.id == actor.id)
-        .ok_or_else(|| FederationError::NotFound("the follow just stored".into()))
-}
 
 /// Finds an actor's URL from a handle with WebFinger, or takes the URL as given.
 pub async fn resolve_actor(

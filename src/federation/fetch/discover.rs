@@ -9,8 +9,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::client::FetchBudget;
-use super::remote::first_id;
 use super::service::Federation;
+use crate::federation::objects::json::first_id;
 
 /// The most instances one walk looks at.
 pub const MAX_INSTANCES: usize = 200;

@@ -9,8 +9,11 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
-use super::signatures::{SignatureError, private_key, sign_request, sign_with_digest};
 use super::url_check::{DomainBlocks, NetworkMode, UrlError, check_resolved, check_url, lookup};
+use crate::federation::objects::context::ACTIVITY_JSON;
+use crate::federation::signatures::{
+    SignatureError, SigningKey, private_key, sign_request, sign_with_digest,
+};
 use crate::store::queue::Outcome;
 
 /// The largest document or activity accepted from another server.
@@ -90,7 +93,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 #[derive(Clone)]
 pub struct Signer {
     pub key_id: String,
-    pub key: Arc<super::signatures::SigningKey>,
+    pub key: Arc<SigningKey>,
 }
 
 impl Signer {
@@ -316,7 +319,7 @@ impl Client {
             .http
             .post(url.clone())
             .headers(header_map(&headers))
-            .header(CONTENT_TYPE, super::ACTIVITY_JSON)
+            .header(CONTENT_TYPE, ACTIVITY_JSON)
             .body(body.clone())
             .send()
             .await;

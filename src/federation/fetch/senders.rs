@@ -2,134 +2,17 @@
 //! known; or fetched, once for all the requests waiting on it, within a bound), and the
 //! signature checked with it, the key fetched again once if it changed.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use tokio::sync::broadcast;
 use url::Url;
 
-use super::client::{FetchBudget, FetchError};
-use super::remote::{parse_actor, type_of};
-use super::service::{Federation, FederationError, Result};
-use super::signatures::{SignatureError, SignedRequest, key_id, verify};
-use super::url_check::UrlError;
+use super::client::FetchBudget;
+use super::service::{Federation, FederationError, KeyError, Outcome, Result, Turn};
+use crate::federation::objects::actor::parse_actor;
+use crate::federation::objects::json::type_of;
+use crate::federation::signatures::{SignatureError, SignedRequest, key_id, verify};
 use crate::store::RemoteActor;
-
-/// Why a sender's key could not be had. It can be cloned, so that every request waiting on
-/// one fetch gets its outcome; what went wrong on the network is logged, not answered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    #[error("the sender's key `{key}` could not be fetched: {reason}")]
-    Unavailable { key: String, reason: String },
-    #[error("the sender's key `{0}` is gone")]
-    Gone(String),
-    #[error("the sender's key `{key}` cannot be used: {reason}")]
-    Refused { key: String, reason: String },
-    /// A failure of this instance (its database, its own key), not of the sender.
-    #[error("the sender's key `{0}` could not be checked")]
-    Internal(String),
-}
-
-impl KeyError {
-    fn from_fetch(key: &str, error: &FederationError) -> KeyError {
-        let unavailable = |reason: &str| KeyError::Unavailable {
-            key: key.to_owned(),
-            reason: reason.to_owned(),
-        };
-        match error {
-            FederationError::Fetch(fetch) => match fetch {
-                FetchError::Gone(_) => KeyError::Gone(key.to_owned()),
-                FetchError::Network(..) => unavailable("its server could not be reached"),
-                FetchError::Status(_, status) => {
-                    unavailable(&format!("its server answered {status}"))
-                }
-                FetchError::TooLarge(_) => unavailable("its document is larger than 1 MiB"),
-                FetchError::NotJson(..) => unavailable("its document is not JSON"),
-                FetchError::OtherOrigin { .. } => {
-                    unavailable("its document's id is on another origin")
-                }
-                FetchError::TooManyFetches => unavailable("it needs too many fetches"),
-                FetchError::Url(UrlError::Resolve(host, _)) => {
-                    unavailable(&format!("the name `{host}` could not be resolved"))
-                }
-                FetchError::Url(url) => unavailable(&url.to_string()),
-                FetchError::Sign(_) => KeyError::Internal(key.to_owned()),
-            },
-            FederationError::Store(_) | FederationError::Key(KeyError::Internal(_)) => {
-                KeyError::Internal(key.to_owned())
-            }
-            FederationError::Key(e) => e.clone(),
-            other => KeyError::Refused {
-                key: key.to_owned(),
-                reason: other.to_string(),
-            },
-        }
-    }
-}
-
-type Outcome = std::result::Result<RemoteActor, KeyError>;
-
-/// Key fetches in flight, by key id: a request that needs a key being fetched waits for that
-/// fetch instead of making its own.
-#[derive(Default)]
-pub struct KeyFetches {
-    in_flight: Mutex<HashMap<String, broadcast::Sender<Outcome>>>,
-}
-
-/// The fetch one request makes for all: its outcome goes to every request waiting, and if
-/// the request goes away first, they are let go to fetch themselves.
-struct Leader<'a> {
-    fetches: &'a KeyFetches,
-    key: &'a str,
-    done: bool,
-}
-
-impl Leader<'_> {
-    fn finish(mut self, outcome: &Outcome) {
-        self.done = true;
-        if let Ok(mut in_flight) = self.fetches.in_flight.lock()
-            && let Some(waiting) = in_flight.remove(self.key)
-        {
-            let _ = waiting.send(outcome.clone());
-        }
-    }
-}
-
-impl Drop for Leader<'_> {
-    fn drop(&mut self) {
-        if !self.done
-            && let Ok(mut in_flight) = self.fetches.in_flight.lock()
-        {
-            in_flight.remove(self.key);
-        }
-    }
-}
-
-enum Turn<'a> {
-    Fetch(Leader<'a>),
-    Wait(broadcast::Receiver<Outcome>),
-}
-
-impl KeyFetches {
-    fn turn<'a>(&'a self, key: &'a str) -> Turn<'a> {
-        let leader = || Leader {
-            fetches: self,
-            key,
-            done: false,
-        };
-        let Ok(mut in_flight) = self.in_flight.lock() else {
-            return Turn::Fetch(leader());
-        };
-        if let Some(fetching) = in_flight.get(key) {
-            return Turn::Wait(fetching.subscribe());
-        }
-        let (sender, _) = broadcast::channel(1);
-        in_flight.insert(key.to_owned(), sender);
-        Turn::Fetch(leader())
-    }
-}
 
 impl Federation {
     /// How long a request waits for its sender's key.

@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use url::Url;
 
 use super::client::{Client, FetchBudget, FetchError, Signer};
-use super::remote::parse_actor;
-use super::signatures::SignatureError;
 use super::url_check::UrlError;
 use crate::config::Config;
+use crate::federation::objects::actor::parse_actor;
+use crate::federation::signatures::SignatureError;
 use crate::store::queue::Queued;
 use crate::store::{RemoteActor, Store, StoreError};
 
@@ -37,7 +37,7 @@ pub enum FederationError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
     #[error(transparent)]
-    Key(#[from] super::senders::KeyError),
+    Key(#[from] KeyError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// What federation needs could not be set up (the HTTP client, the trusted roots).
@@ -46,6 +46,120 @@ pub enum FederationError {
 }
 
 pub type Result<T, E = FederationError> = std::result::Result<T, E>;
+
+/// Why a sender's key could not be had. It can be cloned, so that every request waiting on
+/// one fetch gets its outcome; what went wrong on the network is logged, not answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("the sender's key `{key}` could not be fetched: {reason}")]
+    Unavailable { key: String, reason: String },
+    #[error("the sender's key `{0}` is gone")]
+    Gone(String),
+    #[error("the sender's key `{key}` cannot be used: {reason}")]
+    Refused { key: String, reason: String },
+    /// A failure of this instance (its database, its own key), not of the sender.
+    #[error("the sender's key `{0}` could not be checked")]
+    Internal(String),
+}
+
+impl KeyError {
+    pub fn from_fetch(key: &str, error: &FederationError) -> KeyError {
+        let unavailable = |reason: &str| KeyError::Unavailable {
+            key: key.to_owned(),
+            reason: reason.to_owned(),
+        };
+        match error {
+            FederationError::Fetch(fetch) => match fetch {
+                FetchError::Gone(_) => KeyError::Gone(key.to_owned()),
+                FetchError::Network(..) => unavailable("its server could not be reached"),
+                FetchError::Status(_, status) => {
+                    unavailable(&format!("its server answered {status}"))
+                }
+                FetchError::TooLarge(_) => unavailable("its document is larger than 1 MiB"),
+                FetchError::NotJson(..) => unavailable("its document is not JSON"),
+                FetchError::OtherOrigin { .. } => {
+                    unavailable("its document's id is on another origin")
+                }
+                FetchError::TooManyFetches => unavailable("it needs too many fetches"),
+                FetchError::Url(UrlError::Resolve(host, _)) => {
+                    unavailable(&format!("the name `{host}` could not be resolved"))
+                }
+                FetchError::Url(url) => unavailable(&url.to_string()),
+                FetchError::Sign(_) => KeyError::Internal(key.to_owned()),
+            },
+            FederationError::Store(_) | FederationError::Key(KeyError::Internal(_)) => {
+                KeyError::Internal(key.to_owned())
+            }
+            FederationError::Key(e) => e.clone(),
+            other => KeyError::Refused {
+                key: key.to_owned(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+pub type Outcome = std::result::Result<RemoteActor, KeyError>;
+
+/// Key fetches in flight, by key id: a request that needs a key being fetched waits for that
+/// fetch instead of making its own.
+#[derive(Default)]
+pub struct KeyFetches {
+    in_flight: Mutex<HashMap<String, broadcast::Sender<Outcome>>>,
+}
+
+/// The fetch one request makes for all: its outcome goes to every request waiting, and if
+/// the request goes away first, they are let go to fetch themselves.
+pub struct Leader<'a> {
+    fetches: &'a KeyFetches,
+    key: &'a str,
+    done: bool,
+}
+
+impl Leader<'_> {
+    pub fn finish(mut self, outcome: &Outcome) {
+        self.done = true;
+        if let Ok(mut in_flight) = self.fetches.in_flight.lock()
+            && let Some(waiting) = in_flight.remove(self.key)
+        {
+            let _ = waiting.send(outcome.clone());
+        }
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if !self.done
+            && let Ok(mut in_flight) = self.fetches.in_flight.lock()
+        {
+            in_flight.remove(self.key);
+        }
+    }
+}
+
+pub enum Turn<'a> {
+    Fetch(Leader<'a>),
+    Wait(broadcast::Receiver<Outcome>),
+}
+
+impl KeyFetches {
+    pub fn turn<'a>(&'a self, key: &'a str) -> Turn<'a> {
+        let leader = || Leader {
+            fetches: self,
+            key,
+            done: false,
+        };
+        let Ok(mut in_flight) = self.in_flight.lock() else {
+            return Turn::Fetch(leader());
+        };
+        if let Some(fetching) = in_flight.get(key) {
+            return Turn::Wait(fetching.subscribe());
+        }
+        let (sender, _) = broadcast::channel(1);
+        in_flight.insert(key.to_owned(), sender);
+        Turn::Fetch(leader())
+    }
+}
 
 /// How long an actor looked up by its key is kept in memory. Another process sharing the
 /// database may have stored a newer copy; the delay bounds how long this one can miss it,
@@ -161,7 +275,7 @@ pub struct Federation {
     pub limiter: RateLimiter,
     pub actors: ActorCache,
     /// Key fetches in flight, shared by the requests waiting on them.
-    pub key_fetches: super::senders::KeyFetches,
+    pub key_fetches: KeyFetches,
     /// Fetches of an actor again because its signature failed: once a minute per actor.
     pub key_refetches: RateLimiter,
     /// Held while the stored domain blocks are read again (see `blocks::reload`).
@@ -189,7 +303,7 @@ impl Federation {
             client,
             limiter,
             actors: ActorCache::default(),
-            key_fetches: super::senders::KeyFetches::default(),
+            key_fetches: KeyFetches::default(),
             key_refetches: RateLimiter::new(1),
             blocks_reload: tokio::sync::Mutex::new(()),
             publish_wakeup: Notify::new(),

@@ -1,17 +1,18 @@
-//! Activities out: what a pole's changes become for its followers, and the answers to
-//! follows. Everything goes through the delivery queue.
+//! What a local pole's changes become for its followers (`Create`, `Update`, `Delete`),
+//! announced to the instances that follow this one too; the current documents of poles
+//! and objects. Everything goes through the delivery queue.
 
 use serde_json::{Value, json};
 
-use super::actors::Group;
-use super::objects::{Author, PUBLIC, call_note, event_object, organiser_ids, project_note};
-use super::service::{Federation, FederationError, Result};
-use crate::store::{FollowerRecord, PendingChange, PoleRecord, RemoteActor, StoreError};
-
-/// The context of activities: ActivityStreams with Maillage's terms.
-fn context() -> Value {
-    super::context()
-}
+use super::announce::relay_activity;
+use crate::federation::fetch::service::{Federation, FederationError, Result};
+use crate::federation::objects::call::call_note;
+use crate::federation::objects::context::{PUBLIC, context};
+use crate::federation::objects::event::{event_object, organiser_ids};
+use crate::federation::objects::group::Group;
+use crate::federation::objects::note::Author;
+use crate::federation::objects::project::project_note;
+use crate::store::{PendingChange, PoleRecord, StoreError};
 
 fn bad_url(e: url::ParseError) -> FederationError {
     FederationError::Invalid(format!("a stored URL is invalid: {e}"))
@@ -206,7 +207,7 @@ pub async fn publish_change(fed: &Federation, change: &PendingChange) -> Result<
             sent += fed.send(&activity, &pole.ap_id, &inboxes).await?;
         }
         if !relays.is_empty() {
-            let announce = super::relay::relay_activity(fed, change.id, &activity);
+            let announce = relay_activity(fed, change.id, &activity);
             sent += fed
                 .send(&announce, &fed.instance_actor_id(), &relays)
                 .await?;
@@ -236,88 +237,4 @@ pub async fn publish_pending(fed: &Federation) -> Result<usize> {
             done += 1;
         }
     }
-}
-
-/// A `Follow` reduced to what an answer or an `Undo` embeds.
-fn follow_object(follow_id: &str, follower: &str, followed: &str) -> Value {
-    json!({
-        "id": follow_id,
-        "type": "Follow",
-        "actor": follower,
-        "object": followed,
-    })
-}
-
-/// Answers a follow with `Accept` or `Reject`, sent to the follower's inbox.
-pub async fn answer_follow(
-    fed: &Federation,
-    follower: &FollowerRecord,
-    accept: bool,
-) -> Result<()> {
-    let kind = if accept { "Accept" } else { "Reject" };
-    let activity = json!({
-        "@context": context(),
-        "id": fed.new_activity_id(),
-        "type": kind,
-        "actor": follower.local_actor,
-        "to": [follower.actor.ap_id],
-        "object": follow_object(&follower.follow_activity_id, &follower.actor.ap_id, &follower.local_actor),
-    });
-    fed.send(
-        &activity,
-        &follower.local_actor,
-        std::slice::from_ref(&follower.actor.inbox),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Sends a `Follow` of `target` from one of our actors; returns the follow's id. A
-/// subscription to a relay follows the public collection, as Mastodon subscribes to one.
-pub async fn follow(
-    fed: &Federation,
-    local_actor: &str,
-    target: &RemoteActor,
-    relay: bool,
-) -> Result<String> {
-    let id = fed.new_activity_id();
-    let mut activity = follow_object(&id, local_actor, followed(&target.ap_id, relay));
-    activity["@context"] = context();
-    activity["to"] = json!([target.ap_id]);
-    fed.store
-        .add_following(local_actor, target.id, &id, relay)
-        .await?;
-    fed.send(&activity, local_actor, std::slice::from_ref(&target.inbox))
-        .await?;
-    Ok(id)
-}
-
-/// What a `Follow` of `actor` names as its object: the public collection for a relay.
-fn followed(actor: &str, relay: bool) -> &str {
-    if relay { PUBLIC } else { actor }
-}
-
-/// Withdraws a follow with `Undo(Follow)`.
-pub async fn unfollow(fed: &Federation, following_id: i64) -> Result<()> {
-    let following = fed.store.following(following_id).await?;
-    let activity = json!({
-        "@context": context(),
-        "id": fed.new_activity_id(),
-        "type": "Undo",
-        "actor": following.local_actor,
-        "to": [following.actor.ap_id],
-        "object": follow_object(
-            &following.follow_activity_id,
-            &following.local_actor,
-            followed(&following.actor.ap_id, following.relay),
-        ),
-    });
-    fed.send(
-        &activity,
-        &following.local_actor,
-        std::slice::from_ref(&following.actor.inbox),
-    )
-    .await?;
-    fed.store.delete_following(following_id).await?;
-    Ok(())
 }

@@ -13,12 +13,17 @@ use serde_json::Value;
 use url::Url;
 
 use super::client::{FetchBudget, FetchError};
-use super::foreign::{is_foreign_event, organiser_of, parse_foreign_event};
-use super::remote::{
-    first_id, is_maillage_pole, maillage_kind, parse_actor, parse_call, parse_event, parse_pole,
-    parse_project, type_of,
-};
 use super::service::{Federation, FederationError, Result};
+use crate::federation::objects::actor::parse_actor;
+use crate::federation::objects::call::parse_call;
+use crate::federation::objects::event::parse_event;
+use crate::federation::objects::foreign_event::{
+    is_foreign_event, organiser_of, parse_foreign_event,
+};
+use crate::federation::objects::group::{is_maillage_pole, parse_pole};
+use crate::federation::objects::json::{first_id, type_of};
+use crate::federation::objects::note::maillage_kind;
+use crate::federation::objects::project::parse_project;
 use crate::store::{CopyKind, Kind, PoleRecord, StaleCopy, StoreError};
 
 /// The least time between two requests to one domain.

@@ -1,17 +1,23 @@
 //! Instances following instances: the instance actor `Announce`s the public objects of its
 //! local poles to the instances that follow it, and takes in what the instances it follows
 //! announce, so that every instance can serve the directory of all the poles it knows.
+//! A boost of one of our objects is counted as a reaction (`like`).
 
 use serde_json::{Value, json};
 use url::Url;
 
-use super::client::FetchBudget;
-use super::inbox::{Applied, store_object_for_pole};
-use super::objects::PUBLIC;
-use super::publish::{answer_follow, object_document, pole_document};
-use super::remote::{first_id, is_maillage_pole, maillage_kind, parse_actor, parse_pole, type_of};
-use super::service::{Federation, FederationError, Result};
-use crate::store::{FollowerRecord, Kind, PageRequest, PoleRecord, RemoteActor, StoreError};
+use super::create::{store_event, store_object_for_pole};
+use super::like::on_reaction;
+use super::{Applied, object_id, origin_of};
+use crate::federation::fetch::client::FetchBudget;
+use crate::federation::fetch::service::{Federation, FederationError, Result};
+use crate::federation::objects::actor::parse_actor;
+use crate::federation::objects::context::{PUBLIC, context};
+use crate::federation::objects::foreign_event::is_foreign_event;
+use crate::federation::objects::group::{is_maillage_pole, parse_pole};
+use crate::federation::objects::json::{first_id, type_of};
+use crate::federation::objects::note::maillage_kind;
+use crate::store::{Kind, PoleRecord, RemoteActor, StoreError};
 
 fn without_context(mut value: Value) -> Value {
     if let Some(map) = value.as_object_mut() {
@@ -21,10 +27,10 @@ fn without_context(mut value: Value) -> Value {
 }
 
 /// An `Announce` by the instance actor to the instances that follow it.
-fn announce(fed: &Federation, id: String, object: Value, published: Option<&Value>) -> Value {
+pub fn announce(fed: &Federation, id: String, object: Value, published: Option<&Value>) -> Value {
     let actor = fed.instance_actor_id();
     json!({
-        "@context": super::context(),
+        "@context": context(),
         "id": id,
         "type": "Announce",
         "actor": actor,
@@ -45,77 +51,6 @@ pub fn relay_activity(fed: &Federation, change_id: i64, activity: &Value) -> Val
         _ => activity.clone(),
     };
     announce(fed, id, object, activity.get("published"))
-}
-
-/// Accepts a follower; an instance following this one's actor is then sent the directory.
-pub async fn welcome(fed: &Federation, follower: &FollowerRecord) -> Result<()> {
-    answer_follow(fed, follower, true).await?;
-    if follower.local_actor == fed.instance_actor_id() {
-        backfill(fed, follower.actor.delivery_inbox()).await?;
-    }
-    Ok(())
-}
-
-/// Announces every public object of the local poles to one follower's inbox, profiles
-/// first, so that a newly accepted instance starts with the whole directory of this one.
-pub async fn backfill(fed: &Federation, inbox: &str) -> Result<usize> {
-    let inboxes = [inbox.to_owned()];
-    let instance = fed.instance_actor_id();
-    let mut sent = 0;
-    let poles = fed.store.all_local_poles().await?;
-    for pole in &poles {
-        let document = pole_document(fed, pole).await?;
-        let activity = announce(fed, fed.new_activity_id(), document, None);
-        sent += fed.send(&activity, &instance, &inboxes).await?;
-    }
-    for pole in &poles {
-        for ap_id in object_ids(fed, pole).await? {
-            let (kind, ap_id) = ap_id;
-            if let Some(document) = object_document(fed, &pole.ap_id, kind.id(), &ap_id).await? {
-                let activity = announce(fed, fed.new_activity_id(), document, None);
-                sent += fed.send(&activity, &instance, &inboxes).await?;
-            }
-        }
-    }
-    tracing::info!(%inbox, activities = sent, "announced this instance's directory to a new follower");
-    Ok(sent)
-}
-
-/// The ids of a pole's live objects.
-async fn object_ids(fed: &Federation, pole: &PoleRecord) -> Result<Vec<(Kind, String)>> {
-    let mut ids = Vec::new();
-    macro_rules! collect {
-        ($list:ident, $kind:expr) => {
-            let mut page = 1;
-            loop {
-                let batch = fed
-                    .store
-                    .$list(
-                        pole.id,
-                        PageRequest {
-                            page,
-                            per_page: 100,
-                        },
-                    )
-                    .await?;
-                ids.extend(batch.items.iter().map(|o| ($kind, o.ap_id.clone())));
-                if page * 100 >= batch.total {
-                    break;
-                }
-                page += 1;
-            }
-        };
-    }
-    collect!(list_projects, Kind::Project);
-    collect!(list_events, Kind::Event);
-    collect!(list_calls, Kind::Call);
-    Ok(ids)
-}
-
-fn origin_of(id: &str) -> Result<url::Origin> {
-    Url::parse(id)
-        .map(|u| u.origin())
-        .map_err(|_| FederationError::Invalid(format!("`{id}` is not a URL")))
 }
 
 /// Takes in what an instance this one follows announces: a pole's profile, one of its
@@ -148,7 +83,7 @@ pub async fn take_in(
                 .ok_or_else(|| {
                     FederationError::Invalid("the announced activity embeds no object".into())
                 })?;
-            check_same_origin(inner, &document)?;
+            check_announced_origin(inner, &document)?;
             take_in_document(fed, inner, announcer, budget).await
         }
         "Delete" => {
@@ -162,7 +97,7 @@ pub async fn take_in(
     }
 }
 
-fn check_same_origin(object: &Value, activity: &Value) -> Result<()> {
+fn check_announced_origin(object: &Value, activity: &Value) -> Result<()> {
     let id = first_id(object)
         .ok_or_else(|| FederationError::Invalid("the announced object has no id".into()))?;
     check_same_origin_ids(id, activity)
@@ -174,7 +109,7 @@ fn check_same_origin_ids(id: &str, activity: &Value) -> Result<()> {
         .get("actor")
         .and_then(first_id)
         .ok_or_else(|| FederationError::Invalid("the announced activity has no actor".into()))?;
-    super::inbox::check_same_origin(id, actor)
+    super::check_same_origin(id, actor)
 }
 
 async fn take_in_document(
@@ -187,8 +122,8 @@ async fn take_in_document(
         store_pole(fed, document, announcer).await?;
         return Ok(Applied::Done("announced pole stored"));
     }
-    if super::foreign::is_foreign_event(document) {
-        return super::foreign::store_event(fed, document, Some(&announcer.ap_id), budget).await;
+    if is_foreign_event(document) {
+        return store_event(fed, document, Some(&announcer.ap_id), budget).await;
     }
     if maillage_kind(document).is_none() {
         return Ok(Applied::Ignored(format!(
@@ -283,6 +218,29 @@ async fn take_in_delete(fed: &Federation, target: &str) -> Result<Applied> {
         }
     }
     Ok(Applied::Ignored("nothing to delete".into()))
+}
+
+/// A boost of one of our objects, or what an instance followed here relays.
+pub async fn on_announce(
+    fed: &Federation,
+    activity: &Value,
+    actor: &RemoteActor,
+    budget: &mut FetchBudget,
+) -> Result<Applied> {
+    let object = object_id(activity)?;
+    if object.starts_with(&fed.store.url("/")) {
+        return on_reaction(fed, activity, actor, "announce").await;
+    }
+    if !fed
+        .store
+        .follows_accepted(&fed.instance_actor_id(), actor.id)
+        .await?
+    {
+        return Ok(Applied::Ignored(
+            "an Announce from an actor this instance does not follow".into(),
+        ));
+    }
+    take_in(fed, activity, actor, budget).await
 }
 
 /// Forgets the poles and the organisers of other software's events (with their objects)

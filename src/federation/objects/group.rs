@@ -1,40 +1,23 @@
-//! Actors on the wire: each pole is a `Group`, the instance is an `Application`.
+//! A pole on the wire: the `Group` written from a stored pole and its members, and read
+//! back from another Maillage instance, checked as a local pole is.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::domain::place::Place;
-use crate::domain::pole::NationalCallWon;
-use crate::domain::text::escape_html as escape;
+use super::actor::{Endpoints, Image, PublicKey, image, url};
+use super::context::context;
+use super::json::{invalid, type_of};
+use super::note::{Source, format_of};
+use crate::domain::member::{Member, MemberInput};
+use crate::domain::place::{Place, PlaceInput};
+use crate::domain::pole::{NationalCallWon, Pole, PoleInput, RecognitionsInput};
+use crate::domain::territory::TerritoryInput;
+use crate::domain::text::{escape_html as escape, unescape_html};
 use crate::domain::vocab::{EmployeeBand, LegalForm, PoolingKind, TerritoryKind, Theme};
-use crate::store::{ActorKeys, MediaRef, MemberRecord, PoleRecord, Store};
+use crate::store::{ActorKeys, MemberRecord, PoleRecord, Store};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicKey {
-    pub id: Url,
-    pub owner: Url,
-    pub public_key_pem: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Endpoints {
-    pub shared_inbox: Url,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Image {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub url: Url,
-    pub media_type: String,
-}
-
-/// A labelled value shown in a profile, as Mastodon shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropertyValue {
     #[serde(rename = "type")]
@@ -173,57 +156,13 @@ pub struct Group {
     #[serde(rename = "abstract", default, skip_serializing_if = "Option::is_none")]
     pub excerpt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<super::objects::Source>,
+    pub source: Option<Source>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
-}
-
-/// The instance as other servers see it (FEP-2677): it signs fetches and follows instances.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Application {
-    #[serde(rename = "@context")]
-    pub context: Value,
-    pub id: Url,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub preferred_username: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
-    pub url: Url,
-    pub inbox: Url,
-    pub outbox: Url,
-    pub followers: Url,
-    pub following: Url,
-    pub endpoints: Endpoints,
-    pub public_key: PublicKey,
-    pub manually_approves_followers: bool,
-    pub discoverable: bool,
-}
-
-/// The instance actor's user name, as Mobilizon expects it for instance follows.
-pub const INSTANCE_ACTOR_NAME: &str = "relay";
-
-fn url(store: &Store, path: &str) -> Result<Url, url::ParseError> {
-    Url::parse(&store.url(path))
-}
-
-fn image(store: &Store, media: &Option<MediaRef>) -> Result<Option<Image>, url::ParseError> {
-    media
-        .as_ref()
-        .map(|m| {
-            Ok(Image {
-                kind: "Image".into(),
-                url: url(store, &format!("/media/{}", m.sha256))?,
-                media_type: m.content_type.clone(),
-            })
-        })
-        .transpose()
 }
 
 impl Group {
@@ -284,7 +223,7 @@ impl Group {
         }
         .map(|html| super::html::sanitize(&html));
         Ok(Group {
-            context: super::context(),
+            context: context(),
             kind: "Group".into(),
             preferred_username: pole.slug.clone(),
             name: pole.name.clone(),
@@ -358,7 +297,7 @@ impl Group {
             // Text, HTML-escaped as the objects' (the name stays text: Mastodon and
             // Mobilizon show an actor's name as text, never as HTML).
             excerpt: pole.summary.as_deref().map(escape),
-            source: super::objects::Source::from_rich_text(&pole.description),
+            source: Source::from_rich_text(&pole.description),
             website: pole.website.clone(),
             email: pole.contact_email.clone(),
             telephone: pole.contact_phone.clone(),
@@ -367,36 +306,102 @@ impl Group {
     }
 }
 
-impl Application {
-    pub fn new(
-        store: &Store,
-        name: &str,
-        summary: Option<&str>,
-        keys: &ActorKeys,
-    ) -> Result<Application, url::ParseError> {
-        let id = url(store, "/actor")?;
-        Ok(Application {
-            context: super::context(),
-            kind: "Application".into(),
-            preferred_username: INSTANCE_ACTOR_NAME.into(),
-            name: name.to_owned(),
-            summary: summary.map(escape),
-            url: url(store, "/")?,
-            inbox: url(store, "/actor/inbox")?,
-            outbox: url(store, "/actor/outbox")?,
-            followers: url(store, "/actor/followers")?,
-            following: url(store, "/actor/following")?,
-            endpoints: Endpoints {
-                shared_inbox: url(store, "/inbox")?,
-            },
-            public_key: PublicKey {
-                id: url(store, "/actor#main-key")?,
-                owner: id.clone(),
-                public_key_pem: keys.public_key.clone(),
-            },
-            manually_approves_followers: false,
-            discoverable: true,
-            id,
+/// The PTCE data of a pole published by another Maillage instance.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RemoteGroup {
+    preferred_username: String,
+    name: String,
+    territory: ApTerritory,
+    #[serde(default)]
+    themes: Vec<Theme>,
+    #[serde(default)]
+    pooling: Vec<PoolingKind>,
+    #[serde(default)]
+    members: Vec<ApMember>,
+    recognitions: Option<ApRecognitions>,
+    founded_year: Option<i32>,
+    legal_form: Option<LegalForm>,
+    siren: Option<String>,
+    #[serde(rename = "abstract")]
+    excerpt: Option<String>,
+    source: Option<Source>,
+    website: Option<String>,
+    email: Option<String>,
+    telephone: Option<String>,
+    location: Option<Value>,
+    #[serde(default)]
+    manually_approves_followers: bool,
+}
+
+pub(super) fn place_input(value: &Value) -> Option<PlaceInput> {
+    let place: ApPlace = serde_json::from_value(value.clone()).ok()?;
+    Some(PlaceInput {
+        name: Some(place.name),
+        street: place.address.street_address,
+        postal_code: place.address.postal_code,
+        locality: place.address.address_locality,
+        commune: None,
+        latitude: place.latitude,
+        longitude: place.longitude,
+    })
+}
+
+/// Whether an actor document is a pole of a Maillage instance (it carries a territory).
+pub fn is_maillage_pole(doc: &Value) -> bool {
+    type_of(doc) == "Group" && doc.get("territory").is_some_and(Value::is_object)
+}
+
+/// A pole of another Maillage instance, with its members, checked as a local pole is.
+pub fn parse_pole(doc: &Value) -> Result<(Pole, Vec<Member>), String> {
+    let group: RemoteGroup =
+        serde_json::from_value(doc.clone()).map_err(|e| format!("the pole cannot be read: {e}"))?;
+    let recognitions = group.recognitions.map(|r| RecognitionsInput {
+        national_calls: r.national_calls,
+        charter_signed_year: r.charter_signed_year,
+    });
+    let input = PoleInput {
+        slug: group.preferred_username,
+        name: group.name,
+        summary: group.excerpt.as_deref().map(unescape_html),
+        description: group.source.as_ref().map(|s| s.content.clone()),
+        description_format: group.source.as_ref().map(format_of),
+        website: group.website,
+        contact_email: group.email,
+        contact_phone: group.telephone,
+        founded_year: group.founded_year,
+        legal_form: group.legal_form,
+        siren: group.siren,
+        territory: TerritoryInput {
+            communes: group.territory.communes,
+            kind: group.territory.territory_kind,
+            label: group.territory.name,
+        },
+        themes: group.themes,
+        pooling: group.pooling,
+        shared_place: group.location.as_ref().and_then(place_input),
+        recognitions: recognitions.unwrap_or_default(),
+        manually_approves_followers: group.manually_approves_followers,
+        replies_need_approval: false,
+    };
+    let pole = input.validate().map_err(|e| invalid("pole", e))?;
+    let members = group
+        .members
+        .into_iter()
+        .map(|m| {
+            MemberInput {
+                name: m.name,
+                legal_form: Some(m.legal_form),
+                ess: Some(m.ess),
+                employee_band: m.employee_band,
+                siret: m.siret,
+                website: m.url,
+                role: m.role,
+                joined_year: m.joined_year,
+            }
+            .validate()
+            .map_err(|e| invalid("member", e))
         })
-    }
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((pole, members))
 }
