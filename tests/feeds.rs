@@ -138,8 +138,8 @@ async fn scene(server: &TestServer) -> Scene {
 
     let mut fete = event(
         "Fête de la coopération",
-        "2026-12-05T14:00",
-        Some("2026-12-05T18:00"),
+        "2036-12-05T14:00",
+        Some("2036-12-05T18:00"),
         "Europe/Paris",
     );
     fete.description = Some(format!(
@@ -171,8 +171,8 @@ async fn scene(server: &TestServer) -> Scene {
         .expect("event");
     let mut cancelled = event(
         "Atelier numérique",
-        "2027-03-28T10:00",
-        Some("2027-03-28T12:00"),
+        "2037-03-28T10:00",
+        Some("2037-03-28T12:00"),
         "Europe/Paris",
     );
     cancelled.status = Some(EventStatus::Cancelled);
@@ -196,7 +196,7 @@ async fn scene(server: &TestServer) -> Scene {
         title: "Recherche de locaux partagés".into(),
         direction: Some(CallDirection::Seeking),
         subjects: vec![CallSubject::ALL[0]],
-        deadline: chrono::NaiveDate::from_ymd_opt(2026, 12, 31),
+        deadline: chrono::NaiveDate::from_ymd_opt(2036, 12, 31),
         how_to_answer: "Écrire au pôle".into(),
         ..Default::default()
     }
@@ -228,7 +228,7 @@ async fn scene(server: &TestServer) -> Scene {
             "https://remote.example/events/covoiturage",
             &valid_event(event(
                 "Covoiturage solidaire",
-                "2026-12-10T09:00",
+                "2036-12-10T09:00",
                 None,
                 "Indian/Reunion",
             )),
@@ -391,7 +391,7 @@ async fn feeds_on(db: &TestDb) {
         .and_then(|c| c.body.clone())
         .unwrap_or_default();
     assert!(
-        content.contains("05/12/2026 14:00"),
+        content.contains("05/12/2036 14:00"),
         "[{label}] local time: {content}"
     );
     assert_eq!(
@@ -433,12 +433,12 @@ async fn feeds_on(db: &TestDb) {
     );
     let props = event_by_uid(&cal, &s.fete);
     let dtstart = property(props, "DTSTART");
-    assert_eq!(dtstart.value.as_deref(), Some("20261205T140000"));
+    assert_eq!(dtstart.value.as_deref(), Some("20361205T140000"));
     assert_eq!(
         dtstart.params.as_ref().expect("params")[0],
         ("TZID".to_owned(), vec!["Europe/Paris".to_owned()])
     );
-    assert_eq!(value(props, "DTEND"), "20261205T180000");
+    assert_eq!(value(props, "DTEND"), "20361205T180000");
     assert_eq!(value(props, "SEQUENCE"), "1");
     assert_eq!(value(props, "GEO"), "47.65;-2.08");
     assert_eq!(value(props, "URL"), s.fete);
@@ -459,7 +459,7 @@ async fn feeds_on(db: &TestDb) {
     let dst_day = property(event_by_uid(&cal, &s.cancelled), "DTSTART");
     assert_eq!(
         dst_day.value.as_deref(),
-        Some("20270328T100000"),
+        Some("20370328T100000"),
         "[{label}] after the change to summer time"
     );
 
@@ -538,7 +538,7 @@ async fn feeds_on(db: &TestDb) {
         if url == s.fete {
             assert_eq!(coordinates.as_slice(), &[-2.08, 47.65]);
             assert_eq!(props["kind"], "event");
-            assert_eq!(props["starts_at"], "2026-12-05T14:00:00+01:00");
+            assert_eq!(props["starts_at"], "2036-12-05T14:00:00+01:00");
         }
         seen.insert(url);
     }
@@ -638,7 +638,7 @@ async fn feeds_on(db: &TestDb) {
         ("kind=event&region=53", set(&[&s.fete, &s.past])),
         ("kind=event&upcoming=true&departement=35", set(&[&s.fete])),
         (
-            "kind=event&from=2026-12-01&to=2026-12-31",
+            "kind=event&from=2036-12-01&to=2036-12-31",
             set(&[&s.fete, &s.remote_event]),
         ),
         ("theme=digital", set(&[&s.ajaccio, &s.cancelled, &s.call])),
@@ -649,11 +649,11 @@ async fn feeds_on(db: &TestDb) {
         ("commune=97411", set(&[&s.remote, &s.remote_event])),
         (&epci, set(&[&s.redon])),
         (
-            "kind=call&call_status=open&deadline_before=2026-12-31",
+            "kind=call&call_status=open&deadline_before=2036-12-31",
             set(&[&s.call]),
         ),
         ("kind=call&call_status=closed", BTreeSet::new()),
-        ("kind=call&deadline_before=2026-12-30", BTreeSet::new()),
+        ("kind=call&deadline_before=2036-12-30", BTreeSet::new()),
     ];
     for (query, expected) in filters {
         let ids = atom_ids(&server, &format!("/feeds/directory.atom?{query}")).await;
@@ -774,13 +774,13 @@ async fn feeds_on(db: &TestDb) {
     for query in [
         "region=99",
         "kind=person",
-        "from=2026-02-30",
+        "from=2036-02-30",
         "per_page=0",
         "per_page=100000",
         "upcoming=yes",
         "call_status=maybe",
         "theme=cooking",
-        "from=2026-12-31&to=2026-01-01",
+        "from=2036-12-31&to=2036-01-01",
         "kind=event&kind=pole",
     ] {
         for path in [
