@@ -75,6 +75,8 @@ pub struct WebConfig {
     /// keeps 19 MiB once it has checked one: this bounds what sign-ins take (more wait their
     /// turn).
     pub password_checks: usize,
+    /// The bearer token that `/metrics` asks for; without one, `/metrics` is not served.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -86,6 +88,7 @@ impl Default for WebConfig {
                     .into(),
             session_hours: 12,
             password_checks: 2,
+            metrics_token: None,
         }
     }
 }
@@ -361,6 +364,9 @@ impl Config {
             "MAILLAGE_WEB_TILE_ATTRIBUTION" => self.web.tile_attribution = value.to_owned(),
             "MAILLAGE_WEB_SESSION_HOURS" => self.web.session_hours = parse_number(name, value)?,
             "MAILLAGE_WEB_PASSWORD_CHECKS" => self.web.password_checks = parse_number(name, value)?,
+            "MAILLAGE_WEB_METRICS_TOKEN" => {
+                self.web.metrics_token = Some(value.to_owned()).filter(|t| !t.is_empty())
+            }
             "MAILLAGE_DATABASE_URL" => self.database.url = value.to_owned(),
             "MAILLAGE_DATABASE_MAX_CONNECTIONS" => {
                 self.database.max_connections = parse_number(name, value)?
@@ -455,6 +461,17 @@ impl Config {
             return Err(invalid(
                 "federation.delivery_lease_seconds",
                 "must be at least 5 seconds, longer than a delivery may take",
+            ));
+        }
+        if self
+            .web
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            return Err(invalid(
+                "web.metrics_token",
+                "must be at least 16 characters (or left out, which turns /metrics off)",
             ));
         }
         if !(1..=64).contains(&self.web.password_checks) {

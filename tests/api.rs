@@ -1471,3 +1471,103 @@ async fn readiness_is_the_database_with_every_migration() {
         db.drop_now().await;
     }
 }
+
+/// `/metrics` is off without a token and asks for it when set; it serves Prometheus' text
+/// format with requests by route, method and status, their latency, the delivery queue
+/// and the database's connections.
+#[tokio::test]
+async fn metrics_for_whoever_holds_the_token() {
+    const TOKEN: &str = "jeton-des-metriques-0123456789";
+    for db in TestDb::all().await {
+        let label = db.label;
+        let off = TestServer::start(&db).await;
+        let response = off
+            .client
+            .get(off.url("/metrics"))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "[{label}] off by default"
+        );
+        off.stop().await;
+
+        let server = TestServer::start_on(&db, 0, |c| {
+            c.web.metrics_token = Some(TOKEN.into());
+        })
+        .await;
+        let scrape = |token: Option<&str>| {
+            let mut request = server.client.get(server.url("/metrics"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            async move {
+                let response = request.send().await.expect("an answer");
+                let status = response.status();
+                let kind = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                (status, kind, response.text().await.unwrap_or_default())
+            }
+        };
+        assert_eq!(scrape(None).await.0, StatusCode::UNAUTHORIZED, "[{label}]");
+        assert_eq!(
+            scrape(Some("pas-le-bon-jeton")).await.0,
+            StatusCode::UNAUTHORIZED,
+            "[{label}]"
+        );
+        for _ in 0..3 {
+            server
+                .client
+                .get(server.url("/api/v1/directory?q=coop"))
+                .send()
+                .await
+                .expect("a search");
+        }
+        server
+            .client
+            .get(server.url("/api/v1/poles/nulle-part"))
+            .send()
+            .await
+            .expect("a 404");
+        let (status, kind, text) = scrape(Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "[{label}] {text}");
+        assert!(
+            kind.starts_with("text/plain; version=0.0.4"),
+            "[{label}] {kind}"
+        );
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("[{label}] no `{start}` in:\n{text}"))
+                .to_owned()
+        };
+        let searches = line(
+            "maillage_http_requests_total{method=\"GET\",route=\"/api/v1/directory\",status=\"200\"}",
+        );
+        assert!(searches.ends_with(" 3"), "[{label}] {searches}");
+        line(
+            "maillage_http_requests_total{method=\"GET\",route=\"/api/v1/poles/{slug}\",status=\"404\"}",
+        );
+        line(
+            "maillage_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/directory\",le=\"0.5\"}",
+        );
+        line("maillage_deliveries{state=\"pending\"} 0");
+        line("maillage_delivery_oldest_pending_seconds 0");
+        line("maillage_unreachable_domains 0");
+        let open = line("maillage_database_connections{state=\"open\"}");
+        assert!(!open.ends_with(" 0"), "[{label}] {open}");
+        line("maillage_database_connections{state=\"max\"} 4");
+        assert!(
+            !text.contains("nulle-part"),
+            "[{label}] paths never become labels"
+        );
+        server.stop().await;
+        db.drop_now().await;
+    }
+}

@@ -257,6 +257,29 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// The pool's connections: open, idle, and the most it may open.
+    pub fn pool_use(&self) -> (i64, i64, i64) {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (
+                    i64::from(pool.size()),
+                    count(pool.num_idle()),
+                    i64::from(pool.options().get_max_connections()),
+                )
+            }
+            Backend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (
+                    i64::from(pool.size()),
+                    count(pool.num_idle()),
+                    i64::from(pool.options().get_max_connections()),
+                )
+            }
+        }
+    }
+
     pub async fn close(self) -> Result<()> {
         self.db.close().await?;
         Ok(())

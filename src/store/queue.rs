@@ -683,6 +683,18 @@ impl Store {
         Ok(result.rows_affected)
     }
 
+    /// When the oldest delivery still to send was queued.
+    pub async fn oldest_pending_delivery(&self) -> Result<Option<DateTime<Utc>>> {
+        use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        let oldest = super::entities::deliveries::Entity::find()
+            .filter(super::entities::deliveries::Column::State.eq("pending"))
+            .order_by_asc(super::entities::deliveries::Column::CreatedAt)
+            .limit(1)
+            .one(&self.db)
+            .await?;
+        Ok(oldest.map(|d| d.created_at))
+    }
+
     /// The queue's state per destination domain, for administrators.
     pub async fn queue_state(&self) -> Result<Vec<DomainQueueState>> {
         let rows = self

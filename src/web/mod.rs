@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod federation;
 pub mod feeds;
+pub mod metrics;
 pub mod pages;
 pub mod statistics_cache;
 pub mod strict_json;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub statistics: Arc<statistics_cache::StatisticsCache>,
     /// The bound on sign-ins' password checks running at once.
     pub password_gate: Arc<admin::sign_in::PasswordGate>,
+    /// The figures `/metrics` serves.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -55,6 +58,11 @@ impl AppState {
             store,
             config,
             statistics: Arc::default(),
+            metrics: Arc::new(metrics::Metrics::new().map_err(|e| {
+                crate::federation::fetch::service::FederationError::Setup(format!(
+                    "the metrics cannot be registered: {e}"
+                ))
+            })?),
         })
     }
 }
@@ -106,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feeds::router())
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::metrics))
         .route("/media/{sha256}", get(media))
         .route("/.well-known/webfinger", get(federation::webfinger))
         .route("/.well-known/host-meta", get(federation::host_meta))
@@ -150,6 +159,10 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::middleware::map_response(json_client_errors))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
