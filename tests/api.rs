@@ -1535,6 +1535,16 @@ async fn metrics_for_whoever_holds_the_token() {
             .send()
             .await
             .expect("a 404");
+        // An activity that is not signed is refused, and counted with its reason.
+        let refused = server
+            .client
+            .post(server.url("/inbox"))
+            .header("content-type", "application/activity+json")
+            .body(r#"{"type": "Like"}"#)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "[{label}]");
         let (status, kind, text) = scrape(Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK, "[{label}] {text}");
         assert!(
@@ -1557,6 +1567,7 @@ async fn metrics_for_whoever_holds_the_token() {
         line(
             "maillage_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/directory\",le=\"0.5\"}",
         );
+        line("maillage_inbox_activities_total{outcome=\"unauthorized\"} 1");
         line("maillage_deliveries{state=\"pending\"} 0");
         line("maillage_delivery_oldest_pending_seconds 0");
         line("maillage_unreachable_domains 0");

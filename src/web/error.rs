@@ -54,6 +54,10 @@ pub struct ErrorBody {
     pub fields: Vec<FieldError>,
 }
 
+/// The machine code of an error answer, kept with the response for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
@@ -161,6 +165,7 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        response.extensions_mut().insert(ErrorCode(code));
         if status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -24,6 +24,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    inbox: IntCounterVec,
     deliveries: IntGaugeVec,
     oldest_pending: Gauge,
     unreachable: IntGauge,
@@ -47,6 +48,13 @@ impl Metrics {
             ]),
             &["route", "method"],
         )?;
+        let inbox = IntCounterVec::new(
+            Opts::new(
+                "inbox_activities_total",
+                "Activities posted to an inbox: accepted, or refused with the error's code",
+            ),
+            &["outcome"],
+        )?;
         let deliveries = IntGaugeVec::new(
             Opts::new("deliveries", "Deliveries in the queue, by state"),
             &["state"],
@@ -65,6 +73,7 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(inbox.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
         registry.register(Box::new(oldest_pending.clone()))?;
         registry.register(Box::new(unreachable.clone()))?;
@@ -73,6 +82,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            inbox,
             deliveries,
             oldest_pending,
             unreachable,
@@ -93,6 +103,17 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     let metrics = &state.metrics;
+    if method == "POST" && route.ends_with("inbox") {
+        let outcome = if response.status().is_success() {
+            "accepted"
+        } else {
+            response
+                .extensions()
+                .get::<super::error::ErrorCode>()
+                .map_or("refused", |code| code.0)
+        };
+        metrics.inbox.with_label_values(&[outcome]).inc();
+    }
     metrics
         .requests
         .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
