@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{TestDb, TestServer, ok};
+use common::{TestDb, TestServer, count, ok};
 use maillage::store::Store;
 use maillage::store::backup::{self, BackupError};
 use reqwest::Method;
@@ -119,15 +119,6 @@ async fn titles(store: &Store) -> Vec<String> {
     .iter()
     .map(|r| r.try_get_by_index::<String>(0).expect("a title"))
     .collect()
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    let db = store.connection();
-    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .expect("count")
-        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
-        .unwrap_or(-1)
 }
 
 /// A backup taken while projects are being created holds the database of one instant:

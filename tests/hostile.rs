@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime};
 use common::{TestDb, TestServer};
 use maillage::federation::signatures::sign_post;
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 /// Rows in the tables an inbox writes to.
@@ -22,16 +21,7 @@ async fn stored(server: &TestServer) -> Vec<(&'static str, i64)> {
         "reactions",
         "deliveries",
     ] {
-        let db = server.store.connection();
-        let row = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .expect("count")
-            .expect("a row");
-        counts.push((table, row.try_get::<i64>("", "n").expect("n")));
+        counts.push((table, common::count_rows(&server.store, table).await));
     }
     counts
 }

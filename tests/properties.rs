@@ -17,7 +17,6 @@ use maillage::domain::vocab::TextFormat;
 use maillage::federation::signatures::{self, SignedRequest, sign_post};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 fn config() -> Config {
@@ -382,16 +381,7 @@ async fn stored(server: &TestServer) -> Vec<i64> {
         "calls",
         "poles",
     ] {
-        let db = server.store.connection();
-        let row = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .expect("count")
-            .expect("a row");
-        counts.push(row.try_get::<i64>("", "n").expect("n"));
+        counts.push(common::count_rows(&server.store, table).await);
     }
     counts
 }

@@ -4,6 +4,7 @@
 //! person sends (API, CLI); `validate` turns it into the checked type or lists every
 //! field that is wrong.
 
+pub mod calendar;
 pub mod call;
 pub mod check;
 pub mod event;

@@ -63,6 +63,12 @@ pub fn unescape_html(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The text of what an HTML sanitiser gave back: [`unescape_html`]'s entities, and
+/// `&nbsp;` as a no-break space.
+pub fn html_text(text: &str) -> String {
+    unescape_html(&text.replace("&nbsp;", "\u{a0}"))
+}
+
 /// Sanitises HTML with an allow-list: no scripts, styles, event handlers or `javascript:` links.
 pub fn sanitize_html(html: &str) -> String {
     sanitizer().clean(html).to_string()

@@ -225,13 +225,7 @@ fn html_to_text(html: &str) -> String {
         rest = &rest[open + close + 1..];
     }
     text.push_str(rest);
-    let text = text
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&");
+    let text = crate::domain::text::html_text(&text);
     text.trim().to_owned()
 }
 

@@ -57,19 +57,7 @@ impl Store {
         }
         let keys = generate().await?;
         // Two requests may race to create the keys: only the first write counts.
-        poles::Entity::update_many()
-            .col_expr(
-                poles::Column::PublicKey,
-                Expr::value(keys.public_key.clone()),
-            )
-            .col_expr(
-                poles::Column::PrivateKey,
-                Expr::value(keys.private_key.clone()),
-            )
-            .filter(poles::Column::Id.eq(pole_id))
-            .filter(poles::Column::PublicKey.is_null())
-            .exec(&self.db)
-            .await?;
+        self.write_pole_keys(pole_id, &keys, true).await?;
         find()
             .await?
             .ok_or_else(|| StoreError::Corrupt("pole keys missing after being written".into()))
@@ -77,7 +65,21 @@ impl Store {
 
     /// Gives a pole the keys it had elsewhere (an imported pole keeps its key pair).
     pub async fn set_pole_keys(&self, pole_id: i64, keys: &ActorKeys) -> Result<()> {
-        let done = poles::Entity::update_many()
+        if self.write_pole_keys(pole_id, keys, false).await? == 0 {
+            return Err(StoreError::NotFound(format!("pole {pole_id}")));
+        }
+        Ok(())
+    }
+
+    /// Writes a pole's key pair (only where it has none, with `only_if_missing`); the rows
+    /// written.
+    async fn write_pole_keys(
+        &self,
+        pole_id: i64,
+        keys: &ActorKeys,
+        only_if_missing: bool,
+    ) -> Result<u64> {
+        let mut update = poles::Entity::update_many()
             .col_expr(
                 poles::Column::PublicKey,
                 Expr::value(keys.public_key.clone()),
@@ -86,13 +88,11 @@ impl Store {
                 poles::Column::PrivateKey,
                 Expr::value(keys.private_key.clone()),
             )
-            .filter(poles::Column::Id.eq(pole_id))
-            .exec(&self.db)
-            .await?;
-        if done.rows_affected == 0 {
-            return Err(StoreError::NotFound(format!("pole {pole_id}")));
+            .filter(poles::Column::Id.eq(pole_id));
+        if only_if_missing {
+            update = update.filter(poles::Column::PublicKey.is_null());
         }
-        Ok(())
+        Ok(update.exec(&self.db).await?.rows_affected)
     }
 
     /// The keys of the instance actor, generated the first time they are asked for.

@@ -56,13 +56,7 @@ pub fn kind_of(kind: &Value) -> &str {
 pub(crate) fn plain(text: Option<&Value>) -> Option<String> {
     let cleaned = ammonia::Builder::empty().clean(text?.as_str()?).to_string();
     // ammonia gives HTML back: the text of it has these few entities decoded, `&amp;` last.
-    let decoded = cleaned
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&");
+    let decoded = crate::domain::text::html_text(&cleaned);
     let trimmed = decoded.trim();
     if trimmed.is_empty() {
         return None;

@@ -5,7 +5,7 @@
 //! carry everything in `content` and no `summary`, and events carry their dates and place
 //! in `summary`.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
@@ -161,37 +161,7 @@ pub fn theme_url(base: &str, theme: Theme) -> String {
     format!("{}/themes/{}", base.trim_end_matches('/'), theme.id())
 }
 
-const WEEKDAYS: [&str; 7] = [
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-];
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-/// `samedi 5 décembre 2026`, `vendredi 1er janvier 2027`.
-pub fn french_date(date: NaiveDate) -> String {
-    let day = match date.day() {
-        1 => "1er".to_owned(),
-        d => d.to_string(),
-    };
-    format!(
-        "{} {day} {} {}",
-        WEEKDAYS[date.weekday().num_days_from_monday() as usize],
-        MONTHS[date.month0() as usize],
-        date.year()
-    )
-}
+pub use crate::domain::calendar::french_date;
 
 /// What every kind has: who, when, where it is shown, and its texts.
 pub(super) struct Texts<'a> {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Statement};
 use serde::Serialize;
 
@@ -302,27 +302,7 @@ impl Store {
 
 /// "2026-11" → "novembre 2026".
 fn month_label(code: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    NaiveDate::parse_from_str(&format!("{code}-01"), "%Y-%m-%d")
-        .ok()
-        .and_then(|d| {
-            MONTHS
-                .get(d.month0() as usize)
-                .map(|m| format!("{m} {}", d.year()))
-        })
+    crate::domain::calendar::month_in_words(code, &crate::domain::calendar::FRENCH_MONTHS)
         .unwrap_or_else(|| code.to_owned())
 }
 

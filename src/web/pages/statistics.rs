@@ -145,47 +145,12 @@ struct StatisticsPage {
 
 /// "2026-11" in words, in the visitor's language.
 fn month_label(code: &str, lang: Lang) -> String {
-    const FR: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    const EN: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let Some((year, month)) = code.split_once('-') else {
-        return code.to_owned();
+    use crate::domain::calendar::{ENGLISH_MONTHS, FRENCH_MONTHS, month_in_words};
+    let names = match lang {
+        Lang::Fr => &FRENCH_MONTHS,
+        Lang::En => &ENGLISH_MONTHS,
     };
-    match month.parse::<usize>().ok().filter(|m| (1..=12).contains(m)) {
-        Some(m) => {
-            let names = match lang {
-                Lang::Fr => FR,
-                Lang::En => EN,
-            };
-            format!("{} {year}", names[m - 1])
-        }
-        None => code.to_owned(),
-    }
+    month_in_words(code, names).unwrap_or_else(|| code.to_owned())
 }
 
 fn charts(stats: &DirectoryStatistics, c: &Ctx) -> Vec<Chart> {
