@@ -463,7 +463,7 @@ async fn authentication_and_roles() {
         assert_eq!(status, StatusCode::FORBIDDEN);
 
         let (status, event) = api
-            .admin(Method::POST, "/api/v1/poles/pole-b/events", Some(json!({"title": "Fête", "starts_at": "2027-06-21T18:00", "online_url": "https://visio.example.org"})))
+            .admin(Method::POST, "/api/v1/poles/pole-b/events", Some(json!({"title": "Fête", "starts_at": "2038-06-21T18:00", "online_url": "https://visio.example.org"})))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{event}");
         let path = format!("/api/v1/events/{}", event["id"].as_str().expect("id"));
@@ -756,13 +756,13 @@ async fn members_projects_events_and_calls() {
         // Events
         let (status, event) = api
             .admin(Method::POST, "/api/v1/poles/redon/events", Some(json!({
-                "title": "Marché solidaire", "starts_at": "2027-12-05T14:00", "ends_at": "2027-12-05T18:00",
+                "title": "Marché solidaire", "starts_at": "2038-12-05T14:00", "ends_at": "2038-12-05T18:00",
                 "place": {"name": "Halle", "street": "Quai Surcouf", "postal_code": "35600", "commune": "35236", "latitude": 47.65, "longitude": -2.08},
                 "organiser_poles": ["voisin"], "registration_url": "https://billets.example.org", "capacity": 200
             })))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{event}");
-        assert_eq!(event["starts_at"], "2027-12-05T14:00:00+01:00");
+        assert_eq!(event["starts_at"], "2038-12-05T14:00:00+01:00");
         assert_eq!(event["timezone"], "Europe/Paris");
         assert_eq!(event["status"], "scheduled");
         let event_path = format!("/api/v1/events/{}", event["id"].as_str().expect("id"));
@@ -775,7 +775,7 @@ async fn members_projects_events_and_calls() {
             .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
-            patched["starts_at"], "2027-12-05T14:00:00-03:00",
+            patched["starts_at"], "2038-12-05T14:00:00-03:00",
             "local time is kept in the new zone"
         );
         api.invalid(
@@ -788,7 +788,7 @@ async fn members_projects_events_and_calls() {
         api.invalid(
             Method::PATCH,
             &event_path,
-            json!({"ends_at": "2027-12-05T08:00"}),
+            json!({"ends_at": "2038-12-05T08:00"}),
             &["ends_at"],
         )
         .await;
@@ -846,7 +846,7 @@ async fn members_projects_events_and_calls() {
         let (status, call) = api
             .admin(Method::POST, "/api/v1/poles/redon/calls", Some(json!({
                 "title": "Recherche un local de stockage", "direction": "seeking", "subjects": ["premises", "equipment"],
-                "themes": ["circular-economy"], "territory": {"communes": ["35236"]}, "deadline": "2027-01-31",
+                "themes": ["circular-economy"], "territory": {"communes": ["35236"]}, "deadline": "2038-01-31",
                 "how_to_answer": "Écrire à contact@ptce.example.org"
             })))
             .await;
@@ -881,7 +881,7 @@ async fn members_projects_events_and_calls() {
         api.invalid(
             Method::PATCH,
             &call_path,
-            json!({"deadline": "31/01/2027"}),
+            json!({"deadline": "31/01/2038"}),
             &["deadline"],
         )
         .await;
@@ -1095,12 +1095,12 @@ async fn deleting_a_pole_deletes_what_it_published() {
         )
         .await;
         let (_, event) = api
-            .admin(Method::POST, "/api/v1/poles/redon/events", Some(json!({"title": "Fête", "starts_at": "2027-06-21T18:00", "online_url": "https://visio.example.org"})))
+            .admin(Method::POST, "/api/v1/poles/redon/events", Some(json!({"title": "Fête", "starts_at": "2038-06-21T18:00", "online_url": "https://visio.example.org"})))
             .await;
         api.invalid(
             Method::POST,
             "/api/v1/poles/redon/events",
-            json!({"title": "Fête", "starts_at": "2027-06-21T18:00", "online_url": "https://visio.example.org", "capacity": 3_000_000_000u64}),
+            json!({"title": "Fête", "starts_at": "2038-06-21T18:00", "online_url": "https://visio.example.org", "capacity": 3_000_000_000u64}),
             &["capacity"],
         )
         .await;
@@ -1536,6 +1536,16 @@ async fn metrics_for_whoever_holds_the_token() {
             .await
             .expect("an answer");
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "[{label}]");
+        let garbled = server
+            .client
+            .post(server.url("/inbox"))
+            .header("content-type", "application/activity+json")
+            .header("signature", "not a signature")
+            .body(r#"{"type": "Like"}"#)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(garbled.status(), StatusCode::UNAUTHORIZED, "[{label}]");
         let (status, kind, text) = scrape(Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK, "[{label}] {text}");
         assert!(
@@ -1558,7 +1568,9 @@ async fn metrics_for_whoever_holds_the_token() {
         line(
             "maillage_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/directory\",le=\"0.5\"}",
         );
-        line("maillage_inbox_activities_total{outcome=\"unauthorized\"} 1");
+        // Counted by why they were refused, finer than the answer's code.
+        line("maillage_inbox_activities_total{outcome=\"unsigned\"} 1");
+        line("maillage_inbox_activities_total{outcome=\"malformed_signature\"} 1");
         line("maillage_deliveries{state=\"pending\"} 0");
         line("maillage_delivery_oldest_pending_seconds 0");
         line("maillage_unreachable_domains 0");

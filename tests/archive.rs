@@ -68,7 +68,7 @@ async fn source(server: &TestServer) {
         Method::POST,
         "/api/v1/poles/redon/events",
         Some(
-            json!({"title": "Portes ouvertes", "starts_at": "2027-03-05T14:00",
+            json!({"title": "Portes ouvertes", "starts_at": "2038-03-05T14:00",
                     "organiser_poles": ["voisin"], "themes": ["renewable-energy"],
                     "place": {"name": "La Maison", "commune": "35236"}}),
         ),

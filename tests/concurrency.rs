@@ -285,7 +285,7 @@ async fn concurrent_patches_of_different_fields_all_survive() {
             &server,
             Method::POST,
             "/api/v1/poles/ensemble/events",
-            Some(json!({"title": "Marché solidaire", "starts_at": "2027-03-06T10:00", "online_url": "https://visio.example.org/"})),
+            Some(json!({"title": "Marché solidaire", "starts_at": "2038-03-06T10:00", "online_url": "https://visio.example.org/"})),
         )
         .await;
         different_fields_all_survive(
@@ -334,7 +334,7 @@ async fn concurrent_patches_of_different_fields_all_survive() {
                     "how_to_answer",
                     json!("Écrire à contact@ensemble.example.org"),
                 ),
-                ("deadline", json!("2027-06-30")),
+                ("deadline", json!("2038-06-30")),
             ],
         )
         .await;

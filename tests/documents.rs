@@ -107,7 +107,7 @@ async fn publish_all(server: &TestServer) -> (Value, Value, Value, Value) {
         "/api/v1/poles/redon/projects",
         Some(json!({
             "title": "Parc éolien", "summary": "Le dossier : https://eolien.example.org/dossier",
-            "themes": ["renewable-energy", "agriculture-food"], "start_date": "2027-01-01",
+            "themes": ["renewable-energy", "agriculture-food"], "start_date": "2038-01-01",
         })),
     )
     .await;
@@ -116,7 +116,7 @@ async fn publish_all(server: &TestServer) -> (Value, Value, Value, Value) {
         Method::POST,
         "/api/v1/poles/redon/events",
         Some(json!({
-            "title": "Marché solidaire", "starts_at": "2027-05-01T14:00",
+            "title": "Marché solidaire", "starts_at": "2038-05-01T14:00",
             "online_url": "https://visio.example.org/marche",
             "registration_url": "https://billets.example.org/marche",
             "themes": ["agriculture-food"],
@@ -130,7 +130,7 @@ async fn publish_all(server: &TestServer) -> (Value, Value, Value, Value) {
         Some(json!({
             "title": "Locaux à partager", "direction": "offering", "subjects": ["premises"],
             "how_to_answer": "Le formulaire https://forms.example.org/locaux (avant mars)",
-            "themes": ["circular-economy"], "deadline": "2027-03-01",
+            "themes": ["circular-economy"], "deadline": "2038-03-01",
         })),
     )
     .await;
@@ -372,7 +372,7 @@ async fn typed_markup_stays_text_in_every_field() {
             "/api/v1/poles/redon/events",
             Some(json!({
                 "title": typed("événement"), "summary": typed("résumé de l'événement"), "description": DESCRIPTION,
-                "starts_at": "2027-05-01T14:00", "place": {"name": typed("lieu"), "commune": "35236"},
+                "starts_at": "2038-05-01T14:00", "place": {"name": typed("lieu"), "commune": "35236"},
             })),
         )
         .await;

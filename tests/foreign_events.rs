@@ -658,7 +658,7 @@ async fn gancio_and_mobilizon_can_follow_this_instance() {
         reqwest::Method::POST,
         "/api/v1/poles/redon/events",
         Some(json!({
-            "title": "Marché solidaire", "starts_at": "2027-12-04T14:00",
+            "title": "Marché solidaire", "starts_at": "2038-12-04T14:00",
             "place": {"name": "La Halle", "commune": "35236"},
         })),
     )
@@ -739,7 +739,7 @@ async fn gancio_and_mobilizon_can_follow_this_instance() {
         // name, and the organiser in attributedTo.
         assert_eq!(announce["actor"], application.as_str(), "[{label}]");
         assert_eq!(
-            announce["object"]["startTime"], "2027-12-04T14:00:00+01:00",
+            announce["object"]["startTime"], "2038-12-04T14:00:00+01:00",
             "[{label}]"
         );
         assert_eq!(

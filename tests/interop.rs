@@ -358,12 +358,12 @@ async fn fedify_peer() {
         );
         if object.class == "Event" {
             // 14:00 in Paris, in winter.
-            let expected = instant("2027-12-05T13:00:00Z");
+            let expected = instant("2038-12-05T13:00:00Z");
             assert_eq!(instant_of(&sent["startTime"]), expected, "{create}");
             assert_eq!(instant_of(&parsed["startTime"]), expected, "{create}");
             assert_eq!(
                 instant_of(&parsed["endTime"]),
-                instant("2027-12-05T17:00:00Z"),
+                instant("2038-12-05T17:00:00Z"),
                 "{create}"
             );
         }
@@ -452,7 +452,7 @@ async fn fedify_peer() {
         if class == "Event" {
             assert_eq!(
                 instant_of(&found["parsed"]["startTime"]),
-                instant("2027-12-05T13:00:00Z"),
+                instant("2038-12-05T13:00:00Z"),
                 "{found}"
             );
         }

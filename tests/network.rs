@@ -30,7 +30,7 @@ fn project(title: &str) -> Value {
 
 fn event(title: &str) -> Value {
     json!({"title": title, "summary": "Portes ouvertes",
-           "starts_at": "2027-12-05T14:00", "ends_at": "2027-12-05T18:00",
+           "starts_at": "2038-12-05T14:00", "ends_at": "2038-12-05T18:00",
            "place": {"name": "La Maison", "commune": "35236"}})
 }
 

@@ -135,7 +135,7 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
             .expect("create");
         let event: EventInput = input(json!({
             "title": "Marché solidaire", "summary": "Producteurs et artisans du pays",
-            "starts_at": "2027-12-04T14:00", "ends_at": "2027-12-04T18:00",
+            "starts_at": "2038-12-04T14:00", "ends_at": "2038-12-04T18:00",
             "place": {"name": "La Halle", "street": "Quai Surcouf", "postal_code": "35600", "commune": "35236", "latitude": 47.65, "longitude": -2.08},
             "online_url": "https://visio.example.org/marche", "organiser_poles": ["voisin"],
             "registration_url": "https://billets.example.org/marche", "capacity": 200
@@ -146,7 +146,7 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
             .expect("create");
         let call: CallInput = input(json!({
             "title": "Recherche un local de stockage", "direction": "seeking", "subjects": ["premises"],
-            "themes": ["circular-economy"], "deadline": "2027-01-31", "how_to_answer": "Écrire à contact@ptce.example.org"
+            "themes": ["circular-economy"], "deadline": "2038-01-31", "how_to_answer": "Écrire à contact@ptce.example.org"
         }));
         let call = store
             .create_call(pole.id, &call.validate().expect("call"))
@@ -195,8 +195,8 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
         assert_eq!(status, StatusCode::OK, "{ev}");
         assert_eq!(ev["type"], "Event");
         assert_eq!(ev["name"], "Marché solidaire");
-        assert_eq!(ev["startTime"], "2027-12-04T14:00:00+01:00");
-        assert_eq!(ev["endTime"], "2027-12-04T18:00:00+01:00");
+        assert_eq!(ev["startTime"], "2038-12-04T14:00:00+01:00");
+        assert_eq!(ev["endTime"], "2038-12-04T18:00:00+01:00");
         assert_eq!(ev["timezone"], "Europe/Paris");
         // One `Place`, not a list (Mobilizon reads no list); the online link as Mobilizon's
         // online address.
@@ -220,7 +220,7 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
         let text = visible(&seen.text);
         for expected in [
             "Marché solidaire",
-            "samedi 4 décembre 2027, 14 h 00 – 18 h 00",
+            "samedi 4 décembre 2038, 14 h 00 – 18 h 00",
             "La Halle, Quai Surcouf, 35600 Redon",
             "https://visio.example.org/marche",
             "Inscription",
@@ -237,12 +237,12 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
         let (_, call_note, _) = fetch(&server, &call.ap_id, AP).await;
         assert_eq!(call_note["type"], "Note");
         assert_eq!(call_note["ptceKind"], "call");
-        assert_eq!(call_note["deadline"], "2027-01-31");
+        assert_eq!(call_note["deadline"], "2038-01-31");
         let text = visible(&mastodon_status(&call_note).expect("shown").text);
         for expected in [
             "Recherche un local de stockage",
             "Recherche : locaux",
-            "réponse avant le dimanche 31 janvier 2027",
+            "réponse avant le dimanche 31 janvier 2038",
             "Écrire à contact@ptce.example.org",
             &call.ap_id,
             "#DechetsEtEconomieCirculaire",

@@ -66,8 +66,8 @@ async fn refresh_on(db: &TestDb) {
         Method::POST,
         "/api/v1/poles/redon/events",
         Some(
-            json!({"title": "Portes ouvertes", "starts_at": "2027-12-05T14:00",
-                    "ends_at": "2027-12-05T18:00",
+            json!({"title": "Portes ouvertes", "starts_at": "2038-12-05T14:00",
+                    "ends_at": "2038-12-05T18:00",
                     "place": {"name": "La Maison", "commune": "35236"}}),
         ),
     )

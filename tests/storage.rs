@@ -208,7 +208,7 @@ fn full_call(title: &str) -> CallForCooperation {
             kind: Some(TerritoryKind::PeriUrban),
             label: None,
         },
-        deadline: NaiveDate::from_ymd_opt(2027, 1, 31),
+        deadline: NaiveDate::from_ymd_opt(2038, 1, 31),
         how_to_answer: "Écrire à logistique@ptce.example.org".into(),
         status: Some(CallStatus::Fulfilled),
     }

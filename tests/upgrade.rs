@@ -198,7 +198,7 @@ async fn first_rows(db: &DatabaseConnection) {
             (
                 "starts_at",
                 SimpleExpr::from(
-                    Utc.with_ymd_and_hms(2027, 3, 5, 13, 0, 0)
+                    Utc.with_ymd_and_hms(2038, 3, 5, 13, 0, 0)
                         .single()
                         .expect("a date"),
                 ),
@@ -245,7 +245,7 @@ async fn first_rows(db: &DatabaseConnection) {
             ("territory_label", null()),
             (
                 "deadline",
-                NaiveDate::from_ymd_opt(2027, 6, 1).expect("a date").into(),
+                NaiveDate::from_ymd_opt(2038, 6, 1).expect("a date").into(),
             ),
             ("how_to_answer", text("Écrire à contact@redon.example.org")),
             ("status", text("open")),

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::metrics::InboxOutcome;
 use crate::federation::objects::context::wants_activity_json;
 use crate::federation::objects::group::Group;
 use crate::federation::objects::instance::{Application, INSTANCE_ACTOR_NAME};
@@ -594,16 +595,30 @@ async fn inbox(
     let applied = match receive(&state.fed, request).await {
         Ok(applied) => applied,
         Err(e) => {
-            tracing::info!(error = %e, "inbox refused an activity");
-            return Err(e.into());
+            let reason = e.reason();
+            tracing::info!(error = %e, reason, "inbox refused an activity");
+            let mut response = ApiError::from(e).into_response();
+            response.extensions_mut().insert(InboxOutcome(reason));
+            return Ok(response);
         }
     };
-    match &applied {
-        Applied::Done(what) => tracing::debug!(what, "inbox applied an activity"),
-        Applied::Duplicate => tracing::debug!("inbox skipped an activity seen before"),
-        Applied::Ignored(why) => tracing::debug!(why, "inbox ignored an activity"),
-    }
-    Ok(axum::http::StatusCode::ACCEPTED.into_response())
+    let outcome = match &applied {
+        Applied::Done(what) => {
+            tracing::debug!(what, "inbox applied an activity");
+            "accepted"
+        }
+        Applied::Duplicate => {
+            tracing::debug!("inbox skipped an activity seen before");
+            "duplicate"
+        }
+        Applied::Ignored(why) => {
+            tracing::debug!(why, "inbox ignored an activity");
+            "ignored"
+        }
+    };
+    let mut response = axum::http::StatusCode::ACCEPTED.into_response();
+    response.extensions_mut().insert(InboxOutcome(outcome));
+    Ok(response)
 }
 
 /// A collection given by its size only: who follows a pole is not published.

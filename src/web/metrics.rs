@@ -19,6 +19,12 @@ use prometheus::{
 
 use super::AppState;
 
+/// What the inbox did with an activity (`accepted`, `duplicate`, `ignored`) or why it
+/// refused it (`bad_signature`, `key_unavailable`, …), kept with the response for the
+/// metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct InboxOutcome(pub &'static str);
+
 /// The instance's figures, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -51,7 +57,7 @@ impl Metrics {
         let inbox = IntCounterVec::new(
             Opts::new(
                 "inbox_activities_total",
-                "Activities posted to an inbox: accepted, or refused with the error's code",
+                "Activities posted to an inbox: accepted, duplicate or ignored, or why they were refused",
             ),
             &["outcome"],
         )?;
@@ -91,7 +97,8 @@ impl Metrics {
     }
 }
 
-/// Counts every request by its route, method and status, and times it.
+/// Counts every request by its route, method and status, times it, and logs it in one line
+/// at `info`.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -99,18 +106,30 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map_or("unmatched", |m| m.as_str())
         .to_owned();
     let method = request.method().as_str().to_owned();
+    // The path without its query: searches' words and tokens in links stay out of the log.
+    let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
+    let elapsed = started.elapsed();
     let status = response.status().as_u16().to_string();
+    tracing::info!(
+        target: "maillage::request",
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
     let metrics = &state.metrics;
     if method == "POST" && route.ends_with("inbox") {
-        let outcome = if response.status().is_success() {
-            "accepted"
-        } else {
-            response
-                .extensions()
+        let extensions = response.extensions();
+        let outcome = match extensions.get::<InboxOutcome>() {
+            Some(outcome) => outcome.0,
+            None if response.status().is_success() => "accepted",
+            // Refused before the inbox read it (too large, no such pole).
+            None => extensions
                 .get::<super::error::ErrorCode>()
-                .map_or("refused", |code| code.0)
+                .map_or("refused", |code| code.0),
         };
         metrics.inbox.with_label_values(&[outcome]).inc();
     }
@@ -121,7 +140,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     metrics
         .latency
         .with_label_values(&[route.as_str(), method.as_str()])
-        .observe(started.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
     response
 }
 

@@ -57,7 +57,7 @@ pub fn objects(tag: &str) -> Vec<Kind> {
             path: "events",
             body: json!({
                 "title": format!("Événement {tag}"), "summary": "Portes ouvertes",
-                "starts_at": "2027-12-05T14:00", "ends_at": "2027-12-05T18:00",
+                "starts_at": "2038-12-05T14:00", "ends_at": "2038-12-05T18:00",
                 "place": {"name": "La Maison", "commune": "35236"}
             }),
             class: "Event",
@@ -67,7 +67,7 @@ pub fn objects(tag: &str) -> Vec<Kind> {
             path: "calls",
             body: json!({
                 "title": format!("Appel {tag}"), "summary": "Cherche partenaires",
-                "direction": "offering", "subjects": ["premises"], "deadline": "2027-03-01",
+                "direction": "offering", "subjects": ["premises"], "deadline": "2038-03-01",
                 "how_to_answer": "Écrire à contact@ptce.example.org"
             }),
             class: "Note",
@@ -198,13 +198,13 @@ pub async fn three_instances(a: &TestServer, b: &TestServer, c: &TestServer) -> 
         let event = item(server, &handle, "events", "Événement un")
             .await
             .expect("event");
-        assert_eq!(event["starts_at"], "2027-12-05T14:00:00+01:00");
-        assert_eq!(event["ends_at"], "2027-12-05T18:00:00+01:00");
+        assert_eq!(event["starts_at"], "2038-12-05T14:00:00+01:00");
+        assert_eq!(event["ends_at"], "2038-12-05T18:00:00+01:00");
         assert_eq!(event["place"]["name"], "La Maison");
         let call_item = item(server, &handle, "calls", "Appel un")
             .await
             .expect("call");
-        assert_eq!(call_item["deadline"], "2027-03-01");
+        assert_eq!(call_item["deadline"], "2038-03-01");
         assert_eq!(call_item["direction"], "offering");
     }
     for object in &published {

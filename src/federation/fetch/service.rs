@@ -47,6 +47,41 @@ pub enum FederationError {
 
 pub type Result<T, E = FederationError> = std::result::Result<T, E>;
 
+impl FederationError {
+    /// Why an activity was refused, in a word: the label operators count refusals by.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FederationError::Invalid(_) => "invalid_activity",
+            FederationError::Unauthorized(_) => "not_the_signer",
+            FederationError::Forbidden(_) => "forbidden",
+            FederationError::NotFound(_) => "not_found",
+            FederationError::RateLimited(_) => "rate_limited",
+            FederationError::Signature(e) => match e {
+                SignatureError::Missing => "unsigned",
+                SignatureError::Malformed(_) => "malformed_signature",
+                SignatureError::Algorithm(_) => "unsupported_algorithm",
+                SignatureError::NoDate => "no_date",
+                SignatureError::DateOutOfWindow => "date_out_of_window",
+                SignatureError::NoDigest => "no_digest",
+                SignatureError::DigestNotSigned => "digest_not_signed",
+                SignatureError::DigestMismatch => "digest_mismatch",
+                SignatureError::BadKey(_) => "unreadable_key",
+                SignatureError::Invalid(_) => "bad_signature",
+                SignatureError::OtherHost { .. } => "signed_for_another_host",
+            },
+            FederationError::Url(_) => "refused_address",
+            FederationError::Fetch(_) => "fetch_failed",
+            FederationError::Key(e) => match e {
+                KeyError::Unavailable { .. } => "key_unavailable",
+                KeyError::Gone(_) => "key_gone",
+                KeyError::Refused { .. } => "key_refused",
+                KeyError::Internal(_) => "internal",
+            },
+            FederationError::Store(_) | FederationError::Setup(_) => "internal",
+        }
+    }
+}
+
 /// Why a sender's key could not be had. It can be cloned, so that every request waiting on
 /// one fetch gets its outcome; what went wrong on the network is logged, not answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
