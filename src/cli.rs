@@ -21,6 +21,11 @@ pub struct Cli {
     /// TOML configuration file; settings not in it keep their defaults, and MAILLAGE_* variables override both.
     #[arg(long, short = 'c', global = true, env = "MAILLAGE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Create the database if there is none yet. Only `serve`, `migrate` and `restore`
+    /// create one without it: any other command refuses to start on a database that does
+    /// not exist (a wrong directory or path), rather than make a new, empty one.
+    #[arg(long, global = true)]
+    pub create: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -213,6 +218,35 @@ pub enum TokenCommand {
     Revoke { id: i64 },
 }
 
+/// The configured database, refused unless it holds an instance already or `create` says
+/// to make one: a command run from the wrong directory, or with a mistyped path, must not
+/// leave a new, empty database behind and act on it.
+async fn existing_store(config: &Config, create: bool) -> Result<Store> {
+    let refuse = |what: String| {
+        Error::Usage(format!(
+            "{what}: this command would create a new, empty database. Check the directory \
+             it runs in, `--config` and `MAILLAGE_DATABASE_URL`; to create it, run \
+             `maillage migrate` or pass `--create`"
+        ))
+    };
+    let url = &config.database.url;
+    if !create && config.backend()? == crate::config::Backend::Sqlite {
+        let file = crate::store::sqlite_file(url)?;
+        if !file.exists() {
+            return Err(refuse(format!(
+                "there is no database at {}",
+                file.display()
+            )));
+        }
+    }
+    let store = Store::connect(config).await?;
+    if !create && store.migration_status().await?.0 == 0 {
+        store.close().await?;
+        return Err(refuse("the database holds no Maillage instance".into()));
+    }
+    Ok(store)
+}
+
 /// Runs a command; `serve` is the default.
 pub async fn run(cli: Cli, config: Config) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
@@ -224,7 +258,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
             return Ok(());
         }
         Command::Backup { file } => {
-            let store = Store::connect(&config).await?;
+            let store = existing_store(&config, cli.create).await?;
             let written = store.backup(&config.database.url, &file).await;
             store.close().await?;
             println!("{}", summary("backup written to", &written?));
@@ -232,8 +266,14 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         }
         _ => {}
     }
-    let store = Store::connect(&config).await?;
-    store.migrate().await?;
+    let store = match command {
+        Command::Migrate { status: false } => Store::connect(&config).await?,
+        _ => existing_store(&config, cli.create).await?,
+    };
+    // `migrate --status` reports; everything else works on the current schema.
+    if !matches!(command, Command::Migrate { status: true }) {
+        store.migrate().await?;
+    }
     let result = match command {
         Command::Follow { .. }
         | Command::Unfollow { .. }

@@ -249,6 +249,7 @@ async fn back_up_restore_export_and_import_from_the_command_line() {
         let label = db.label;
         let dir = tempfile::tempdir().expect("temporary directory");
         let setup = Setup::new(&db, free_port(), dir.path());
+        setup.ok(&["migrate"]);
         setup.ok(&["init", "--name", "PTCE de Bretagne"]);
         setup.ok(&["pole", "create", "--slug", "redon", "--name", "Pôle Redon"]);
         let copy = dir.path().join("copie.backup");
@@ -313,8 +314,34 @@ async fn manage_from_the_command_line_then_serve() {
         let port = free_port();
         let setup = Setup::new(&db, port, dir.path());
 
+        // A command other than `serve` or `migrate` does not make a new, empty database
+        // (run from the wrong directory, with a mistyped path) unless told to.
+        let out = setup.run(&["init", "--name", "PTCE de test"]);
+        assert!(
+            !out.success() && out.stderr.contains("--create"),
+            "[{label}] {}",
+            out.describe()
+        );
+        if label == "sqlite" {
+            assert!(
+                out.stderr.contains("there is no database at"),
+                "[{label}] {}",
+                out.describe()
+            );
+            let file = db.url.trim_start_matches("sqlite://");
+            assert!(!Path::new(file).exists(), "[{label}] {file} was created");
+        } else {
+            assert!(
+                out.stderr.contains("holds no Maillage instance"),
+                "[{label}] {}",
+                out.describe()
+            );
+        }
+        let out = setup.run(&["migrate", "--status"]);
+        assert!(!out.success(), "[{label}] {}", out.describe());
+
         // The instance.
-        let out = setup.ok(&["init", "--name", "PTCE de test"]);
+        let out = setup.ok(&["init", "--create", "--name", "PTCE de test"]);
         assert!(out.contains("PTCE de test"), "[{label}] init said: {out}");
 
         // Poles.
@@ -714,6 +741,7 @@ async fn configuration_file_and_variables() {
                 .arg("--config")
                 .arg(&file)
                 .args([
+                    "--create",
                     "pole",
                     "create",
                     "--slug",

@@ -1594,13 +1594,28 @@ async fn cookies_are_secure_on_https_and_the_administration_is_not_framed() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     for path in ["/admin/login", "/admin", "/admin/federation"] {
         let res = client.get(server.url(path)).send().await.expect(path);
+        let policy = res.headers()["content-security-policy"]
+            .to_str()
+            .expect("ASCII");
+        assert!(
+            policy.ends_with("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(policy.contains("script-src 'self';"), "{path}: {policy}");
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
         assert_eq!(
-            res.headers()["content-security-policy"],
-            "frame-ancestors 'none'",
+            res.headers()["strict-transport-security"],
+            "max-age=31536000",
             "{path}"
         );
-        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
     }
+    // Public pages may be framed by the site itself only; HSTS on https.
+    let res = client.get(server.url("/")).send().await.expect("home");
+    let policy = res.headers()["content-security-policy"]
+        .to_str()
+        .expect("ASCII");
+    assert!(policy.ends_with("frame-ancestors 'self'"), "{policy}");
+    assert!(res.headers().contains_key("strict-transport-security"));
 
     let mut v = Visitor::new(&server);
     let token = v.open_sign_in().await;
@@ -1693,4 +1708,83 @@ async fn an_administrator_subscribes_to_a_relay_from_the_federation_page() {
     let page = v.get("/admin/federation").await.body;
     assert!(page.contains("(relais)"), "{page}");
     a.stop().await;
+}
+
+/// What every answer tells the browser, over plain http: a content security policy, a
+/// referrer policy, no sniffing, no HSTS; answers compressed for clients that accept it;
+/// `/robots.txt` and the icon.
+#[tokio::test]
+async fn pages_carry_their_policies_and_are_compressed() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db).await;
+    let client = reqwest::Client::new();
+    for path in ["/", "/directory", "/map", "/api/v1/directory", "/nowhere"] {
+        let res = client.get(server.url(path)).send().await.expect(path);
+        let headers = res.headers();
+        let policy = headers["content-security-policy"].to_str().expect("ASCII");
+        assert!(
+            policy.starts_with("default-src 'self'; script-src 'self'; style-src 'self';"),
+            "{path}: {policy}"
+        );
+        assert_eq!(
+            headers["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "{path}: no HSTS over http"
+        );
+    }
+
+    // Compressed for a client that says it reads gzip or brotli, plain otherwise.
+    let plain = client
+        .get(server.url("/directory"))
+        .send()
+        .await
+        .expect("page");
+    assert!(!plain.headers().contains_key("content-encoding"));
+    let plain = plain.bytes().await.expect("body").len();
+    for encoding in ["gzip", "br"] {
+        let res = client
+            .get(server.url("/directory"))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-encoding"], encoding);
+        let packed = res.bytes().await.expect("body").len();
+        assert!(packed < plain / 2, "{encoding}: {packed} of {plain} bytes");
+    }
+
+    let robots = client
+        .get(server.url("/robots.txt"))
+        .send()
+        .await
+        .expect("robots");
+    assert_eq!(robots.status(), StatusCode::OK);
+    let robots = robots.text().await.expect("text");
+    assert!(robots.contains("Disallow: /admin"), "{robots}");
+    let icon = client
+        .get(server.url("/favicon.ico"))
+        .send()
+        .await
+        .expect("icon");
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.expect("svg").starts_with("<svg"));
+    let home = client
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        home.contains(r#"<link rel="icon" href="/static/favicon."#),
+        "icon link"
+    );
+    server.stop().await;
 }

@@ -81,12 +81,10 @@ fn partial(file: &Path) -> PathBuf {
 
 /// The file of a SQLite `database.url`.
 fn sqlite_file(url: &str) -> Result<PathBuf, BackupError> {
-    let options: sea_orm::sqlx::sqlite::SqliteConnectOptions =
-        url.parse().map_err(|e| BackupError::NotABackup {
-            path: PathBuf::from(url),
-            why: format!("not a SQLite URL ({e})"),
-        })?;
-    Ok(options.get_filename().to_owned())
+    super::sqlite_file(url).map_err(|e| BackupError::NotABackup {
+        path: PathBuf::from(url),
+        why: format!("not a SQLite URL ({e})"),
+    })
 }
 
 /// One connection to a SQLite file, read-only or not.

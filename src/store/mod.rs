@@ -106,11 +106,16 @@ impl<T> Page<T> {
 }
 
 /// Creates the directory of a SQLite file, so that a fresh path works on first start.
-fn create_sqlite_dir(url: &str) -> Result<()> {
+/// The file of a SQLite `database.url`.
+pub fn sqlite_file(url: &str) -> Result<std::path::PathBuf> {
     let options: sea_orm::sqlx::sqlite::SqliteConnectOptions = url
         .parse()
         .map_err(|e| StoreError::Conflict(format!("setting `database.url`: `{url}`: {e}")))?;
-    let file = options.get_filename();
+    Ok(options.get_filename().to_owned())
+}
+
+fn create_sqlite_dir(url: &str) -> Result<()> {
+    let file = sqlite_file(url)?;
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
     {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod federation;
 pub mod feeds;
+pub mod headers;
 pub mod metrics;
 pub mod pages;
 pub mod statistics_cache;
@@ -22,6 +23,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -106,12 +108,10 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", get(pages::switch_language))
         .route("/static/{*path}", get(pages::assets::serve))
         .route("/poles/{slug}/follow", get(pages::pole::follow_redirect))
-        .merge(
-            admin::router(&state)
-                .layer(not_framed())
-                .layer(not_framed_legacy()),
-        )
+        .merge(admin::router(&state).layer(not_framed()))
         .merge(feeds::router())
+        .route("/robots.txt", get(headers::robots))
+        .route("/favicon.ico", get(headers::favicon))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics::metrics))
@@ -161,6 +161,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            headers::secure,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .layer(axum::middleware::map_response(json_client_errors))
@@ -168,21 +172,15 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// The administration is never shown inside another site's frame, where a click could be
-/// lured onto one of its buttons.
+/// The administration is never shown inside a frame, where a click could be lured onto one
+/// of its buttons: its content security policy says `frame-ancestors 'none'`
+/// ([`headers::secure`]), and this says the same to browsers that do not read it.
 fn not_framed() -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::overriding(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
-    )
-}
-
-/// The same for browsers that do not read `frame-ancestors`.
-fn not_framed_legacy() -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))
 }
 

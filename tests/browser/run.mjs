@@ -4,11 +4,13 @@
 // Started by tests/browser.rs, which passes the server and the accounts in the environment.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 const require = createRequire(import.meta.url);
-const AXE = require.resolve("axe-core/axe.min.js");
+// Evaluated through the browser's debugging protocol: the pages' content security policy
+// allows no script of another origin, nor inline.
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const env = (name) => {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set`);
@@ -32,6 +34,16 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
 
+/** Anything the content security policy blocks on a page is a failure. */
+function watchPolicy(context) {
+  context.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      failures.push(`content security policy on ${message.page()?.url()}: ${message.text()}`);
+    }
+  });
+  return context;
+}
+
 async function newPage(context) {
   return await context.newPage();
 }
@@ -43,7 +55,7 @@ async function visit(page, url) {
 }
 
 async function axe(page, name) {
-  await page.addScriptTag({ path: AXE });
+  await page.evaluate(AXE);
   const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   for (const v of bad) {
@@ -88,7 +100,7 @@ async function signIn(page, [user, password]) {
 
 try {
   // ---- A newcomer ----
-  const visitor = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
+  const visitor = watchPolicy(await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } }));
   const p = await newPage(visitor);
   let r = await visit(p, "/");
   check(r.status() === 200, `home answered ${r.status()}`);
@@ -155,7 +167,7 @@ try {
   await axe(p, "not-found");
 
   // ---- An administrator ----
-  const adminContext = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
+  const adminContext = watchPolicy(await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } }));
   const a = await newPage(adminContext);
   await visit(a, "/admin/login");
   await axe(a, "login");
@@ -266,7 +278,7 @@ try {
   check(new URL(a.url()).pathname === "/admin/login", `signed out: ${a.url()}`);
 
   // ---- A pole editor ----
-  const editorContext = await browser.newContext({ locale: "fr-FR" });
+  const editorContext = watchPolicy(await browser.newContext({ locale: "fr-FR" }));
   const e = await newPage(editorContext);
   await signIn(e, EDITOR);
   check(new URL(e.url()).pathname === "/admin", `the editor is signed in: ${e.url()}`);
@@ -284,7 +296,7 @@ try {
   check(intrusion === 403, `publishing on another pole answers 403, got ${intrusion}`);
 
   // ---- English ----
-  const english = await browser.newContext({ locale: "en-GB", extraHTTPHeaders: { "accept-language": "en-GB,en;q=0.9" } });
+  const english = watchPolicy(await browser.newContext({ locale: "en-GB", extraHTTPHeaders: { "accept-language": "en-GB,en;q=0.9" } }));
   const en = await newPage(english);
   await visit(en, "/");
   check((await en.getAttribute("html", "lang")) === "en", "English from the browser's languages");

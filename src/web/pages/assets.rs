@@ -26,6 +26,7 @@ macro_rules! assets {
 
 const ASSETS: &[Asset] = assets![
     "css/site.css" => "text/css; charset=utf-8",
+    "favicon.svg" => "image/svg+xml",
     "js/map.js" => "text/javascript; charset=utf-8",
     "js/place-picker.js" => "text/javascript; charset=utf-8",
     "vendor/leaflet/leaflet.js" => "text/javascript; charset=utf-8",
