@@ -1585,3 +1585,48 @@ async fn metrics_for_whoever_holds_the_token() {
         db.drop_now().await;
     }
 }
+
+/// Scripts of any site read what the API lets anyone read, as they read the feeds; the
+/// writes and a token's requests are not offered to them.
+#[tokio::test]
+async fn the_read_api_answers_other_sites_scripts() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db).await;
+    let client = reqwest::Client::new();
+    let res = client
+        .get(server.url("/api/v1/directory?q=coopération"))
+        .header("origin", "https://carte.example.org")
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let preflight = |method: &'static str, headers: &'static str| {
+        client
+            .request(Method::OPTIONS, server.url("/api/v1/directory"))
+            .header("origin", "https://carte.example.org")
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", headers)
+            .send()
+    };
+    let res = preflight("GET", "accept-language")
+        .await
+        .expect("preflight");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let methods = res.headers()["access-control-allow-methods"]
+        .to_str()
+        .expect("ASCII");
+    assert!(
+        methods.contains("GET") && !methods.contains("PUT"),
+        "{methods}"
+    );
+    let allowed = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("ASCII");
+    assert!(
+        allowed.contains("accept-language") && !allowed.contains("authorization"),
+        "{allowed}"
+    );
+    server.stop().await;
+}

@@ -260,6 +260,24 @@ pub fn router(state: &AppState) -> Router<AppState> {
             state.clone(),
             wake_publisher,
         ))
+        .layer(read_from_anywhere())
+}
+
+/// Like the feeds, what the API lets anyone read can be read by a script of any site; the
+/// writes and the token's own pages are not offered to other sites (no `Authorization`,
+/// no method but reading, in a preflight's answer).
+fn read_from_anywhere() -> tower_http::cors::CorsLayer {
+    use axum::http::{Method, header};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::IF_NONE_MATCH,
+        ])
+        .expose_headers([header::ETAG, header::LINK, header::CONTENT_LANGUAGE])
+        .max_age(std::time::Duration::from_secs(86_400))
 }
 
 /// After a successful write, publishes the change at once rather than at the next poll.
