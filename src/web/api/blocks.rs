@@ -31,7 +31,7 @@ pub struct BlocksView {
 }
 
 /// List the blocked domains (administrators only).
-#[utoipa::path(get, path = "/api/v1/admin/blocks", tag = "federation", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/admin/blocks", tag = "federation", operation_id = "list_blocks", security(("token" = [])),
     responses((status = 200, body = BlocksView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<BlocksView>> {
     auth.require_admin()?;
@@ -44,7 +44,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<B
 /// Block a domain and its subdomains: its followers, likes, boosts and replies are removed
 /// and its poles forgotten, and from now on its activities are refused and nothing is
 /// fetched from or delivered to it.
-#[utoipa::path(post, path = "/api/v1/admin/blocks", tag = "federation", request_body = BlockInput,
+#[utoipa::path(post, path = "/api/v1/admin/blocks", tag = "federation", operation_id = "create_block", request_body = BlockInput,
     security(("token" = [])),
     responses((status = 201, body = DomainBlockRecord), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -65,7 +65,7 @@ pub async fn create(
 }
 
 /// Lift a block (those of the configuration are lifted there).
-#[utoipa::path(delete, path = "/api/v1/admin/blocks/{domain}", tag = "federation", params(("domain" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/admin/blocks/{domain}", tag = "federation", operation_id = "delete_block", params(("domain" = String, Path)),
     security(("token" = [])),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

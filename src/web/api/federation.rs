@@ -164,6 +164,7 @@ pub async fn reject_follower(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InteractionsQuery {
     /// Include replies awaiting approval or rejected (the pole's editors only).
     #[serde(default)]
@@ -223,7 +224,9 @@ async fn interactions(
 macro_rules! interactions_handler {
     ($name:ident, $kind:expr, $path:literal, $tag:literal) => {
         #[doc = concat!("Replies, likes and boosts from other servers of one of the ", $tag, ".")]
-        #[utoipa::path(get, path = $path, tag = "federation", params(("id" = String, Path), InteractionsQuery),
+        #[utoipa::path(get, path = $path, tag = "federation",
+            summary = concat!("Replies, likes and boosts from other servers of one of the ", $tag),
+            params(("id" = String, Path), InteractionsQuery),
             responses((status = 200, body = InteractionsView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
         pub async fn $name(
             State(state): State<AppState>,

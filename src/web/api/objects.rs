@@ -27,7 +27,8 @@ macro_rules! object_handlers {
         handlers = ($h_list:ident, $h_create:ident, $h_get:ident, $h_put:ident, $h_patch:ident, $h_delete:ident)
     ) => {
         #[doc = concat!("List a pole's ", $tag, ", newest first (events: soonest first).")]
-        #[utoipa::path(get, path = $collection, tag = $tag, params(("slug" = String, Path), PageParams),
+        #[utoipa::path(get, path = $collection, tag = $tag,
+            summary = concat!("List a pole's ", $tag, ", newest first (events: soonest first)"), params(("slug" = String, Path), PageParams),
             responses((status = 200, body = PageView<$view>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $h_list(State(state): State<AppState>, Path(slug): Path<String>, Paging(page): Paging) -> ApiResult<Json<PageView<$view>>> {
             let pole = state.store.pole_by_handle(&slug).await?;
@@ -36,7 +37,8 @@ macro_rules! object_handlers {
         }
 
         #[doc = concat!("Publish a new item in a pole's ", $tag, ".")]
-        #[utoipa::path(post, path = $collection, tag = $tag, params(("slug" = String, Path)),
+        #[utoipa::path(post, path = $collection, tag = $tag,
+            summary = concat!("Publish a new item in a pole's ", $tag), params(("slug" = String, Path)),
             request_body = $input, security(("token" = [])),
             responses((status = 201, body = $view), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $h_create(
@@ -52,7 +54,8 @@ macro_rules! object_handlers {
         }
 
         #[doc = concat!("Read one of the ", $tag, ".")]
-        #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path)),
+        #[utoipa::path(get, path = $item, tag = $tag,
+            summary = concat!("Read one of the ", $tag), params(("id" = String, Path)),
             responses((status = 200, body = $view, headers(("ETag" = String, description = "the version, for `If-Match`"))), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
         pub async fn $h_get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Tagged<$view>> {
             let record = state.store.$get(&id).await?;
@@ -62,6 +65,7 @@ macro_rules! object_handlers {
 
         #[doc = concat!("Replace one of the ", $tag, ".")]
         #[utoipa::path(put, path = $item, tag = $tag,
+            summary = concat!("Replace one of the ", $tag),
             params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if it changed since")),
             request_body = $input, security(("token" = [])),
             responses((status = 200, body = $view), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -85,6 +89,7 @@ macro_rules! object_handlers {
 
         #[doc = concat!("Change some fields of one of the ", $tag, " (JSON merge patch, RFC 7396).")]
         #[utoipa::path(patch, path = $item, tag = $tag,
+            summary = concat!("Change some fields of one of the ", $tag, " (JSON merge patch, RFC 7396)"),
             params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "the `ETag` read: refused with 412 if it changed since")),
             request_body(content = Object, content_type = "application/merge-patch+json"), security(("token" = [])),
             responses((status = 200, body = $view), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -111,7 +116,8 @@ macro_rules! object_handlers {
         }
 
         #[doc = concat!("Delete one of the ", $tag, "; its address answers 410 Gone from then on.")]
-        #[utoipa::path(delete, path = $item, tag = $tag, params(("id" = String, Path)), security(("token" = [])),
+        #[utoipa::path(delete, path = $item, tag = $tag,
+            summary = concat!("Delete one of the ", $tag, "; its address answers 410 Gone from then on"), params(("id" = String, Path)), security(("token" = [])),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
         pub async fn $h_delete(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
             let current = state.store.$get(&id).await?;
