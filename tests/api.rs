@@ -317,6 +317,35 @@ async fn malformed_requests_get_clear_errors() {
             .expect("request");
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
+        // Every field of the wrong kind is named in one answer, not the first only.
+        let (status, body) = api
+            .admin(
+                Method::POST,
+                "/api/v1/poles",
+                Some(
+                    json!({"slug": 7, "name": ["Pôle"], "themes": ["agriculture-food", 3],
+                            "territory": {"communes": "35236"}}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let mut fields: Vec<&str> = body["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .filter_map(|f| f["field"].as_str())
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            ["name", "slug", "territory.communes", "themes[1]"],
+            "{body}"
+        );
+        assert_eq!(
+            api.admin(Method::GET, "/api/v1/poles", None).await.1["total"],
+            0
+        );
+
         let big = json!({"slug": "gros", "name": "x".repeat(300 * 1024)});
         let (status, body) = api.admin(Method::POST, "/api/v1/poles", Some(big)).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");

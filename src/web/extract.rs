@@ -40,46 +40,185 @@ pub async fn read_body(req: Request, state: &AppState, limit: usize) -> Result<B
         })
 }
 
-/// Parses JSON and reports the path of the field at fault, such as `territory.communes[0]`.
+/// Parses JSON and reports the path of every field at fault, such as
+/// `territory.communes[0]`, all at once.
 ///
 /// A struct is read from an object only (see [`super::strict_json`]), and nothing may follow
 /// the value: `{"title": "x"} garbage` is not taken for `{"title": "x"}`. Messages of these
 /// two refusals are in `lang`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(Strict(&mut de)).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
-        } else {
-            let message = inner.to_string();
-            // serde names a missing field in its message, with the path of the object around it.
-            let missing = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-                .map(str::to_owned);
-            let field = match (path.as_str(), missing) {
-                (".", Some(name)) => name,
-                (_, Some(name)) => format!("{path}.{name}"),
-                (".", None) => "body".to_owned(),
-                _ => path,
-            };
-            let message = if message.starts_with(OBJECT_EXPECTED) {
-                lang.t("input.object_expected").to_owned()
-            } else {
-                message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            ApiError::Invalid(crate::domain::ValidationErrors::single(field, message))
+    let first = match serde_path_to_error::deserialize(Strict(&mut de)) {
+        Ok(value) => {
+            de.end()
+                .map_err(|_| ApiError::BadRequest(lang.t("input.trailing_data").to_owned()))?;
+            return Ok(value);
         }
-    })?;
-    de.end()
-        .map_err(|_| ApiError::BadRequest(lang.t("input.trailing_data").to_owned()))?;
-    Ok(value)
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => {
+            return Err(ApiError::BadRequest(format!(
+                "the body is not valid JSON: {}",
+                e.into_inner()
+            )));
+        }
+        Err(e) => e,
+    };
+    let mut errors = crate::domain::ValidationErrors::new();
+    // The first fault is known; the others are found by reading the body again without each
+    // field found at fault, until it reads or a required field is missing.
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(mut document) => every_fault::<T>(first, &mut document, lang, &mut errors),
+        Err(_) => {
+            let (field, message) = fault(&first, &[], lang, &Removed::default());
+            errors.add(field, message);
+        }
+    }
+    Err(ApiError::Invalid(errors))
+}
+
+/// What was taken out of the document, by the original path of each array: the original
+/// indices removed from it, in order.
+type Removed = std::collections::HashMap<String, Vec<usize>>;
+
+/// At most this many faults are named in one answer.
+const MAX_FAULTS: usize = 50;
+
+fn every_fault<T: DeserializeOwned>(
+    first: serde_path_to_error::Error<serde_json::Error>,
+    document: &mut serde_json::Value,
+    lang: Lang,
+    errors: &mut crate::domain::ValidationErrors,
+) {
+    use serde_path_to_error::Segment;
+    let mut removed = Removed::default();
+    let mut taken_out: Vec<String> = Vec::new();
+    let mut next = Some(first);
+    while let Some(error) = next.take() {
+        let segments: Vec<Segment> = error.path().iter().cloned().collect();
+        let (field, message) = fault(&error, &segments, lang, &removed);
+        let missing = missing_field(&error).is_some();
+        // A field is missing because it was taken out here: its own fault is already named.
+        if missing && taken_out.iter().any(|t| *t == field) {
+            break;
+        }
+        errors.add(field, message);
+        if errors.0.len() >= MAX_FAULTS || (missing && segments.is_empty()) {
+            break;
+        }
+        let Some(taken) = take_out(document, &segments, &mut removed) else {
+            break;
+        };
+        taken_out.push(taken);
+        next = serde_path_to_error::deserialize::<_, T>(Strict(&*document)).err();
+    }
+}
+
+/// The field's path as it was sent (indices of arrays counted before anything was taken
+/// out of them) and why it is wrong.
+fn fault(
+    error: &serde_path_to_error::Error<serde_json::Error>,
+    segments: &[serde_path_to_error::Segment],
+    lang: Lang,
+    removed: &Removed,
+) -> (String, String) {
+    let path = original_path(segments, removed);
+    let message = error.inner().to_string();
+    let field = match (path.is_empty(), missing_field(error)) {
+        (true, Some(name)) => name,
+        (false, Some(name)) => format!("{path}.{name}"),
+        (true, None) => "body".to_owned(),
+        (false, None) => path,
+    };
+    let message = if message.starts_with(OBJECT_EXPECTED) {
+        lang.t("input.object_expected").to_owned()
+    } else {
+        message
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (field, message)
+}
+
+/// serde names a missing field in its message, with the path of the object around it.
+fn missing_field(error: &serde_path_to_error::Error<serde_json::Error>) -> Option<String> {
+    error
+        .inner()
+        .to_string()
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_owned)
+}
+
+/// `territory.communes[2]`: the path of `segments` in the document as sent.
+fn original_path(segments: &[serde_path_to_error::Segment], removed: &Removed) -> String {
+    use serde_path_to_error::Segment;
+    let mut path = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => {
+                let mut original = *index;
+                for &gone in removed.get(&path).map(Vec::as_slice).unwrap_or_default() {
+                    if gone <= original {
+                        original += 1;
+                    }
+                }
+                path.push_str(&format!("[{original}]"));
+            }
+            Segment::Map { key } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Segment::Enum { variant } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(variant);
+            }
+            Segment::Unknown => path.push_str(".?"),
+        }
+    }
+    path
+}
+
+/// Removes the value at `segments` from the document; its original path, or `None` when
+/// there is nothing there to remove (the whole body is at fault).
+fn take_out(
+    document: &mut serde_json::Value,
+    segments: &[serde_path_to_error::Segment],
+    removed: &mut Removed,
+) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let (last, parents) = segments.split_last()?;
+    let mut here = document;
+    for segment in parents {
+        here = match segment {
+            Segment::Seq { index } => here.get_mut(*index)?,
+            Segment::Map { key } => here.get_mut(key.as_str())?,
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        };
+    }
+    let original = original_path(segments, removed);
+    match last {
+        Segment::Seq { index } => {
+            let array = here.as_array_mut().filter(|a| *index < a.len())?;
+            array.remove(*index);
+            let parent = original_path(parents, removed);
+            let gone = original
+                .rsplit_once('[')
+                .and_then(|(_, i)| i.trim_end_matches(']').parse().ok())?;
+            let list = removed.entry(parent).or_default();
+            list.push(gone);
+            list.sort_unstable();
+        }
+        Segment::Map { key } => {
+            here.as_object_mut()?.remove(key.as_str())?;
+        }
+        Segment::Enum { .. } | Segment::Unknown => return None,
+    }
+    Some(original)
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -240,5 +379,83 @@ impl FromRequestParts<AppState> for Paging {
             )));
         }
         Ok(Paging(PageRequest { page, per_page }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Place {
+        name: String,
+        commune: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Input {
+        title: String,
+        capacity: Option<u32>,
+        #[serde(default)]
+        themes: Vec<String>,
+        place: Option<Place>,
+        online: Option<bool>,
+    }
+
+    /// The fields named, in alphabetical order.
+    fn faults(body: &str) -> Vec<String> {
+        match parse_json::<Input>(body.as_bytes(), Lang::En) {
+            Err(ApiError::Invalid(errors)) => {
+                let mut fields: Vec<String> = errors.0.into_iter().map(|e| e.field).collect();
+                fields.sort();
+                fields
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_wrong_field_is_named_at_once() {
+        assert_eq!(
+            faults(
+                r#"{"title": 3, "capacity": "many", "themes": ["a", 4, "b", 5, 6],
+                    "place": {"commune": "35236"}, "online": "yes"}"#
+            ),
+            [
+                "capacity",
+                "online",
+                "place.name",
+                "themes[1]",
+                "themes[3]",
+                "themes[4]",
+                "title"
+            ]
+        );
+        // A required field missing is named with the others.
+        assert_eq!(
+            faults(r#"{"capacity": -1, "colour": "red"}"#),
+            ["capacity", "colour", "title"]
+        );
+        // An array for an object, in words.
+        let Err(ApiError::Invalid(errors)) =
+            parse_json::<Input>(br#"{"title": "x", "place": []}"#, Lang::Fr)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(errors.0[0].field, "place");
+        assert_eq!(errors.0[0].message, Lang::Fr.t("input.object_expected"));
+        assert!(matches!(
+            parse_json::<Input>(br#"{"title": "x"} [1]"#, Lang::En),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Input>(br#"{"title": "#, Lang::En),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(parse_json::<Input>(br#"{"title": "x", "themes": ["a"]}"#, Lang::En).is_ok());
     }
 }
