@@ -261,7 +261,6 @@ fn dead_link(c: Ctx, link: &Link) -> Response {
     response
 }
 
-#[allow(clippy::too_many_arguments)]
 fn choose_page(
     state: &AppState,
     c: Ctx,
