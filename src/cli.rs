@@ -72,6 +72,9 @@ pub enum Command {
     /// Issue, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check the e-mail settings (`[smtp]`) and send the daily digest now.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Follow another instance (its domain, or `relay@domain`) or any actor (URL or
     /// handle) from this instance's actor, or from one of its poles with `--pole`. The running
     /// server sends the request.
@@ -168,6 +171,13 @@ pub enum UserCommand {
     },
     /// List people.
     List,
+    /// Invite someone by e-mail to edit a pole: they receive a link to choose their
+    /// password (valid 7 days). Someone who has an account is given the pole and told so.
+    Invite {
+        email: String,
+        #[arg(long)]
+        pole: String,
+    },
     /// Let an editor edit one more pole.
     Grant {
         #[arg(long)]
@@ -175,6 +185,15 @@ pub enum UserCommand {
         #[arg(long)]
         pole: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send a test message to ADDRESS through the configured SMTP server.
+    Test { address: String },
+    /// Send the day's digests now (to those who have something waiting and did not receive
+    /// today's yet).
+    Digest,
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +313,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
             }
         }
         Command::Export { pole, file } => export(&store, &pole, &file).await,
+        Command::User(UserCommand::Invite { email, pole }) => {
+            invite(&store, &config, &email, &pole).await
+        }
+        Command::Mail(command) => mail(&store, &config, command).await,
         Command::Import { file, slug } => {
             import(&store, &file, slug.as_deref(), config.uploads.max_bytes).await
         }
@@ -352,6 +375,77 @@ async fn import(
             "co-organisers that are not poles of this instance were left out: {}",
             imported.left_out_organisers.join(", ")
         );
+    }
+    Ok(())
+}
+
+/// The mailer of the settings, or an error saying e-mail is not configured.
+fn mailer(config: &Config) -> Result<web::mail::Mailer> {
+    let mailer =
+        web::mail::Mailer::new(config).map_err(|e| Error::Usage(format!("e-mail: {e}")))?;
+    if !mailer.enabled() {
+        return Err(Error::Usage(
+            "e-mail is not configured: add an [smtp] section (or MAILLAGE_SMTP_* variables)".into(),
+        ));
+    }
+    Ok(mailer)
+}
+
+async fn invite(store: &Store, config: &Config, email: &str, slug: &str) -> Result<()> {
+    let mailer = mailer(config)?;
+    let pole = store.pole(slug).await?;
+    let invited = store.invite_editor(email, pole.id).await?;
+    web::mail::send_invitation(
+        store,
+        &mailer,
+        &invited,
+        &pole.pole.name,
+        web::mail::messages::BOTH,
+    )
+    .await
+    .map_err(|e| {
+        Error::Usage(format!(
+            "`{}` may edit `{slug}`, but the message was not sent: {e}",
+            invited.user.username
+        ))
+    })?;
+    if invited.needs_password {
+        println!(
+            "invited `{}` <{email}> to edit `{slug}`: a link to choose a password was sent",
+            invited.user.username
+        );
+    } else {
+        println!(
+            "`{}` <{email}> already had an account: may now edit `{slug}`, told by e-mail",
+            invited.user.username
+        );
+    }
+    Ok(())
+}
+
+async fn mail(store: &Store, config: &Config, command: MailCommand) -> Result<()> {
+    let mailer = mailer(config)?;
+    match command {
+        MailCommand::Test { address } => {
+            let name = web::mail::site_name(store).await;
+            let url = store.url("/");
+            let site = web::mail::messages::Site {
+                name: &name,
+                url: &url,
+            };
+            let message = web::mail::messages::test(web::mail::messages::BOTH, &site);
+            mailer
+                .send(&address, &message)
+                .await
+                .map_err(|e| Error::Usage(format!("not sent: {e}")))?;
+            println!("test message sent to {address}");
+        }
+        MailCommand::Digest => {
+            let report =
+                web::mail::digest::send_digests(store, &mailer, chrono::Utc::now().date_naive())
+                    .await?;
+            println!("digests sent {}	failed {}", report.sent, report.failed);
+        }
     }
     Ok(())
 }
@@ -514,7 +608,9 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         | Command::Block { .. }
         | Command::Unblock { .. }
         | Command::Blocks
-        | Command::Refresh { .. } => {}
+        | Command::Refresh { .. }
+        | Command::Mail(_)
+        | Command::User(UserCommand::Invite { .. }) => {}
         Command::Migrate { status } => {
             let (applied, pending) = store.migration_status().await?;
             let note = if status {

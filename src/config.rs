@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use url::Url;
 
+mod smtp;
+pub use smtp::{SmtpConfig, SmtpSecurity};
+
 /// A setting that cannot be used, with the name a person would type to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -42,6 +45,8 @@ pub struct Config {
     pub web: WebConfig,
     pub feeds: FeedsConfig,
     pub tls: TlsConfig,
+    /// E-mail; without this section, none is sent.
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// HTTPS served by Maillage itself, without a reverse proxy in front.
@@ -276,6 +281,7 @@ impl Default for Config {
             web: WebConfig::default(),
             feeds: FeedsConfig::default(),
             tls: TlsConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -444,6 +450,9 @@ impl Config {
                     }
                 }
             }
+            name if name.starts_with("MAILLAGE_SMTP_") => {
+                smtp::apply_env(&mut self.smtp, name, value)?
+            }
             // Other MAILLAGE_* names (the test suite's, for instance) are not settings.
             _ => {}
         }
@@ -546,6 +555,9 @@ impl Config {
                 "federation.refresh_batch",
                 "must be between 1 and 100000",
             ));
+        }
+        if let Some(smtp) = &self.smtp {
+            smtp.validate()?;
         }
         self.allowed_networks()?;
         self.extra_root_certificates()?;

@@ -22,6 +22,7 @@ mod m20261123_000015_directory_generation;
 mod m20261205_000016_versions;
 mod m20261205_000017_relay_subscriptions;
 mod m20261205_000018_event_themes;
+mod m20261206_000019_mail;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_versions::Migration),
             Box::new(m20261205_000017_relay_subscriptions::Migration),
             Box::new(m20261205_000018_event_themes::Migration),
+            Box::new(m20261206_000019_mail::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod convert;
 pub mod entities;
 mod federation;
 mod keys;
+mod mail;
 mod objects;
 mod poles;
 pub mod queue;
@@ -40,6 +41,7 @@ pub use federation::{
     RemoteActor, ReplyRecord,
 };
 pub use keys::ActorKeys;
+pub use mail::{Invited, Link, LinkPurpose, RESETS_PER_HOUR, Waiting};
 pub use objects::{Kind, ObjectRecord};
 pub use poles::ImageSlot;
 pub use poles::{MediaRef, MemberRecord, PoleRecord};

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod federation;
 pub mod feeds;
 pub mod headers;
+pub mod mail;
 pub mod metrics;
 pub mod pages;
 pub mod statistics_cache;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub password_gate: Arc<admin::sign_in::PasswordGate>,
     /// The figures `/metrics` serves.
     pub metrics: Arc<metrics::Metrics>,
+    /// E-mail, off without `[smtp]`.
+    pub mailer: Arc<mail::Mailer>,
 }
 
 impl AppState {
@@ -52,7 +55,13 @@ impl AppState {
         config: Config,
     ) -> Result<AppState, crate::federation::fetch::service::FederationError> {
         let config = Arc::new(config);
+        let mailer = mail::Mailer::new(&config).map_err(|e| {
+            crate::federation::fetch::service::FederationError::Setup(format!(
+                "e-mail cannot be set up: {e}"
+            ))
+        })?;
         Ok(AppState {
+            mailer: Arc::new(mailer),
             password_gate: Arc::new(admin::sign_in::PasswordGate::new(
                 config.web.password_checks,
             )),
@@ -76,13 +85,20 @@ pub struct Background {
 }
 
 impl Background {
-    /// Starts publishing changes and sending deliveries.
+    /// Starts publishing changes and sending deliveries, and the daily digest when e-mail
+    /// is configured.
     pub fn start(state: &AppState) -> Background {
         let (shutdown, receiver) = tokio::sync::watch::channel(false);
-        Background {
-            tasks: crate::federation::tasks::spawn(state.fed.clone(), receiver),
-            shutdown,
+        let mut tasks = crate::federation::tasks::spawn(state.fed.clone(), receiver.clone());
+        if let Some(smtp) = &state.config.smtp {
+            tasks.spawn(mail::digest::run(
+                state.store.clone(),
+                state.mailer.clone(),
+                smtp.digest_hour,
+                receiver,
+            ));
         }
+        Background { tasks, shutdown }
     }
 
     /// Stops the workers at once, as a crash would: deliveries they hold stay claimed until

@@ -2,9 +2,12 @@
 #![allow(dead_code)]
 
 pub mod fedify;
+pub mod python;
 pub mod scenario;
+pub mod smtp;
 pub mod stand_ins;
 pub mod tls;
+pub mod visitor;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -752,7 +752,7 @@ impl HttpsServer {
 }
 
 // ---------------------------------------------------------------------------------------
-// Peers: Fedify (Node) and activityrelay (Python).
+// Peers: Fedify (Node) and activityrelay (Python, through `super::python`).
 
 /// A lock file created exclusively, so that two test processes do not install a peer's
 /// packages in the same folder at once; removed on drop.
@@ -813,42 +813,10 @@ pub fn run(command: &mut Command, what: &str) {
     );
 }
 
-pub fn relay_dir() -> PathBuf {
-    repository().join("tests/peers/relay")
-}
-
 /// A virtual environment with activityrelay and its pinned dependencies
-/// (`tests/peers/relay/requirements.txt`), made again when the requirements change.
+/// (`tests/peers/relay/requirements.txt`).
 pub fn prepare_relay() -> PathBuf {
-    let dir = relay_dir();
-    let venv = dir.join(".venv");
-    let requirements = fs::read_to_string(dir.join("requirements.txt"))
-        .expect("tests/peers/relay/requirements.txt");
-    let stamp = venv.join("installed-requirements.txt");
-    let fresh = || {
-        fs::read_to_string(&stamp).is_ok_and(|s| s == requirements)
-            && venv.join("bin/activityrelay").is_file()
-    };
-    if fresh() {
-        return venv;
-    }
-    let _lock = InstallLock::acquire("relay-peer-venv.lock");
-    if fresh() {
-        return venv;
-    }
-    let _ = fs::remove_dir_all(&venv);
-    run(
-        Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        "python3 -m venv tests/peers/relay/.venv (Python 3.10 or later is needed)",
-    );
-    run(
-        Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(dir.join("requirements.txt")),
-        "pip install -r tests/peers/relay/requirements.txt",
-    );
-    fs::write(&stamp, &requirements).expect("write the stamp");
-    venv
+    super::python::prepare_venv("relay", "activityrelay")
 }
 
 /// activityrelay known as `https://domain` (through a proxy on port 443), listening on

@@ -15,6 +15,7 @@ pub mod following;
 pub mod inbox_seen;
 pub mod instance;
 pub mod login_failures;
+pub mod mail_tokens;
 pub mod media;
 pub mod members;
 pub mod outgoing_activities;

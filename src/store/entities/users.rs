@@ -19,6 +19,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub disabled_at: Option<DateTimeUtc>,
+    /// The person asked not to receive the daily digest.
+    pub digest_opt_out: bool,
+    /// The day (`YYYY-MM-DD`, UTC) their last digest was sent.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub digest_sent_on: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -91,6 +91,8 @@ struct PoleHubPage {
     members: Vec<(i64, String, &'static str)>,
     followers: Vec<FollowerRow>,
     replies: Vec<ReplyItem>,
+    /// Whether this person may invite editors of the pole (administrators).
+    can_invite: bool,
 }
 
 const ALL: crate::store::PageRequest = crate::store::PageRequest {
@@ -199,6 +201,7 @@ pub async fn pole_hub(
                 members,
                 followers,
                 replies: replies.iter().map(|r| ReplyItem::new(r, lang)).collect(),
+                can_invite: admin.auth.is_admin(),
                 c: admin.c.clone(),
             },
             StatusCode::OK,

@@ -20,7 +20,7 @@ use crate::web::AppState;
 use crate::web::pages::{Ctx, Meta, error_page, html, local_target, session, views};
 
 /// The cookie that carries the anti-forgery token of the sign-in form (no session exists yet).
-const LOGIN_CSRF_COOKIE: &str = "maillage_login_csrf";
+pub(super) const LOGIN_CSRF_COOKIE: &str = "maillage_login_csrf";
 
 #[derive(Template)]
 #[template(path = "admin/login.html")]

@@ -7,10 +7,12 @@
 //! Layers, from the bottom: [`forms`] (reading fields, describing them), [`access`] (who is
 //! signed in, the anti-forgery token, the right to a pole), [`form_page`] (the one form
 //! page), [`submit`] (form → action → message → redirect, or the form again), [`places`];
-//! above them one module per page group, which uses only what is below it; this file only
-//! routes to them.
+//! above them one module per page group, which uses only what is below it ([`password`],
+//! choosing a password by an e-mailed link, stands on [`login`]; [`account`] on
+//! [`password`]); this file only routes to them.
 
 mod access;
+mod account;
 mod calls;
 mod dashboard;
 mod events;
@@ -20,6 +22,7 @@ pub mod forms;
 mod instance;
 mod login;
 mod members;
+mod password;
 mod places;
 mod profile;
 mod projects;
@@ -49,6 +52,30 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         .route("/admin", get(dashboard))
         .route("/admin/login", get(login_form).post(login))
         .route("/admin/logout", post(logout))
+        .route(
+            "/admin/login/forgot",
+            get(password::forgot_form).post(password::forgot),
+        )
+        .route(
+            "/admin/login/invite",
+            get(password::invite_form).post(password::invite_choose),
+        )
+        .route(
+            "/admin/login/reset",
+            get(password::reset_form).post(password::reset_choose),
+        )
+        .route(
+            "/admin/account",
+            get(account::account).post(account::account_save),
+        )
+        .route(
+            "/admin/poles/{slug}/invite",
+            get(account::invite_form).post(account::invite),
+        )
+        .route(
+            "/mail/unsubscribe",
+            get(account::unsubscribe_form).post(account::unsubscribe),
+        )
         .route("/admin/poles/{slug}", get(pole_hub))
         .route(
             "/admin/poles/{slug}/profile",
