@@ -134,7 +134,7 @@ pub fn email(value: &str) -> Result<String, String> {
             .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     if local.is_empty()
         || local.contains('@')
-        || value.chars().any(char::is_whitespace)
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
         || !domain_ok
     {
         return Err(format!("`{value}` is not an e-mail address"));

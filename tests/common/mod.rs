@@ -1,10 +1,12 @@
 //! Test support: fresh databases on SQLite and, when configured, PostgreSQL; servers on loopback.
 #![allow(dead_code)]
 
+pub mod cases;
 pub mod fedify;
 pub mod scenario;
 pub mod stand_ins;
 pub mod tls;
+pub mod visitor;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
