@@ -49,6 +49,9 @@ impl Row<'_> {
     }
 }
 
+/// A table's header, and its rows (not blank, as long as the header) with their lines.
+type Table = (Vec<String>, Vec<(u64, Vec<String>)>);
+
 /// Reads a table: checks its text and header, and gives its rows with their lines.
 fn read_table(
     bytes: &[u8],
@@ -56,7 +59,7 @@ fn read_table(
     columns: &[&str],
     required: &[&str],
     parsed: &mut Parsed,
-) -> Option<(Vec<String>, Vec<(u64, Vec<String>)>)> {
+) -> Option<Table> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
