@@ -588,6 +588,8 @@ fn maillage(db: &TestDb, dir: &std::path::Path, args: &[&str]) -> std::process::
 async fn the_command_line_imports_poles_and_members() {
     for db in TestDb::all().await {
         let label = db.label;
+        // The database exists, migrated, as on an instance that has run once.
+        common::store(&db).await.close().await.ok();
         let dir = tempfile::tempdir().expect("directory");
         let write = |name: &str, text: &str| {
             let path = dir.path().join(name);
