@@ -61,6 +61,30 @@ pub enum Command {
         #[arg(long)]
         slug: Option<String>,
     },
+    /// Create local poles from a table with the columns of /feeds/poles.csv (`,` or `;`
+    /// separated) or from a GoGoCarto or Transiscope JSON export, and their members from a
+    /// table with the columns of /feeds/members.csv; every row is checked first, and nothing
+    /// is created unless all of them are valid.
+    ImportPoles {
+        file: PathBuf,
+        /// `csv` or `gogocarto`; by default told from the file's content.
+        #[arg(long, value_parser = ["csv", "gogocarto"])]
+        format: Option<String>,
+        /// A table of members of these poles (or of poles already here), imported with them.
+        #[arg(long)]
+        members: Option<PathBuf>,
+        /// Only check the files and say what would be created.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Add members to poles of this instance from a table with the columns of
+    /// /feeds/members.csv; nothing is created unless every row is valid.
+    ImportMembers {
+        file: PathBuf,
+        /// Only check the file and say what would be created.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Name the instance (creates its settings on a new database).
     Init(InitArgs),
     /// Manage administrators and pole editors.
@@ -320,6 +344,27 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Import { file, slug } => {
             import(&store, &file, slug.as_deref(), config.uploads.max_bytes).await
         }
+        Command::ImportPoles {
+            file,
+            format,
+            members,
+            dry_run,
+        } => {
+            let mut parsed = crate::import::Parsed::default();
+            let format = format
+                .as_deref()
+                .and_then(crate::import::PoleFormat::from_id);
+            parsed.poles(&read_file(&file)?, format);
+            if let Some(members) = members {
+                parsed.members(&read_file(&members)?);
+            }
+            import_rows(&store, parsed, dry_run).await
+        }
+        Command::ImportMembers { file, dry_run } => {
+            let mut parsed = crate::import::Parsed::default();
+            parsed.members(&read_file(&file)?);
+            import_rows(&store, parsed, dry_run).await
+        }
         command => manage(&store, command).await,
     };
     store.close().await?;
@@ -446,6 +491,41 @@ async fn mail(store: &Store, config: &Config, command: MailCommand) -> Result<()
                     .await?;
             println!("digests sent {}	failed {}", report.sent, report.failed);
         }
+    }
+    Ok(())
+}
+
+fn read_file(file: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(file).map_err(|e| Error::Usage(format!("{}: {e}", file.display())))
+}
+
+/// Imports rows of poles and members, printing each warning and problem on a line.
+async fn import_rows(store: &Store, parsed: crate::import::Parsed, dry_run: bool) -> Result<()> {
+    let report = crate::import::run(store, parsed, dry_run).await?;
+    for warning in &report.warnings {
+        println!("warning: {warning}");
+    }
+    if !report.is_valid() {
+        for problem in &report.problems {
+            eprintln!("{problem}");
+        }
+        return Err(Error::Usage(format!(
+            "{} problems: nothing was imported",
+            report.problems.len()
+        )));
+    }
+    let verb = if report.created {
+        "imported"
+    } else {
+        "valid, would import"
+    };
+    println!(
+        "{verb} {} poles and {} members",
+        report.poles.len(),
+        report.members
+    );
+    for (slug, name) in &report.poles {
+        println!("{slug}\t{name}");
     }
     Ok(())
 }
@@ -601,6 +681,8 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         | Command::Restore { .. }
         | Command::Export { .. }
         | Command::Import { .. }
+        | Command::ImportPoles { .. }
+        | Command::ImportMembers { .. }
         | Command::Follow { .. }
         | Command::Unfollow { .. }
         | Command::Follows { .. }

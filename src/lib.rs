@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod federation;
 pub mod feeds;
+pub mod import;
 pub mod store;
 pub mod web;
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::smtp::{Received, SmtpPeer};
-use common::visitor::{Visitor, csrf};
+use common::visitor::{PASSWORD, Visitor, csrf};
 use common::{TestDb, TestServer, count, ok};
 use maillage::store::{Role, Store};
 use maillage::web::mail::digest::{DigestReport, send_digests};
@@ -13,7 +13,6 @@ use reqwest::{Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 async fn person(store: &Store, name: &str, email: Option<&str>, role: Role) -> i64 {

@@ -11,50 +11,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use common::cases::{run, tricky};
 use common::{TestDb, TestServer};
 use maillage::domain::text::{render, sanitize_html};
 use maillage::domain::vocab::TextFormat;
 use maillage::federation::signatures::{self, SignedRequest, sign_post};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-
-fn config() -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    Config {
-        cases,
-        // Failures are shown with their smallest input; no file is written next to the tests.
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-/// Runs `check` on `cases()` values of `strategy`, in a test runner of its own.
-fn run<S: Strategy>(strategy: S, check: impl Fn(S::Value) -> Result<(), TestCaseError>)
-where
-    S::Value: std::fmt::Debug,
-{
-    let mut runner = TestRunner::new(config());
-    if let Err(e) = runner.run(&strategy, check) {
-        panic!("{e}");
-    }
-}
-
-/// Pieces that parsers and sanitisers stumble on, mixed with any text.
-fn tricky(pieces: &'static [&'static str]) -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        prop_oneof![
-            3 => prop::sample::select(pieces).prop_map(str::to_owned),
-            1 => any::<String>(),
-            1 => "[a-zA-Z0-9 =,\"'()*:/.-]{0,12}",
-        ],
-        0..24,
-    )
-    .prop_map(|parts| parts.concat())
-}
 
 // ---------------------------------------------------------------------------------------
 // HTTP signatures.

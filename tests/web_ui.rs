@@ -5,13 +5,12 @@
 mod common;
 
 use common::scenario::follow_state;
-use common::visitor::{Answer, Visitor, csrf, hidden};
+use common::visitor::{Answer, PASSWORD, Visitor, csrf, hidden};
 use common::{TestDb, TestServer};
 use maillage::store::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-pub const PASSWORD: &str = "correct horse battery staple";
 
 async fn person(server: &TestServer, name: &str, role: Role) -> i64 {
     let hash = maillage::auth::hash_password(PASSWORD).expect("hash");

@@ -134,7 +134,7 @@ pub fn email(value: &str) -> Result<String, String> {
             .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     if local.is_empty()
         || local.contains('@')
-        || value.chars().any(char::is_whitespace)
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
         || !domain_ok
     {
         return Err(format!("`{value}` is not an e-mail address"));
@@ -303,7 +303,15 @@ mod tests {
             assert!(web_url(bad).is_err(), "{bad}");
         }
         assert!(email("contact@ptce.fr").is_ok());
-        for bad in ["contact", "a@b", "a b@c.fr", "@c.fr", "a@.fr", "a@c.fr."] {
+        for bad in [
+            "contact",
+            "a@b",
+            "a b@c.fr",
+            "@c.fr",
+            "a@.fr",
+            "a@c.fr.",
+            "a\0b@c.fr",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
         assert!(phone("+33 1 23 45 67 89").is_ok());

@@ -12,7 +12,7 @@ pub fn safe_cell(text: &str) -> String {
 }
 
 /// Several values in one cell.
-const LIST_SEPARATOR: &str = "|";
+pub const LIST_SEPARATOR: &str = "|";
 
 fn list<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
     safe_cell(&values.into_iter().collect::<Vec<_>>().join(LIST_SEPARATOR))

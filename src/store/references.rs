@@ -54,3 +54,28 @@ pub(super) async fn unknown_poles(
         .cloned()
         .collect())
 }
+
+/// Which of these slugs a pole of `domain` already has, deleted ones included (a deleted
+/// pole keeps its slug).
+pub(super) async fn taken_slugs(
+    db: &impl ConnectionTrait,
+    domain: &str,
+    slugs: &[String],
+) -> Result<Vec<String>> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let taken: Vec<String> = poles::Entity::find()
+        .select_only()
+        .column(poles::Column::Slug)
+        .filter(poles::Column::Domain.eq(domain))
+        .filter(poles::Column::Slug.is_in(slugs.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(slugs
+        .iter()
+        .filter(|s| taken.contains(s))
+        .cloned()
+        .collect())
+}

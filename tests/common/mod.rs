@@ -1,6 +1,7 @@
 //! Test support: fresh databases on SQLite and, when configured, PostgreSQL; servers on loopback.
 #![allow(dead_code)]
 
+pub mod cases;
 pub mod fedify;
 pub mod python;
 pub mod scenario;

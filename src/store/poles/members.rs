@@ -10,9 +10,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::MemberRecord;
-use crate::domain::Member;
+use super::{MemberRecord, PoleRecord};
 use crate::domain::vocab::{EmployeeBand, LegalForm};
+use crate::domain::{Member, Pole};
 use crate::store::changes::{self, Action, Change};
 use crate::store::convert::{opt_vocab, to_json, vocab};
 use crate::store::entities::members;
@@ -151,21 +151,64 @@ impl Store {
     pub async fn create_member(&self, pole_id: i64, member: &Member) -> Result<MemberRecord> {
         retrying!({
             let txn = self.write_txn().await?;
-            self.lock_pole(&txn, pole_id).await?;
-            let now = Utc::now();
-            let mut am = members::ActiveModel {
-                pole_id: Set(pole_id),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            };
-            set_member_columns(&mut am, member);
-            let model = am.insert(&txn).await?;
-            self.member_changed(&txn, pole_id, model.id, Action::Create, 1, Some(member))
-                .await?;
+            let model = self.add_member(&txn, pole_id, member).await?;
             txn.commit().await?;
             Ok::<_, EditError<StoreError>>(member_from_model(model)?)
+        })
+    }
+
+    /// Writes a new member of a pole, its change and the pole's directory row in `txn`.
+    async fn add_member(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        pole_id: i64,
+        member: &Member,
+    ) -> Result<members::Model> {
+        self.lock_pole(txn, pole_id).await?;
+        let now = Utc::now();
+        let mut am = members::ActiveModel {
+            pole_id: Set(pole_id),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        set_member_columns(&mut am, member);
+        let model = am.insert(txn).await?;
+        self.member_changed(txn, pole_id, model.id, Action::Create, 1, Some(member))
+            .await?;
+        Ok(model)
+    }
+
+    /// Creates local poles and members of poles (these or existing local ones, by slug) all
+    /// in one transaction: either all of them are written, or none.
+    pub async fn import_poles_and_members(
+        &self,
+        poles: &[Pole],
+        members: &[(String, Member)],
+    ) -> Result<Vec<PoleRecord>> {
+        retrying!(store: {
+            let txn = self.write_txn().await?;
+            let mut ids: Vec<(String, i64)> = Vec::new();
+            let mut records = Vec::new();
+            for pole in poles {
+                let model = self.add_pole(&txn, pole).await?;
+                ids.push((pole.slug.clone(), model.id));
+                records.push(self.pole_record(&txn, model).await?);
+            }
+            for (slug, member) in members {
+                let id = match ids.iter().find(|(s, _)| s == slug) {
+                    Some((_, id)) => *id,
+                    None => {
+                        let id = self.find_pole_model(&txn, slug, false).await?.id;
+                        ids.push((slug.clone(), id));
+                        id
+                    }
+                };
+                self.add_member(&txn, id, member).await?;
+            }
+            txn.commit().await?;
+            Ok(records)
         })
     }
 

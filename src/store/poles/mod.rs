@@ -234,10 +234,28 @@ impl Store {
 
     async fn insert_pole(&self, pole: &Pole) -> Result<PoleRecord> {
         let txn = self.write_txn().await?;
+        let model = self.add_pole(&txn, pole).await?;
+        let record = self.pole_record(&txn, model).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    /// Which of these slugs are already used by poles of this instance, deleted ones
+    /// included.
+    pub async fn taken_slugs(&self, slugs: &[String]) -> Result<Vec<String>> {
+        crate::store::references::taken_slugs(&self.db, &self.domain, slugs).await
+    }
+
+    /// Writes a new local pole, its change and its directory row in `txn`.
+    async fn add_pole(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        pole: &Pole,
+    ) -> Result<poles::Model> {
         let taken = poles::Entity::find()
             .filter(poles::Column::Domain.eq(&self.domain))
             .filter(poles::Column::Slug.eq(&pole.slug))
-            .count(&txn)
+            .count(txn)
             .await?;
         if taken > 0 {
             return Err(ValidationErrors::single(
@@ -265,7 +283,7 @@ impl Store {
             ..Default::default()
         };
         set_pole_columns(&mut am, pole)?;
-        let model = am.insert(&txn).await.map_err(|e| {
+        let model = am.insert(txn).await.map_err(|e| {
             // Another request took the slug between the check above and this insert.
             if matches!(
                 e.sql_err(),
@@ -280,7 +298,7 @@ impl Store {
             }
         })?;
         changes::record(
-            &txn,
+            txn,
             Change {
                 pole_id: model.id,
                 kind: "pole",
@@ -292,10 +310,8 @@ impl Store {
             },
         )
         .await?;
-        search::index_pole(&txn, model.id, true).await?;
-        let record = self.pole_record(&txn, model).await?;
-        txn.commit().await?;
-        Ok(record)
+        search::index_pole(txn, model.id, true).await?;
+        Ok(model)
     }
 
     /// Replaces the profile (the slug cannot change).

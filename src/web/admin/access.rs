@@ -51,14 +51,19 @@ impl Admin {
     /// The submitted form, once its anti-forgery token is checked.
     pub fn form(&self, body: &[u8]) -> Result<FormData, ApiError> {
         let form = FormData::parse(body);
-        let token = form.get("_csrf");
-        if token.is_empty() || !session::same_token(&token, &self.c.csrf) {
+        self.check_token(&form.get("_csrf"))?;
+        Ok(form)
+    }
+
+    /// Checks a form's anti-forgery token (for forms read otherwise, such as uploads).
+    pub fn check_token(&self, token: &str) -> Result<(), ApiError> {
+        if token.is_empty() || !session::same_token(token, &self.c.csrf) {
             tracing::warn!(user = %self.auth.user.username, "form refused: anti-forgery token missing or wrong");
             return Err(ApiError::Forbidden(
                 self.c.t("admin.csrf_refused").to_owned(),
             ));
         }
-        Ok(form)
+        Ok(())
     }
 
     pub fn t(&self, key: &str) -> &'static str {

@@ -1,5 +1,6 @@
 //! The administration under `/admin`: sign-in, the poles' profiles, members and
-//! publications, followers, replies, follows between instances and the delivery queue.
+//! publications, followers, replies, follows between instances, the delivery queue and
+//! imports of poles and members.
 //!
 //! Every change goes through the same store functions as the JSON API, so it is recorded in
 //! the change history and federated the same way.
@@ -19,6 +20,7 @@ mod events;
 mod followers;
 mod form_page;
 pub mod forms;
+mod import;
 mod instance;
 mod login;
 mod members;
@@ -38,6 +40,7 @@ use crate::domain::{CallForCooperation as Call, Event, Project};
 use calls::call_close;
 use dashboard::{dashboard, pole_hub};
 use followers::{follower_accept, follower_reject, reply_moderate};
+use import::{UPLOAD_LIMIT, import_form, import_upload};
 use instance::{
     block_create, block_delete, federation_page, follow_create, follow_delete,
     instance_follower_accept, instance_follower_reject,
@@ -128,6 +131,12 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         )
         .route("/admin/replies/{id}/{state}", post(reply_moderate))
         .route("/admin/federation", get(federation_page))
+        .route(
+            "/admin/import",
+            get(import_form)
+                .post(import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/admin/follows", post(follow_create))
         .route("/admin/follows/{id}/delete", post(follow_delete))
         .route(
