@@ -11,7 +11,6 @@ use maillage::store::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-
 async fn person(server: &TestServer, name: &str, role: Role) -> i64 {
     let hash = maillage::auth::hash_password(PASSWORD).expect("hash");
     server

@@ -97,7 +97,7 @@ fn every_fault<T: DeserializeOwned>(
         let (field, message) = fault(&error, &segments, lang, &removed);
         let missing = missing_field(&error).is_some();
         // A field is missing because it was taken out here: its own fault is already named.
-        if missing && taken_out.iter().any(|t| *t == field) {
+        if missing && taken_out.contains(&field) {
             break;
         }
         errors.add(field, message);

@@ -27,10 +27,8 @@ where
 
 /// As [`run`], a tenth as many cases: for properties whose every case writes a whole
 /// import to the database.
-pub fn run_writing<S: Strategy>(
-    strategy: S,
-    check: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) where
+pub fn run_writing<S: Strategy>(strategy: S, check: impl Fn(S::Value) -> Result<(), TestCaseError>)
+where
     S::Value: std::fmt::Debug,
 {
     let mut config = config();
