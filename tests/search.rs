@@ -1242,6 +1242,49 @@ async fn postgres_plans_each_search_with_its_values() {
     db.drop_now().await;
 }
 
+/// A request is answered with figures that hold every change made before it came, even if
+/// the directory changed again while it waited for its turn: under a steady stream of
+/// writes, requests waiting for the figures do not each compute them again.
+#[tokio::test]
+async fn statistics_computed_after_a_request_came_answer_it() {
+    use maillage::web::statistics_cache::StatisticsCache;
+    for db in TestDb::all().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+        let cache = StatisticsCache::default();
+        let all = DirectoryParams::default().parse().expect("query");
+        store
+            .create_pole(&pole("rennes", "Rennes", RENNES, vec![], vec![]))
+            .await
+            .expect("pole");
+        // A request comes; the figures are computed (by it or by another) after it came.
+        let came = store.directory_generation().await.expect("generation");
+        let computed = cache.get(&store, &all).await.expect("statistics");
+        assert_eq!(computed.poles, 1, "[{label}]");
+        // The directory changes before the request's turn.
+        store
+            .create_pole(&pole("lyon", "Lyon", LYON, vec![], vec![]))
+            .await
+            .expect("pole");
+        let answered = cache
+            .get_as_of(&store, &all, came)
+            .await
+            .expect("statistics");
+        assert!(
+            std::sync::Arc::ptr_eq(&computed, &answered),
+            "[{label}] figures computed after the request came answer it"
+        );
+        // A request that comes after the change sees it.
+        let later = cache.get(&store, &all).await.expect("statistics");
+        assert_eq!(
+            later.poles, 2,
+            "[{label}] a change before a request is seen"
+        );
+        store.close().await.ok();
+        db.drop_now().await;
+    }
+}
+
 /// Statistics are kept while the directory stays the same, and computed again as soon as
 /// it changes, whichever process changed it.
 #[tokio::test]

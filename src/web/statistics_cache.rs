@@ -36,20 +36,38 @@ impl StatisticsCache {
         store: &Store,
         query: &DirectoryQuery,
     ) -> Result<Arc<DirectoryStatistics>, StoreError> {
+        let arrival = store.directory_generation().await?;
+        self.get_as_of(store, query, arrival).await
+    }
+
+    /// The statistics of `query` holding at least every change up to the directory's
+    /// generation `arrival` (read when the request came): those kept if they are as new,
+    /// else computed now.
+    ///
+    /// Figures that another request computed while this one waited for its turn answer it
+    /// too, even if the directory changed again meanwhile: they hold every change made
+    /// before it came. Asking for the generation of when its turn comes instead would, under
+    /// a steady stream of writes, have each waiting request compute the figures again in
+    /// turn, and the requests queue behind each other for seconds.
+    pub async fn get_as_of(
+        &self,
+        store: &Store,
+        query: &DirectoryQuery,
+        arrival: i64,
+    ) -> Result<Arc<DirectoryStatistics>, StoreError> {
         // Queries that differ only in what the figures do not depend on share them.
         let key = query.for_statistics().to_query(None);
-        let generation = store.directory_generation().await?;
-        if let Some(kept) = self.kept(&key, generation) {
+        if let Some(kept) = self.kept(&key, arrival) {
             return Ok(kept);
         }
         let _one_at_a_time = self.computing.lock().await;
-        // Another request may have computed them meanwhile. The generation is read before
-        // computing: a change made during the computation makes the figures older than
-        // their generation says, never newer, so they are computed again next time.
-        let generation = store.directory_generation().await?;
-        if let Some(kept) = self.kept(&key, generation) {
+        if let Some(kept) = self.kept(&key, arrival) {
             return Ok(kept);
         }
+        // The generation is read before computing: a change made during the computation
+        // makes the figures older than their generation says, never newer, so they are
+        // computed again next time.
+        let generation = store.directory_generation().await?;
         let statistics = Arc::new(store.directory_statistics(query).await?);
         if let Ok(mut kept) = self.kept.lock() {
             kept.retain(|_, k| k.at.elapsed() < KEPT_FOR);
@@ -73,9 +91,11 @@ impl StatisticsCache {
         Ok(statistics)
     }
 
+    /// The figures kept for `key`, if they hold every change up to `generation` (the
+    /// generation only grows) and are less than [`KEPT_FOR`] old.
     fn kept(&self, key: &str, generation: i64) -> Option<Arc<DirectoryStatistics>> {
         let kept = self.kept.lock().ok()?;
         let k = kept.get(key)?;
-        (k.generation == generation && k.at.elapsed() < KEPT_FOR).then(|| k.statistics.clone())
+        (k.generation >= generation && k.at.elapsed() < KEPT_FOR).then(|| k.statistics.clone())
     }
 }

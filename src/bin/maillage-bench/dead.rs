@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::instance::prepare;
+use crate::instance::{prepare, sqlite_url};
 use crate::stand_ins::{StandIns, Tally, black_holes, receivers};
-use crate::{BenchResult, MARK, scratch_dir, server_binary, start_server};
+use crate::{BenchResult, MARK, ms, percentile, scratch_dir, server_binary, start_server};
 
 /// Followers' servers that take connections and never answer, in the dead-destinations
 /// mode: as many as delivery slots and more.
@@ -20,18 +20,6 @@ pub(crate) const PUBLICATIONS: usize = 10;
 /// the delivery's arrival, per publication.
 pub(crate) struct Latencies {
     per_publication: Vec<Vec<Duration>>,
-}
-
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-pub(crate) fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// The dead-destinations mode: publications from poles followed by live instances and by
@@ -105,7 +93,7 @@ pub(crate) async fn dead_run(binary: &Path, dead: usize) -> BenchResult<Latencie
     }
     let ports: Vec<&[u16]> = sets.iter().map(|(ports, _, _)| ports.as_slice()).collect();
     // The dead servers follow every pole.
-    let instance = prepare(dir.path(), &ports, &dead_ports).await?;
+    let instance = prepare(&sqlite_url(dir.path()), &ports, &dead_ports).await?;
     instance.close().await?;
     let (base, poles, token) = (&instance.base, &instance.poles, &instance.token);
 

@@ -10,7 +10,7 @@ use maillage::domain::ProjectInput;
 use maillage::federation::signatures::private_key;
 
 use crate::inbox::{INBOX_ACTIVITIES, INBOX_CONCURRENCY, SENDERS, inbox_run, senders};
-use crate::instance::prepare;
+use crate::instance::{prepare, sqlite_url};
 use crate::stand_ins::{STAND_INS, StandIns, Tally, receivers};
 use crate::{BenchResult, MARK, cpu_seconds, scratch_dir, server_binary, start_server};
 
@@ -193,7 +193,7 @@ pub(crate) async fn fan_out_run(
         sets.push((ports, received, listening));
     }
     let ports: Vec<&[u16]> = sets.iter().map(|(ports, _, _)| ports.as_slice()).collect();
-    let instance = prepare(dir.path(), &ports, &[]).await?;
+    let instance = prepare(&sqlite_url(dir.path()), &ports, &[]).await?;
     let store = &instance.store;
     let target = store
         .create_project(

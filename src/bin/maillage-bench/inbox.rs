@@ -1,6 +1,6 @@
 //! The inbox part of the default mode: signed `Like` activities posted to the server's
 //! shared inbox, verified and stored; signed beforehand, so that only the server's work is
-//! timed.
+//! timed. The senders and the signing serve the soak too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,27 +17,75 @@ pub(crate) const INBOX_CONCURRENCY: usize = 32;
 /// Remote actors signing those activities.
 pub(crate) const SENDERS: usize = 20;
 
-/// A signed `Like` ready to post.
+/// A signed activity ready to post.
 pub(crate) struct SignedPost {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
+/// A remote actor's id and the private key it signs with.
+pub(crate) type Sender = (String, maillage::federation::signatures::SigningKey);
+
+impl SignedPost {
+    /// `activity` signed by `actor` for a POST to `url`, dated now.
+    pub(crate) fn sign(
+        url: &url::Url,
+        (actor, key): &Sender,
+        activity: &serde_json::Value,
+    ) -> BenchResult<SignedPost> {
+        let body = serde_json::to_vec(activity)?;
+        let headers = sign_request(
+            url,
+            Some(&body),
+            &format!("{actor}#main-key"),
+            key,
+            SystemTime::now(),
+        )?;
+        Ok(SignedPost {
+            headers: headers.into_iter().filter(|(k, _)| k != "host").collect(),
+            body,
+        })
+    }
+
+    /// The POST of this activity to `url`, ready to send.
+    pub(crate) fn request(
+        &self,
+        client: &reqwest::Client,
+        url: &url::Url,
+    ) -> reqwest::RequestBuilder {
+        let mut request = client
+            .post(url.clone())
+            .header("content-type", "application/activity+json")
+            .body(self.body.clone());
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        request
+    }
+}
+
 /// Remote actors known to the instance, with the private keys they sign with.
-pub(crate) async fn senders(
-    store: &Store,
-) -> BenchResult<Vec<(String, maillage::federation::signatures::SigningKey)>> {
-    let mut senders = Vec::with_capacity(SENDERS);
-    for n in 0..SENDERS {
+pub(crate) async fn senders(store: &Store) -> BenchResult<Vec<Sender>> {
+    let hosts: Vec<String> = (0..SENDERS)
+        .map(|n| format!("127.0.0.{}:9", 2 + n % 200))
+        .collect();
+    senders_at(store, &hosts).await
+}
+
+/// One remote actor per host (`127.0.0.1:PORT`), `http://HOST/users/sN`, known to the
+/// instance with its public key, and the private key it signs with.
+pub(crate) async fn senders_at(store: &Store, hosts: &[String]) -> BenchResult<Vec<Sender>> {
+    let mut senders = Vec::with_capacity(hosts.len());
+    for (n, host) in hosts.iter().enumerate() {
         let pair = activitypub_federation::http_signatures::generate_actor_keypair()?;
-        let ap_id = format!("http://127.0.0.{}:9/users/s{n}", 2 + n % 200);
+        let ap_id = format!("http://{host}/users/s{n}");
         store
             .upsert_remote_actor(&NewRemoteActor {
                 ap_id: ap_id.clone(),
                 kind: "Person".into(),
                 username: Some(format!("s{n}")),
                 name: None,
-                domain: format!("127.0.0.{}:9", 2 + n % 200),
+                domain: host.clone(),
                 inbox: format!("{ap_id}/inbox"),
                 shared_inbox: None,
                 key_id: Some(format!("{ap_id}#main-key")),
@@ -55,30 +103,20 @@ pub(crate) async fn inbox_run(
     client: &reqwest::Client,
     base: &str,
     object: &str,
-    senders: &[(String, maillage::federation::signatures::SigningKey)],
+    senders: &[Sender],
 ) -> BenchResult<f64> {
     let url = url::Url::parse(&format!("{base}/inbox"))?;
     let mut posts = Vec::with_capacity(INBOX_ACTIVITIES);
     for n in 0..INBOX_ACTIVITIES {
-        let (actor, key) = &senders[n % senders.len()];
-        let body = serde_json::to_vec(&serde_json::json!({
+        let sender = &senders[n % senders.len()];
+        let activity = serde_json::json!({
             "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{actor}/likes/{n}"),
+            "id": format!("{}/likes/{n}", sender.0),
             "type": "Like",
-            "actor": actor,
+            "actor": sender.0,
             "object": object,
-        }))?;
-        let headers = sign_request(
-            &url,
-            Some(&body),
-            &format!("{actor}#main-key"),
-            key,
-            SystemTime::now(),
-        )?;
-        posts.push(SignedPost {
-            headers: headers.into_iter().filter(|(k, _)| k != "host").collect(),
-            body,
         });
+        posts.push(SignedPost::sign(&url, sender, &activity)?);
     }
     let posts = Arc::new(posts);
     let next = Arc::new(AtomicUsize::new(0));
@@ -97,14 +135,7 @@ pub(crate) async fn inbox_run(
             loop {
                 let n = next.fetch_add(1, Ordering::SeqCst);
                 let Some(post) = posts.get(n) else { break };
-                let mut request = client
-                    .post(url.clone())
-                    .header("content-type", "application/activity+json")
-                    .body(post.body.clone());
-                for (name, value) in &post.headers {
-                    request = request.header(name, value);
-                }
-                if let Ok(r) = request.send().await
+                if let Ok(r) = post.request(&client, &url).send().await
                     && r.status() == reqwest::StatusCode::ACCEPTED
                 {
                     accepted.fetch_add(1, Ordering::SeqCst);

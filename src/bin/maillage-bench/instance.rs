@@ -24,16 +24,69 @@ pub(crate) struct Instance {
     pub(crate) token: String,
 }
 
-/// An instance in `dir` with one pole per set of `followers` ports, each pole followed by
-/// the instances on its ports and on `every_pole`'s. The ports are taken before the
-/// server's, which cannot be one of them.
+/// The URL of a fresh SQLite database in `dir`.
+pub(crate) fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("bench.db").display())
+}
+
+/// A scratch PostgreSQL database created empty on the server of a URL, dropped when
+/// [`ScratchPostgres::drop_database`] is called (or kept with MAILLAGE_BENCH_KEEP=1).
+pub(crate) struct ScratchPostgres {
+    admin: sea_orm::DatabaseConnection,
+    name: String,
+    /// The URL of the scratch database.
+    pub(crate) url: String,
+}
+
+impl ScratchPostgres {
+    /// Drops `name` if it is left from an earlier run and creates it again, empty, on the
+    /// server of `server_url` (the URL of any database the user may connect to).
+    pub(crate) async fn create(server_url: &str, name: &str) -> BenchResult<ScratchPostgres> {
+        use sea_orm::ConnectionTrait;
+        let (prefix, _) = server_url
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit_once('/'))
+            .ok_or("the PostgreSQL URL must end with /database")?;
+        let admin = sea_orm::Database::connect(server_url).await?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        Ok(ScratchPostgres {
+            admin,
+            name: name.to_owned(),
+            url: format!("{prefix}/{name}"),
+        })
+    }
+
+    pub(crate) async fn drop_database(self) -> BenchResult<()> {
+        use sea_orm::ConnectionTrait;
+        if std::env::var_os("MAILLAGE_BENCH_KEEP").is_none() {
+            self.admin
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .await?;
+        }
+        self.admin.close().await?;
+        Ok(())
+    }
+}
+
+/// An instance on the empty database of `database_url`, with one pole per set of `followers` ports, each pole followed by the instances on its ports
+/// and on `every_pole`'s. The ports are taken before the server's, which cannot be one of
+/// them.
 pub(crate) async fn prepare(
-    dir: &Path,
+    database_url: &str,
     followers: &[&[u16]],
     every_pole: &[u16],
 ) -> BenchResult<Instance> {
     let port = free_port()?;
-    let database_url = format!("sqlite://{}", dir.join("bench.db").display());
+    let database_url = database_url.to_owned();
     let base = format!("http://127.0.0.1:{port}");
     let mut config = Config::default();
     config.database.url = database_url.clone();

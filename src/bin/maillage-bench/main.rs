@@ -9,19 +9,24 @@
 //! - signed inbox activities (`Like`) verified and stored per second;
 //! - the server's resident memory when idle and at its peak.
 //!
+//! `maillage-bench soak` runs instead a steady mixed load for minutes (readers of pages,
+//! feeds and the API, signed inbox activities, writes through the API, fan-outs) and
+//! checks that nothing fails, no delivery is lost and the server's memory does not grow.
 //! `maillage-bench dead` measures instead how long deliveries to live instances take when
 //! many followers' servers take connections and never answer; `maillage-bench signatures`,
 //! how long checking one request's signature takes with `ring`, as the server does, and
 //! with the `rsa` crate, as activitypub_federation does.
 //!
 //! The server is the real binary, started on a fresh SQLite database in a temporary
-//! directory; nothing leaves 127.0.0.1. Run it with `cargo run --release --bin maillage-bench`.
+//! directory (the soak can use a scratch PostgreSQL database instead); nothing leaves
+//! 127.0.0.1. Run it with `cargo run --release --bin maillage-bench`.
 
 mod dead;
 mod fan_out;
 mod inbox;
 mod instance;
 mod signatures;
+mod soak;
 mod stand_ins;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +76,7 @@ async fn run() -> BenchResult<()> {
     match std::env::args().nth(1).as_deref() {
         Some("dead") => return dead::dead_destinations().await,
         Some("signatures") => return signatures::run(),
+        Some("soak") => return soak::run(std::env::args().skip(2)).await,
         _ => {}
     }
 
@@ -225,6 +231,19 @@ async fn start_server(
     }
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
     Err(format!("the server did not start:\n{log}").into())
+}
+
+/// The value at fraction `p` (0 to 1) of sorted durations: `0.5` the median.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn free_port() -> BenchResult<u16> {

@@ -101,16 +101,31 @@ impl Tally {
     }
 }
 
-/// Stand-in instances: each a loopback port whose shared inbox counts the deliveries of
-/// the marked project. They are as lean as an HTTP/1.1 server can be (read the request,
+/// What stand-in instances do with each request they read: the port it came to and the
+/// whole request, head and body.
+pub(crate) trait Receipt: Send + Sync + 'static {
+    fn record(&self, port: u16, request: &[u8]);
+}
+
+/// A [`Tally`] counts the requests that carry the marked project.
+impl Receipt for Tally {
+    fn record(&self, _port: u16, request: &[u8]) {
+        if request.windows(MARK.len()).any(|w| w == MARK.as_bytes()) {
+            self.count();
+        }
+    }
+}
+
+/// Stand-in instances: each a loopback port whose shared inbox hands what it receives to
+/// `received` (a [`Tally`] counts the deliveries of the marked project). They are as lean as an HTTP/1.1 server can be (read the request,
 /// answer 202 and close), so that the machine's two cores go to the server measured; the
 /// connection closed after each answer keeps every fan-out on new connections, as a
 /// fan-out to instances not written to lately is. They stop listening when the returned
 /// set is dropped.
-pub(crate) async fn receivers(
+pub(crate) async fn receivers<R: Receipt>(
     runtime: &tokio::runtime::Handle,
     count: usize,
-    received: Arc<Tally>,
+    received: Arc<R>,
 ) -> BenchResult<(Vec<u16>, tokio::task::JoinSet<()>)> {
     let mut ports = Vec::with_capacity(count);
     let mut servers = tokio::task::JoinSet::new();
@@ -118,14 +133,15 @@ pub(crate) async fn receivers(
         let received = received.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
-        ports.push(listener.local_addr()?.port());
+        let port = listener.local_addr()?.port();
+        ports.push(port);
         servers.spawn_on(
             async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
                 while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(receive(stream, received.clone()));
+                    tokio::spawn(receive(stream, port, received.clone()));
                 }
             },
             runtime,
@@ -134,8 +150,12 @@ pub(crate) async fn receivers(
     Ok((ports, servers))
 }
 
-/// Reads one request, counts it if it carries the marked project, answers 202 and closes.
-pub(crate) async fn receive(mut stream: tokio::net::TcpStream, received: Arc<Tally>) {
+/// Reads one request, hands it to `received`, answers 202 and closes.
+pub(crate) async fn receive<R: Receipt>(
+    mut stream: tokio::net::TcpStream,
+    port: u16,
+    received: Arc<R>,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut request = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
@@ -163,9 +183,7 @@ pub(crate) async fn receive(mut stream: tokio::net::TcpStream, received: Arc<Tal
             break;
         }
     }
-    if request.windows(MARK.len()).any(|w| w == MARK.as_bytes()) {
-        received.count();
-    }
+    received.record(port, &request);
     let _ = stream
         .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         .await;
