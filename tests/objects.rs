@@ -370,3 +370,101 @@ async fn outbox_is_a_paged_ordered_collection_of_the_history() {
         db.drop_now().await;
     }
 }
+
+/// However many replies came, a project's page shows the latest hundred, oldest first, and
+/// says how many there are; their authors are read at once.
+#[tokio::test]
+async fn a_page_shows_the_latest_replies_of_many() {
+    use maillage::store::{NewRemoteActor, NewReply};
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        let store = &server.store;
+        let pole_input: PoleInput = input(json!({"slug": "redon", "name": "Pôle Redon"}));
+        let pole = store
+            .create_pole(&pole_input.validate().expect("pole"))
+            .await
+            .expect("create pole");
+        let project: ProjectInput = input(json!({"title": "Recyclerie"}));
+        let project = store
+            .create_project(pole.id, &project.validate().expect("project"))
+            .await
+            .expect("create");
+        let object = store
+            .local_object(&project.ap_id)
+            .await
+            .expect("lookup")
+            .expect("a local object");
+        let mut authors = Vec::new();
+        for n in 0..3 {
+            let ap_id = format!("https://masto{n}.example/users/a");
+            let actor = store
+                .upsert_remote_actor(&NewRemoteActor {
+                    ap_id: ap_id.clone(),
+                    kind: "Person".into(),
+                    username: Some(format!("lecteur{n}")),
+                    name: Some(format!("Lecteur {n}")),
+                    domain: format!("masto{n}.example"),
+                    inbox: format!("{ap_id}/inbox"),
+                    shared_inbox: None,
+                    key_id: Some(format!("{ap_id}#main-key")),
+                    public_key_pem: None,
+                    url: None,
+                })
+                .await
+                .expect("actor");
+            authors.push((ap_id, actor.id));
+        }
+        let start = chrono::Utc::now() - chrono::Duration::hours(2);
+        for n in 0..105 {
+            let (ap_id, author_id) = &authors[n % 3];
+            store
+                .add_reply(&NewReply {
+                    ap_id: &format!("{ap_id}/statuses/{n}"),
+                    object,
+                    author_id: *author_id,
+                    content_html: &format!("<p>Réponse numéro {n:03}</p>"),
+                    url: None,
+                    published_at: start + chrono::Duration::seconds(n as i64),
+                    needs_approval: false,
+                })
+                .await
+                .expect("reply");
+        }
+        let (status, page, _) = fetch(&server, &project.ap_id, "text/html").await;
+        assert_eq!(status, StatusCode::OK, "[{label}]");
+        let page = page.as_str().expect("HTML").to_owned();
+        assert!(page.contains("(105)"), "[{label}] the count of all replies");
+        assert!(
+            page.contains("100 / 105"),
+            "[{label}] says only the latest show"
+        );
+        assert!(
+            !page.contains("numéro 004"),
+            "[{label}] the oldest are left out"
+        );
+        let (first, last) = (
+            page.find("numéro 005").expect("the oldest shown"),
+            page.find("numéro 104").expect("the latest"),
+        );
+        assert!(first < last, "[{label}] oldest first");
+        for n in 0..3 {
+            assert!(
+                page.contains(&format!("Lecteur {n}")),
+                "[{label}] author {n}"
+            );
+        }
+        // The API's list for the pole's editors still has them all.
+        assert_eq!(
+            store
+                .list_replies(object.kind, object.id, false)
+                .await
+                .expect("replies")
+                .len(),
+            105,
+            "[{label}]"
+        );
+        server.stop().await;
+        db.drop_now().await;
+    }
+}

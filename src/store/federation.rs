@@ -65,6 +65,35 @@ pub struct NewRemoteActor {
     pub url: Option<String>,
 }
 
+/// The replies to an object not deleted: only visible ones unless `all`.
+fn replies_of(kind: Kind, object_id: i64, all: bool) -> sea_orm::Select<replies::Entity> {
+    let query = replies::Entity::find()
+        .filter(replies::Column::ObjectKind.eq(kind.id()))
+        .filter(replies::Column::ObjectId.eq(object_id))
+        .filter(replies::Column::DeletedAt.is_null());
+    if all {
+        query
+    } else {
+        query.filter(replies::Column::State.eq("visible"))
+    }
+}
+
+fn reply_record(m: replies::Model, author: RemoteActor) -> ReplyRecord {
+    ReplyRecord {
+        id: m.id,
+        ap_id: m.ap_id,
+        pole_id: m.pole_id,
+        object_kind: m.object_kind,
+        object_id: m.object_id,
+        content_html: m.content_html,
+        url: m.url,
+        state: m.state,
+        author,
+        published_at: m.published_at,
+        updated_at: m.updated_at,
+    }
+}
+
 fn remote_actor(m: remote_actors::Model) -> RemoteActor {
     RemoteActor {
         id: m.id,
@@ -709,40 +738,59 @@ impl Store {
         object_id: i64,
         all: bool,
     ) -> Result<Vec<ReplyRecord>> {
-        let mut query = replies::Entity::find()
-            .filter(replies::Column::ObjectKind.eq(kind.id()))
-            .filter(replies::Column::ObjectId.eq(object_id))
-            .filter(replies::Column::DeletedAt.is_null());
-        if !all {
-            query = query.filter(replies::Column::State.eq("visible"));
-        }
-        let models = query
+        let models = replies_of(kind, object_id, all)
             .order_by_asc(replies::Column::PublishedAt)
             .order_by_asc(replies::Column::Id)
             .all(&self.db)
             .await?;
-        let mut items = Vec::with_capacity(models.len());
-        for m in models {
-            items.push(self.reply_record(m).await?);
-        }
-        Ok(items)
+        self.reply_records(models).await
+    }
+
+    /// The `limit` latest visible replies to an object, oldest first, and how many there
+    /// are in all: what a page shows, however many came.
+    pub async fn latest_replies(
+        &self,
+        kind: Kind,
+        object_id: i64,
+        limit: u64,
+    ) -> Result<(Vec<ReplyRecord>, u64)> {
+        let total = replies_of(kind, object_id, false).count(&self.db).await?;
+        let mut models = replies_of(kind, object_id, false)
+            .order_by_desc(replies::Column::PublishedAt)
+            .order_by_desc(replies::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        models.reverse();
+        Ok((self.reply_records(models).await?, total))
+    }
+
+    /// Replies with their authors, read in one query.
+    async fn reply_records(&self, models: Vec<replies::Model>) -> Result<Vec<ReplyRecord>> {
+        let mut ids: Vec<i64> = models.iter().map(|m| m.remote_actor_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let authors: std::collections::HashMap<i64, RemoteActor> = remote_actors::Entity::find()
+            .filter(remote_actors::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, remote_actor(m)))
+            .collect();
+        models
+            .into_iter()
+            .map(|m| {
+                let author = authors.get(&m.remote_actor_id).cloned().ok_or_else(|| {
+                    StoreError::NotFound(format!("remote actor {}", m.remote_actor_id))
+                })?;
+                Ok(reply_record(m, author))
+            })
+            .collect()
     }
 
     async fn reply_record(&self, m: replies::Model) -> Result<ReplyRecord> {
         let author = self.remote_actor_by_id(m.remote_actor_id).await?;
-        Ok(ReplyRecord {
-            id: m.id,
-            ap_id: m.ap_id,
-            pole_id: m.pole_id,
-            object_kind: m.object_kind,
-            object_id: m.object_id,
-            content_html: m.content_html,
-            url: m.url,
-            state: m.state,
-            author,
-            published_at: m.published_at,
-            updated_at: m.updated_at,
-        })
+        Ok(reply_record(m, author))
     }
 
     pub async fn reply(&self, id: i64) -> Result<ReplyRecord> {

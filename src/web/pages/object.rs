@@ -31,6 +31,8 @@ struct ObjectPage {
     description_html: String,
     how_to_answer: String,
     replies: Vec<ReplyItem>,
+    /// All the visible replies, of which `replies` are the latest.
+    replies_total: u64,
     ap_id: String,
 }
 
@@ -254,6 +256,9 @@ impl ObjectPageData for CallForCooperation {
     }
 }
 
+/// The most replies a page shows: the latest ones.
+pub const REPLIES_SHOWN: u64 = 100;
+
 /// The HTML page of a project, an event or a call, with the replies received.
 pub async fn object_page<T: ObjectPageData>(
     state: &AppState,
@@ -275,13 +280,11 @@ async fn object_page_inner<T: ObjectPageData>(
     let (id, public_id, ap_id, pole_id) = T::ids(&record);
     let pole = state.store.pole_by_id(pole_id).await?;
     let parts = T::page(&record, &pole, c, &state.store);
-    let replies = state
+    let (shown, replies_total) = state
         .store
-        .list_replies(T::KIND, id, false)
-        .await?
-        .iter()
-        .map(|r| ReplyItem::new(r, c.lang))
-        .collect();
+        .latest_replies(T::KIND, id, REPLIES_SHOWN)
+        .await?;
+    let replies = shown.iter().map(|r| ReplyItem::new(r, c.lang)).collect();
     let slug = &pole.pole.slug;
     let url = state.store.url(&format!("/{}/{public_id}", T::KIND.path()));
     let mut meta = Meta::new(parts.title.clone(), parts.summary.clone(), url)
@@ -326,6 +329,7 @@ async fn object_page_inner<T: ObjectPageData>(
             description_html: parts.description_html,
             how_to_answer: parts.how_to_answer,
             replies,
+            replies_total,
             ap_id: ap_id.to_owned(),
         },
         StatusCode::OK,
