@@ -1296,9 +1296,10 @@ async fn unknown_user_names_cost_a_password_check_like_known_ones() {
         );
 
         // Many at once, each from its own address: every one is checked in turn, never more
-        // than the bound at the same time.
+        // than the bound at the same time. Six, so that the last one's turn comes well within
+        // the wait allowed even on a busy machine (a debug build's check takes about a second).
         let mut visitors = Vec::new();
-        for i in 0..12 {
+        for i in 0..6 {
             let mut v = Visitor::new(&server);
             let token = v.open_sign_in().await;
             visitors.push((v, token, format!("198.51.100.{i}")));
@@ -1315,7 +1316,7 @@ async fn unknown_user_names_cost_a_password_check_like_known_ones() {
         while let Some(status) = tasks.join_next().await {
             assert_eq!(status.expect("task"), StatusCode::UNAUTHORIZED, "[{label}]");
         }
-        assert_eq!(gate.checks_started() - before, 12, "[{label}]");
+        assert_eq!(gate.checks_started() - before, 6, "[{label}]");
         assert!(
             gate.peak_concurrent() <= 2,
             "[{label}] {} checks ran at once",
