@@ -275,7 +275,8 @@ async fn get(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let body = response.text().await.expect("body");
+    // The bytes as sent: `text()` would drop a byte-order mark.
+    let body = String::from_utf8(response.bytes().await.expect("body").to_vec()).expect("UTF-8");
     Fetched {
         status,
         content_type,
@@ -584,6 +585,57 @@ async fn feeds_on(db: &TestDb) {
         .find(|r| &r[column("slug")] == "ajaccio")
         .expect("row");
     assert_eq!(&corsica[column("departements")], "2A");
+    // A handle cannot start a formula: it is written as it is.
+    assert!(
+        redon_row[column("handle")].starts_with("@redon@"),
+        "[{label}] {:?}",
+        &redon_row[column("handle")]
+    );
+
+    // The same table for French spreadsheets: a byte-order mark, `;` between cells,
+    // decimal commas, and otherwise the same cells.
+    let french = ok(
+        &server,
+        "/feeds/poles.csv?spreadsheet=fr",
+        "text/csv; charset=utf-8",
+    )
+    .await;
+    let body = french
+        .body
+        .strip_prefix('\u{feff}')
+        .expect("byte-order mark");
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(body.as_bytes());
+    assert_eq!(reader.headers().expect("header row"), &headers);
+    let french_rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(french_rows.len(), rows.len(), "[{label}]");
+    for (french_row, row) in french_rows.iter().zip(&rows) {
+        for (i, (french_cell, cell)) in french_row.iter().zip(row.iter()).enumerate() {
+            if ["latitude", "longitude"].contains(&&headers[i]) {
+                assert_eq!(french_cell, cell.replace('.', ","), "[{label}]");
+            } else {
+                assert_eq!(french_cell, cell, "[{label}] {}", &headers[i]);
+            }
+        }
+    }
+    assert!(
+        french_rows
+            .iter()
+            .any(|r| r[column("latitude")].contains(',')),
+        "[{label}] decimal commas"
+    );
+    let refused = server
+        .client
+        .get(server.url("/feeds/poles.csv?spreadsheet=de"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 400, "[{label}]");
+    assert!(
+        refused.text().await.expect("body").contains("spreadsheet"),
+        "[{label}] names the parameter"
+    );
 
     // CSV of members: formulas neutralised.
     let members_csv = ok(&server, "/feeds/members.csv", "text/csv; charset=utf-8").await;

@@ -1,6 +1,40 @@
 //! CSV (RFC 4180, UTF-8, header row) tables of poles and of their members, safe to open in a spreadsheet.
+//!
+//! Each table has two dialects: RFC 4180 (`,` between cells, `.` in decimals), for scripts,
+//! and the one French spreadsheets open as they are (`;` between cells, `,` in decimals and a
+//! byte-order mark, so that Excel reads UTF-8). The importers read both.
 
 use super::PoleEntry;
+
+/// How cells are separated and numbers written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// RFC 4180: `,` between cells, `.` in decimal numbers, no byte-order mark.
+    #[default]
+    Rfc4180,
+    /// For spreadsheets set to French: `;` between cells, `,` in decimal numbers, and a
+    /// UTF-8 byte-order mark first.
+    French,
+}
+
+impl Dialect {
+    /// The dialect a feed's `spreadsheet` parameter names: `fr`, or nothing for RFC 4180.
+    pub fn from_parameter(value: Option<&str>) -> Option<Dialect> {
+        match value {
+            None => Some(Dialect::Rfc4180),
+            Some("fr") => Some(Dialect::French),
+            Some(_) => None,
+        }
+    }
+
+    fn decimal(self, value: f64) -> String {
+        let text = value.to_string();
+        match self {
+            Dialect::Rfc4180 => text,
+            Dialect::French => text.replace('.', ","),
+        }
+    }
+}
 
 /// Neutralises a cell a spreadsheet would run as a formula (OWASP "CSV injection"): a leading
 /// `=`, `+`, `-`, `@`, tab or carriage return gets a leading apostrophe.
@@ -22,11 +56,16 @@ fn opt(value: Option<&str>) -> String {
     value.map(safe_cell).unwrap_or_default()
 }
 
-fn writer() -> csv::Writer<Vec<u8>> {
+fn writer(dialect: Dialect) -> csv::Writer<Vec<u8>> {
+    let (delimiter, start) = match dialect {
+        Dialect::Rfc4180 => (b',', Vec::new()),
+        Dialect::French => (b';', "\u{feff}".as_bytes().to_vec()),
+    };
     // RFC 4180 lines end with CRLF.
     csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new())
+        .delimiter(delimiter)
+        .from_writer(start)
 }
 
 fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
@@ -63,8 +102,8 @@ pub const POLE_COLUMNS: &[&str] = &[
 ];
 
 /// One row per pole, with its territory at every level and its member counts.
-pub fn poles(entries: &[PoleEntry]) -> Vec<u8> {
-    let mut w = writer();
+pub fn poles(entries: &[PoleEntry], dialect: Dialect) -> Vec<u8> {
+    let mut w = writer(dialect);
     let reference = crate::domain::territory_ref::Reference::get();
     // Writing to memory cannot fail.
     let _ = w.write_record(POLE_COLUMNS);
@@ -77,7 +116,8 @@ pub fn poles(entries: &[PoleEntry]) -> Vec<u8> {
             safe_cell(&pole.slug),
             safe_cell(&pole.name),
             safe_cell(&record.ap_id),
-            safe_cell(&format!("@{}@{}", pole.slug, record.domain)),
+            // A slug and a domain hold no operator or bracket: no formula can start here.
+            format!("@{}@{}", pole.slug, record.domain),
             opt(pole.summary.as_deref()),
             opt(pole.website.as_deref()),
             opt(pole.contact_email.as_deref()),
@@ -115,11 +155,11 @@ pub fn poles(entries: &[PoleEntry]) -> Vec<u8> {
             place.map(|p| safe_cell(&p.one_line())).unwrap_or_default(),
             place
                 .and_then(|p| p.latitude)
-                .map(|v| v.to_string())
+                .map(|v| dialect.decimal(v))
                 .unwrap_or_default(),
             place
                 .and_then(|p| p.longitude)
-                .map(|v| v.to_string())
+                .map(|v| dialect.decimal(v))
                 .unwrap_or_default(),
             record.updated_at.to_rfc3339(),
         ];
@@ -144,8 +184,8 @@ pub const MEMBER_COLUMNS: &[&str] = &[
 ];
 
 /// One row per member of each pole.
-pub fn members(entries: &[PoleEntry]) -> Vec<u8> {
-    let mut w = writer();
+pub fn members(entries: &[PoleEntry], dialect: Dialect) -> Vec<u8> {
+    let mut w = writer(dialect);
     let _ = w.write_record(MEMBER_COLUMNS);
     for entry in entries {
         let record = &entry.record;

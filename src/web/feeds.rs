@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::feeds::csv::Dialect;
 use crate::feeds::{self, Directory, FeedInfo, PoleEntry};
 use crate::store::search::{DirectoryOrder, DirectoryParams, PageLimits};
 use crate::store::{
@@ -253,6 +254,29 @@ struct Request {
     uri: axum::http::Uri,
 }
 
+/// The dialect a table is asked in (`spreadsheet=fr` for French spreadsheets); the other
+/// formats have none and leave the parameter alone, as any parameter they do not know.
+fn csv_dialect(format: Format, raw_query: Option<&str>) -> ApiResult<Dialect> {
+    if !matches!(format, Format::PolesCsv | Format::MembersCsv) {
+        return Ok(Dialect::default());
+    }
+    let mut asked = url::form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "spreadsheet")
+        .map(|(_, v)| v.into_owned());
+    let value = asked.next();
+    if asked.next().is_some() {
+        return Err(ApiError::BadRequest(
+            "spreadsheet: the parameter is given more than once".into(),
+        ));
+    }
+    Dialect::from_parameter(value.as_deref()).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "spreadsheet: `{}` is not a spreadsheet dialect (only `fr`: `;` between cells, decimal commas, a byte-order mark)",
+            value.unwrap_or_default()
+        ))
+    })
+}
+
 async fn instance_name(store: &Store) -> ApiResult<String> {
     Ok(store
         .instance_settings()
@@ -269,6 +293,7 @@ async fn serve_feed(
     request: Request,
 ) -> ApiResult<Response> {
     let query = feed_query(request.uri.query(), state.config.feeds.max_items)?;
+    let dialect = csv_dialect(format, request.uri.query())?;
     let page_number = query.page;
     let scope = match slug {
         Some(slug) => Some(state.store.pole(slug).await?),
@@ -319,8 +344,8 @@ async fn serve_feed(
         Format::Calendar => feeds::ical::render(&title, &directory),
         // Only what has a point is drawn.
         Format::GeoJson => feeds::geojson::render(&directory),
-        Format::PolesCsv => feeds::csv::poles(&directory.poles),
-        Format::MembersCsv => feeds::csv::members(&directory.poles),
+        Format::PolesCsv => feeds::csv::poles(&directory.poles, dialect),
+        Format::MembersCsv => feeds::csv::members(&directory.poles, dialect),
         Format::GoGoCarto => feeds::gogocarto::render(&directory.poles, state.store.domain()),
     };
     let content_type = match format {

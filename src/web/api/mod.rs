@@ -78,6 +78,53 @@ impl utoipa::Modify for TokenSecurity {
     }
 }
 
+/// What every operation that reads a JSON body may also answer, and the plain JSON a merge
+/// patch is also accepted as: written once here rather than in each operation.
+struct BodyRefusals;
+
+impl utoipa::Modify for BodyRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refusal = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                let Some(body) = operation.request_body.as_mut() else {
+                    continue;
+                };
+                let json_body = body.content.keys().any(|t| t.ends_with("json"));
+                if let Some(patch) = body.content.get("application/merge-patch+json").cloned() {
+                    body.content
+                        .entry("application/json".to_owned())
+                        .or_insert(patch);
+                }
+                if !json_body {
+                    continue;
+                }
+                let responses = &mut operation.responses.responses;
+                responses.entry("400".to_owned()).or_insert_with(|| {
+                    refusal("The body is not one JSON value of the expected shape").into()
+                });
+                responses
+                    .entry("415".to_owned())
+                    .or_insert_with(|| refusal("The body is not sent as JSON").into());
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -85,7 +132,7 @@ impl utoipa::Modify for TokenSecurity {
         description = "Read the directory of the poles (PTCE) this instance hosts, and manage them with an API token.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
     ),
-    modifiers(&TokenSecurity),
+    modifiers(&TokenSecurity, &BodyRefusals),
     paths(
         meta::instance, meta::put_instance, meta::vocabularies, meta::communes, meta::me, meta::deliveries,
         poles::list, poles::create, poles::get, poles::put, poles::patch, poles::delete,

@@ -113,6 +113,8 @@ struct DirectoryPage {
     /// The number of matches, `1001+` when they were not all counted.
     total: String,
     feed_query: String,
+    /// The same for the table for French spreadsheets.
+    csv_fr_query: String,
     page: u64,
     pages: u64,
     prev_url: Option<String>,
@@ -186,9 +188,9 @@ pub async fn directory_page(
             format!("/directory?{q}")
         }
     };
-    let feed_query = match params.to_query(None) {
-        q if q.is_empty() => String::new(),
-        q => format!("?{q}"),
+    let (feed_query, csv_fr_query) = match params.to_query(None) {
+        q if q.is_empty() => (String::new(), "?spreadsheet=fr".to_owned()),
+        q => (format!("?{q}"), format!("?{q}&spreadsheet=fr")),
     };
     let kinds = KINDS
         .iter()
@@ -281,6 +283,7 @@ pub async fn directory_page(
         results: selection.items,
         total,
         feed_query,
+        csv_fr_query,
         page: params.page,
         pages,
         prev_url: (params.page > 1).then(|| page_url(params.page - 1)),
