@@ -102,11 +102,14 @@ pub struct Reference {
     folded: OnceLock<FoldedNames>,
 }
 
-/// `fold(name)` of every commune, concatenated in commune order, with where each ends.
+/// `fold(name)` of every commune, concatenated in commune order, with where each ends; and
+/// the same for `canonical(fold(name))`.
 #[derive(Debug)]
 struct FoldedNames {
     names: String,
     ends: Vec<u32>,
+    canonical: String,
+    canonical_ends: Vec<u32>,
 }
 
 static REFERENCE: OnceLock<Reference> = OnceLock::new();
@@ -166,7 +169,10 @@ impl Reference {
         &self.regions
     }
 
-    /// Communes whose postal code equals `query`, or whose name matches it ignoring case, accents, hyphens and apostrophes (exact matches first, then prefix matches), at most `limit`.
+    /// Communes whose INSEE code or postal code equals `query`, or whose name matches it
+    /// ignoring case, accents, hyphens and apostrophes, a leading article (« Le Mans » as
+    /// « mans ») and the abbreviations of saints (« st », « ste »): exact matches first, then
+    /// prefix matches, at most `limit`.
     ///
     /// Within each group, more populous communes come first: a person typing
     /// "saint denis" most likely means one of the large ones.
@@ -176,21 +182,30 @@ impl Reference {
         if limit == 0 || folded.is_empty() {
             return Vec::new();
         }
+        let canonical_query = canonical(&folded);
         let names = self.folded.get_or_init(|| self.fold_names());
         // Postal codes are five digits: other queries need not read them. A commune's line
         // is read only when it matches.
         let postal = query.len() == 5 && query.bytes().all(|b| b.is_ascii_digit());
-        // (rank, population, index): rank 0 = postal code, 1 = exact name, 2 = name prefix.
+        let code = self.commune(&query.to_ascii_uppercase()).map(|c| c.code);
+        // (rank, population, index): rank 0 = INSEE or postal code, 1 = exact name,
+        // 2 = name prefix.
         let mut hits: Vec<(u8, u32, usize)> = Vec::new();
-        let mut start = 0;
-        for (index, &end) in names.ends.iter().enumerate() {
+        let (mut start, mut canonical_start) = (0, 0);
+        for (index, (&end, &canonical_end)) in
+            names.ends.iter().zip(&names.canonical_ends).enumerate()
+        {
             let name = &names.names[start..end as usize];
+            let canonical_name = &names.canonical[canonical_start..canonical_end as usize];
             start = end as usize;
-            let rank = if postal && self.postal_codes_at(index).contains(query) {
+            canonical_start = canonical_end as usize;
+            let rank = if (postal && self.postal_codes_at(index).contains(query))
+                || code.is_some_and(|code| self.code_at(index) == code)
+            {
                 0
-            } else if name == folded {
+            } else if name == folded || canonical_name == canonical_query {
                 1
-            } else if name.starts_with(&folded) {
+            } else if name.starts_with(&folded) || canonical_name.starts_with(&canonical_query) {
                 2
             } else {
                 continue;
@@ -217,15 +232,33 @@ impl Reference {
     fn fold_names(&self) -> FoldedNames {
         let mut names = String::with_capacity(COMMUNES_TSV.len() / 4);
         let mut ends = Vec::with_capacity(self.communes.len());
+        let mut canonical_names = String::with_capacity(COMMUNES_TSV.len() / 4);
+        let mut canonical_ends = Vec::with_capacity(self.communes.len());
         for i in 0..self.communes.len() {
+            let start = names.len();
             // Every line was checked at load: a commune is always read.
             if let Some(commune) = self.commune_at(i) {
                 fold_into(commune.name, &mut names);
             }
+            canonical_names.push_str(&canonical(&names[start..]));
             ends.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
+            canonical_ends.push(u32::try_from(canonical_names.len()).unwrap_or(u32::MAX));
         }
         names.shrink_to_fit();
-        FoldedNames { names, ends }
+        canonical_names.shrink_to_fit();
+        FoldedNames {
+            names,
+            ends,
+            canonical: canonical_names,
+            canonical_ends,
+        }
+    }
+
+    /// The INSEE code of the commune at `i` (the first field of its line).
+    fn code_at(&self, i: usize) -> &'static str {
+        self.communes
+            .get(i)
+            .map_or("", |&start| commune_field(start, 0))
     }
 
     // Panicking on malformed data is acceptable only because the files are embedded at build
@@ -394,6 +427,26 @@ fn non_empty(field: &'static str) -> Option<&'static str> {
 }
 
 /// Lower-case, strip French accents/diacritics (é→e, ç→c, œ→oe, æ→ae …), turn hyphens/apostrophes into spaces, collapse spaces.
+/// A folded name as people shorten it: the saints' abbreviations written out (« st » →
+/// « saint », « ste » → « sainte ») and a leading article dropped when words follow it
+/// (« le mans » → « mans », « l isle adam » → « isle adam »).
+pub fn canonical(folded: &str) -> String {
+    let mut words: Vec<&str> = folded
+        .split(' ')
+        .map(|word| match word {
+            "st" => "saint",
+            "ste" => "sainte",
+            "sts" => "saints",
+            "stes" => "saintes",
+            word => word,
+        })
+        .collect();
+    if words.len() > 1 && matches!(words[0], "le" | "la" | "les" | "l") {
+        words.remove(0);
+    }
+    words.join(" ")
+}
+
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     fold_into(text, &mut out);
@@ -595,6 +648,31 @@ mod tests {
         // "20" was Corsica's département before 1976.
         assert!(r.departement("20").is_none());
         assert!(r.region("99").is_none());
+    }
+
+    #[test]
+    fn search_by_insee_code_article_and_abbreviation() {
+        let r = reference();
+        let first = |query: &str| r.search_communes(query, 5).first().map(|c| c.name);
+        assert_eq!(first("35236"), Some("Redon"));
+        assert_eq!(first("2A004"), Some("Ajaccio"));
+        assert_eq!(first("2a004"), Some("Ajaccio"));
+        assert_eq!(first("st malo"), Some("Saint-Malo"));
+        assert_eq!(first("St-Malo"), Some("Saint-Malo"));
+        assert_eq!(first("ste maxime"), Some("Sainte-Maxime"));
+        assert_eq!(first("mans"), Some("Le Mans"));
+        assert_eq!(first("Le Mans"), Some("Le Mans"));
+        assert_eq!(first("havre"), Some("Le Havre"));
+        assert_eq!(first("isle adam"), Some("L'Isle-Adam"));
+        // An article alone still finds the names that begin with it.
+        assert!(
+            r.search_communes("le", 20)
+                .iter()
+                .all(|c| fold(c.name).starts_with("le")),
+        );
+        assert_eq!(canonical("st jean de luz"), "saint jean de luz");
+        assert_eq!(canonical("les"), "les");
+        assert_eq!(canonical("les sables d olonne"), "sables d olonne");
     }
 
     #[test]
