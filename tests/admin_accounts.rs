@@ -599,3 +599,121 @@ async fn managing_tokens(server: &TestServer, label: &str) {
         "[{label}]"
     );
 }
+
+/// Opens the page of an e-mailed link and chooses this password there.
+async fn choose(v: &mut Visitor, path: &str, password: &str) -> StatusCode {
+    let page = v.get(path).await;
+    assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+    let token = common::visitor::hidden(&page.body, "token");
+    let action = path.split('?').next().unwrap_or_default().to_owned();
+    v.post(
+        &action,
+        &[
+            ("_csrf", csrf(&page.body).as_str()),
+            ("token", token.as_str()),
+            ("password", password),
+            ("password2", password),
+        ],
+    )
+    .await
+    .status
+}
+
+/// With e-mail configured, the accounts page invites by e-mail and an account's page sends a
+/// reset link.
+#[tokio::test]
+#[ignore = "needs MAILLAGE_TEST_SMTP=1 (Python 3 and PyPI)"]
+async fn with_e_mail_the_administration_invites_and_sends_reset_links() {
+    use common::smtp::SmtpPeer;
+    common::smtp::require_enabled();
+    let peer = SmtpPeer::start();
+    let mut seen = 0;
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start_on(&db, 0, |c| peer.configure(c)).await;
+        setup(&server).await;
+        let hash = maillage::auth::hash_password(PASSWORD).expect("hash");
+        let bob = server
+            .store
+            .create_user("bob", Some("bob@example.org"), Some(hash), Role::Editor)
+            .await
+            .expect("bob")
+            .id;
+        let mut admin = signed_in(&server, "webadmin", PASSWORD).await;
+        let list = admin.get("/admin/users").await;
+        assert!(
+            list.body.contains("action=\"/admin/users/invite\""),
+            "[{label}] {}",
+            list.body
+        );
+        let bad = admin
+            .submit(
+                "/admin/users",
+                "/admin/users/invite",
+                &[("email", "not an address"), ("pole", "ptce-rhone")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "[{label}]");
+        let sent = admin
+            .submit(
+                "/admin/users",
+                "/admin/users/invite",
+                &[("email", "jeanne@example.org"), ("pole", "ptce-rhone")],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "[{label}] {}", sent.body);
+        assert!(sent.location.starts_with("/admin/users?done="), "[{label}]");
+        let mail = peer.wait_for(seen + 1).await.pop().expect("a message");
+        seen += 1;
+        assert_eq!(mail.to, ["jeanne@example.org"], "[{label}]");
+        let link = mail
+            .link(&format!("{}/admin/login/invite?token=", server.base))
+            .expect("an invitation link");
+        let mut jeanne = Visitor::new(&server);
+        let path = link.trim_start_matches(&server.base).to_owned();
+        assert_eq!(
+            choose(&mut jeanne, &path, NEW_PASSWORD).await,
+            StatusCode::OK,
+            "[{label}]"
+        );
+        signed_in(&server, "jeanne", NEW_PASSWORD).await;
+
+        let page = user_id(bob);
+        let shown = admin.get(&page).await;
+        assert!(
+            shown.body.contains("Envoyer un lien de réinitialisation"),
+            "[{label}] {}",
+            shown.body
+        );
+        let mut bob_here = signed_in(&server, "bob", PASSWORD).await;
+        let asked = admin
+            .submit(&page, &format!("{page}/password"), &[("how", "link")])
+            .await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER, "[{label}] {}", asked.body);
+        let mail = peer.wait_for(seen + 1).await.pop().expect("a message");
+        seen += 1;
+        assert_eq!(mail.to, ["bob@example.org"], "[{label}]");
+        let link = mail
+            .link(&format!("{}/admin/login/reset?token=", server.base))
+            .expect("a reset link");
+        assert_eq!(
+            bob_here.get("/admin").await.status,
+            StatusCode::OK,
+            "[{label}] nothing changes until the link is followed"
+        );
+        let path = link.trim_start_matches(&server.base).to_owned();
+        assert_eq!(
+            choose(&mut Visitor::new(&server), &path, NEW_PASSWORD).await,
+            StatusCode::OK,
+            "[{label}]"
+        );
+        assert_eq!(
+            bob_here.get("/admin").await.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] bob's sessions ended"
+        );
+        signed_in(&server, "bob", NEW_PASSWORD).await;
+        server.stop().await;
+        db.drop_now().await;
+    }
+}
