@@ -48,7 +48,12 @@ async fn setup(server: &TestServer) -> i64 {
 async fn signed_in(server: &TestServer, name: &str, password: &str) -> Visitor {
     let mut v = Visitor::new(server);
     let answer = v.sign_in(name, password).await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{name}: {}", answer.body);
+    assert_eq!(
+        answer.status,
+        StatusCode::SEE_OTHER,
+        "{name}: {}",
+        answer.body
+    );
     v
 }
 
@@ -143,9 +148,7 @@ async fn others_are_refused(server: &TestServer, label: &str, editor: i64) {
     let answer = v.get("/admin/users").await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "[{label}]");
     assert!(
-        answer
-            .body
-            .contains("administrators can use this page."),
+        answer.body.contains("administrators can use this page."),
         "[{label}] {}",
         answer.body
     );
@@ -181,9 +184,7 @@ async fn own_password(server: &TestServer, label: &str) {
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "[{label}]");
     assert!(
-        wrong
-            .body
-            .contains("Le mot de passe actuel est incorrect."),
+        wrong.body.contains("Le mot de passe actuel est incorrect."),
         "[{label}] {}",
         wrong.body
     );
@@ -249,7 +250,12 @@ async fn own_password(server: &TestServer, label: &str) {
             ],
         )
         .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "[{label}] {}", done.body);
+    assert_eq!(
+        done.status,
+        StatusCode::SEE_OTHER,
+        "[{label}] {}",
+        done.body
+    );
     assert!(
         done.location.starts_with("/admin/account?done="),
         "[{label}]"
@@ -419,11 +425,7 @@ async fn managing_accounts(server: &TestServer, label: &str) {
 
     // A new password, shown once, ends the person's sessions.
     let reset = admin
-        .submit(
-            &page,
-            &format!("{page}/password"),
-            &[("how", "password")],
-        )
+        .submit(&page, &format!("{page}/password"), &[("how", "password")])
         .await;
     let again = secret(&reset);
     assert_ne!(again, password, "[{label}]");
@@ -446,13 +448,9 @@ async fn managing_accounts(server: &TestServer, label: &str) {
     let confirm = admin.get(&format!("{page}/delete")).await;
     assert_eq!(confirm.status, StatusCode::OK, "[{label}]");
     assert!(
-        confirm
-            .body
-            .contains("Supprimer le compte « nouvelle » ?")
+        confirm.body.contains("Supprimer le compte « nouvelle » ?")
             && confirm.body.contains(&format!("href=\"{page}\""))
-            && confirm
-                .body
-                .contains(&format!("action=\"{page}/delete\"")),
+            && confirm.body.contains(&format!("action=\"{page}/delete\"")),
         "[{label}] {}",
         confirm.body
     );
@@ -524,11 +522,12 @@ async fn managing_tokens(server: &TestServer, label: &str) {
     let unnamed = admin
         .submit(page, page, &[("user", "editrice"), ("name", "  ")])
         .await;
-    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY, "[{label}]");
-    assert!(
-        unnamed.body.contains("Donnez un nom au jeton"),
+    assert_eq!(
+        unnamed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "[{label}]"
     );
+    assert!(unnamed.body.contains("Donnez un nom au jeton"), "[{label}]");
 
     let created = admin
         .submit(page, page, &[("user", "editrice"), ("name", "Tableur")])
@@ -661,7 +660,12 @@ async fn with_e_mail_the_administration_invites_and_sends_reset_links() {
                 &[("email", "jeanne@example.org"), ("pole", "ptce-rhone")],
             )
             .await;
-        assert_eq!(sent.status, StatusCode::SEE_OTHER, "[{label}] {}", sent.body);
+        assert_eq!(
+            sent.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            sent.body
+        );
         assert!(sent.location.starts_with("/admin/users?done="), "[{label}]");
         let mail = peer.wait_for(seen + 1).await.pop().expect("a message");
         seen += 1;
@@ -689,7 +693,12 @@ async fn with_e_mail_the_administration_invites_and_sends_reset_links() {
         let asked = admin
             .submit(&page, &format!("{page}/password"), &[("how", "link")])
             .await;
-        assert_eq!(asked.status, StatusCode::SEE_OTHER, "[{label}] {}", asked.body);
+        assert_eq!(
+            asked.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            asked.body
+        );
         let mail = peer.wait_for(seen + 1).await.pop().expect("a message");
         seen += 1;
         assert_eq!(mail.to, ["bob@example.org"], "[{label}]");

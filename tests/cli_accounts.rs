@@ -43,7 +43,8 @@ fn maillage(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Outcome {
     let mut child = cmd.spawn().expect("start the maillage binary");
     if let Some(text) = stdin {
         let mut pipe = child.stdin.take().expect("standard input");
-        pipe.write_all(text.as_bytes()).expect("write standard input");
+        pipe.write_all(text.as_bytes())
+            .expect("write standard input");
     }
     let output = child.wait_with_output().expect("wait for maillage");
     Outcome {
@@ -187,11 +188,7 @@ async fn passwd_unlock_and_delete_from_the_command_line() {
         let out = ok(&db, &["user", "delete", "bob"], None);
         assert!(out.contains("deleted editor `bob`"), "[{label}] {out}");
         assert!(
-            store
-                .user_by_username("bob")
-                .await
-                .expect("read")
-                .is_none(),
+            store.user_by_username("bob").await.expect("read").is_none(),
             "[{label}]"
         );
         assert!(
@@ -206,11 +203,7 @@ async fn passwd_unlock_and_delete_from_the_command_line() {
         let err = fails(&db, &["user", "delete", "ana"], None);
         assert!(err.contains("last administrator"), "[{label}] {err}");
         assert!(
-            store
-                .user_by_username("ana")
-                .await
-                .expect("read")
-                .is_some(),
+            store.user_by_username("ana").await.expect("read").is_some(),
             "[{label}]"
         );
 

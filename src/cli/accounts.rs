@@ -51,9 +51,7 @@ pub async fn run(store: &Store, command: UserCommand) -> Result<()> {
             }
         }
         other => {
-            return Err(Error::Usage(format!(
-                "not an account command: {other:?}"
-            )));
+            return Err(Error::Usage(format!("not an account command: {other:?}")));
         }
     };
     let _ = writeln!(std::io::stdout().lock(), "{line}");

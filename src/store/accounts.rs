@@ -80,7 +80,9 @@ impl Store {
             .one(&self.db)
             .await?;
         let now = Utc::now();
-        Ok(row.and_then(|r| r.locked_until).filter(|until| *until > now))
+        Ok(row
+            .and_then(|r| r.locked_until)
+            .filter(|until| *until > now))
     }
 
     /// Forgets the account's failed sign-ins and lifts its lock; whether it was locked.
@@ -111,8 +113,8 @@ impl Store {
         active.password_hash = Set(Some(hash.to_owned()));
         active.updated_at = Set(Utc::now());
         let model = active.update(&txn).await?;
-        let mut ending = web_sessions::Entity::delete_many()
-            .filter(web_sessions::Column::UserId.eq(user_id));
+        let mut ending =
+            web_sessions::Entity::delete_many().filter(web_sessions::Column::UserId.eq(user_id));
         if let Some(keep) = keep {
             ending = ending.filter(web_sessions::Column::IdHash.ne(keep));
         }

@@ -95,7 +95,10 @@ pub fn router(_state: &AppState) -> Router<AppState> {
             "/admin/users/{id}/delete",
             get(person::delete_confirm).post(person::delete),
         )
-        .route("/admin/tokens", get(tokens::tokens).post(tokens::token_create))
+        .route(
+            "/admin/tokens",
+            get(tokens::tokens).post(tokens::token_create),
+        )
         .route(
             "/admin/tokens/{id}/revoke",
             get(tokens::revoke_confirm).post(tokens::revoke),

@@ -35,7 +35,11 @@ struct PasswordPage {
 fn page(admin: &Admin, error: String, status: StatusCode) -> Response {
     html(
         &PasswordPage {
-            meta: Meta::new(admin.t("admin_users.change_password_link"), "", String::new()),
+            meta: Meta::new(
+                admin.t("admin_users.change_password_link"),
+                "",
+                String::new(),
+            ),
             c: admin.c.clone(),
             username: admin.auth.user.username.clone(),
             error,
@@ -45,7 +49,10 @@ fn page(admin: &Admin, error: String, status: StatusCode) -> Response {
 }
 
 pub async fn password_form(admin: Admin) -> Response {
-    run(&admin.c, async { Ok(page(&admin, String::new(), StatusCode::OK)) }).await
+    run(&admin.c, async {
+        Ok(page(&admin, String::new(), StatusCode::OK))
+    })
+    .await
 }
 
 pub async fn password_change(
