@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::store::{InstanceSettings, Role, Store};
 use crate::{auth, web};
 
+mod accounts;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "maillage",
@@ -209,6 +211,14 @@ pub enum UserCommand {
         #[arg(long)]
         pole: String,
     },
+    /// Set a person's password: asked for twice on a terminal, otherwise read from the
+    /// first line of standard input (never from the command line). Their sessions end and
+    /// a lock after failed sign-ins is lifted.
+    Passwd { username: String },
+    /// Lift the lock that repeated failed sign-ins put on an account.
+    Unlock { username: String },
+    /// Delete a person with their API tokens and sessions (not the last administrator).
+    Delete { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +350,11 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::User(UserCommand::Invite { email, pole }) => {
             invite(&store, &config, &email, &pole).await
         }
+        Command::User(
+            command @ (UserCommand::Passwd { .. }
+            | UserCommand::Unlock { .. }
+            | UserCommand::Delete { .. }),
+        ) => accounts::run(&store, command).await,
         Command::Mail(command) => mail(&store, &config, command).await,
         Command::Import { file, slug } => {
             import(&store, &file, slug.as_deref(), config.uploads.max_bytes).await
@@ -692,7 +707,12 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
         | Command::Blocks
         | Command::Refresh { .. }
         | Command::Mail(_)
-        | Command::User(UserCommand::Invite { .. }) => {}
+        | Command::User(
+            UserCommand::Invite { .. }
+            | UserCommand::Passwd { .. }
+            | UserCommand::Unlock { .. }
+            | UserCommand::Delete { .. },
+        ) => {}
         Command::Migrate { status } => {
             let (applied, pending) = store.migration_status().await?;
             let note = if status {
@@ -876,7 +896,7 @@ async fn manage(store: &Store, command: Command) -> Result<()> {
     Ok(())
 }
 
-async fn find_user(store: &Store, username: &str) -> Result<crate::store::User> {
+pub(crate) async fn find_user(store: &Store, username: &str) -> Result<crate::store::User> {
     store.user_by_username(username).await?.ok_or_else(|| {
         Error::Usage(format!(
             "there is no user `{username}` (see `maillage user list`)"
@@ -884,7 +904,7 @@ async fn find_user(store: &Store, username: &str) -> Result<crate::store::User> 
     })
 }
 
-fn read_stdin_line() -> Result<String> {
+pub(crate) fn read_stdin_line() -> Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -897,7 +917,7 @@ fn read_stdin_line() -> Result<String> {
     Ok(password)
 }
 
-fn prompt_password() -> Result<String> {
+pub(crate) fn prompt_password() -> Result<String> {
     let first =
         rpassword::prompt_password("Password (12 characters or more): ").map_err(Error::Input)?;
     let second = rpassword::prompt_password("Same password again: ").map_err(Error::Input)?;

@@ -6,6 +6,7 @@
 #[macro_use]
 mod write;
 
+mod accounts;
 pub mod backup;
 mod blocks;
 mod changes;
@@ -34,6 +35,7 @@ use url::Url;
 use crate::config::{Backend, Config};
 use crate::domain::ValidationErrors;
 
+pub use accounts::account_key;
 pub use blocks::{DomainBlockRecord, ForgottenDomain};
 pub use changes::{Action, ChangeRecord};
 pub use federation::{

@@ -90,6 +90,17 @@ async function shots(context, url, name) {
   }
 }
 
+/** Screenshots of the page as it is (the answer to a form), at both widths. */
+async function shotsHere(page, name) {
+  for (const [width, height, label] of [[1280, 900, "desktop"], [375, 812, "phone"]]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${LABEL}-${name}-${label}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 1, `${name} scrolls sideways by ${overflow}px at ${width}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 async function signIn(page, [user, password]) {
   await visit(page, "/admin/login");
   await page.fill("#f-username", user);
@@ -271,6 +282,46 @@ try {
   );
   await axe(a, "federation-admin-blocks");
   await shots(adminContext, "/admin/federation", "federation-admin");
+
+  // ---- Accounts and API tokens ----
+  await visit(a, "/admin/users");
+  await axe(a, "users-admin");
+  await shots(adminContext, "/admin/users", "users-admin");
+  await a.fill("#u-username", "Nom Faux");
+  await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/users'] button[type=submit]")]);
+  check((await a.content()).includes("L’identifiant doit compter"), "a wrong user name is told in French");
+  await axe(a, "users-admin-errors");
+  await a.fill("#u-username", "benevole");
+  await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/users'] button[type=submit]")]);
+  check((await a.locator("main code").count()) === 1, `the new account's password is shown once: ${a.url()}`);
+  await axe(a, "user-created");
+  await shotsHere(a, "user-created");
+  await visit(a, "/admin/users");
+  const editorUrl = await a.locator("tbody tr", { hasText: "editrice" }).locator("a").first().getAttribute("href");
+  check(/^\/admin\/users\/\d+$/.test(editorUrl), `the editor's page is linked: ${editorUrl}`);
+  await visit(a, editorUrl);
+  await axe(a, "user-admin");
+  await shots(adminContext, editorUrl, "user-admin");
+  await visit(a, `${editorUrl}/delete`);
+  check((await a.content()).includes("Supprimer le compte « editrice » ?"), "deleting an account asks first");
+  await axe(a, "user-delete-confirm");
+  await shots(adminContext, `${editorUrl}/delete`, "user-delete-confirm");
+  await visit(a, "/admin/tokens");
+  await a.fill("#t-name", "Tableur du pôle");
+  await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/tokens'] button[type=submit]")]);
+  check((await a.locator("main code").innerText()).startsWith("mlg_"), "the new token is shown once");
+  await axe(a, "token-created");
+  await shotsHere(a, "token-created");
+  await visit(a, "/admin/tokens");
+  await axe(a, "tokens-admin");
+  await shots(adminContext, "/admin/tokens", "tokens-admin");
+  const revokeUrl = await a.locator("a[href$='/revoke']").first().getAttribute("href");
+  await visit(a, revokeUrl);
+  await axe(a, "token-revoke-confirm");
+  await shots(adminContext, revokeUrl, "token-revoke-confirm");
+  await visit(a, "/admin/account/password");
+  await axe(a, "own-password");
+  await shots(adminContext, "/admin/account/password", "own-password");
 
   await visit(a, "/admin");
   await Promise.all([a.waitForNavigation(), a.click("form[action='/admin/logout'] button")]);

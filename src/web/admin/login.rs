@@ -95,7 +95,7 @@ pub async fn login_form(
 }
 
 /// The address a sign-in comes from: the peer, or the last hop a local reverse proxy added.
-fn client_address(peer: Option<SocketAddr>, headers: &HeaderMap) -> String {
+pub(super) fn client_address(peer: Option<SocketAddr>, headers: &HeaderMap) -> String {
     let forwarded = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())

@@ -10,7 +10,9 @@
 //! page), [`submit`] (form → action → message → redirect, or the form again), [`places`];
 //! above them one module per page group, which uses only what is below it ([`password`],
 //! choosing a password by an e-mailed link, stands on [`login`]; [`account`] on
-//! [`password`]); this file only routes to them.
+//! [`password`]; the accounts of the instance, [`people`], [`person`] and [`tokens`], and
+//! a person's own password, [`own_password`], are for administrators but the last); this
+//! file only routes to them.
 
 mod access;
 mod account;
@@ -24,13 +26,17 @@ mod import;
 mod instance;
 mod login;
 mod members;
+mod own_password;
 mod password;
+mod people;
+mod person;
 mod places;
 mod profile;
 mod projects;
 mod publications;
 pub mod sign_in;
 mod submit;
+mod tokens;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -70,6 +76,32 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         .route(
             "/admin/account",
             get(account::account).post(account::account_save),
+        )
+        .route(
+            "/admin/account/password",
+            get(own_password::password_form).post(own_password::password_change),
+        )
+        .route("/admin/users", get(people::users).post(people::user_create))
+        .route("/admin/users/invite", post(people::user_invite))
+        .route("/admin/users/{id}", get(person::user_page))
+        .route("/admin/users/{id}/poles", post(person::pole_grant))
+        .route(
+            "/admin/users/{id}/poles/{slug}/revoke",
+            post(person::pole_revoke),
+        )
+        .route("/admin/users/{id}/password", post(person::password_reset))
+        .route("/admin/users/{id}/unlock", post(person::unlock))
+        .route(
+            "/admin/users/{id}/delete",
+            get(person::delete_confirm).post(person::delete),
+        )
+        .route(
+            "/admin/tokens",
+            get(tokens::tokens).post(tokens::token_create),
+        )
+        .route(
+            "/admin/tokens/{id}/revoke",
+            get(tokens::revoke_confirm).post(tokens::revoke),
         )
         .route(
             "/admin/poles/{slug}/invite",

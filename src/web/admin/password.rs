@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::forms::FormData;
 use super::login::LOGIN_CSRF_COOKIE;
 use super::submit::QueryResult;
-use crate::store::{Link, LinkPurpose};
+use crate::store::{Link, LinkPurpose, StoreError, User};
 use crate::web::AppState;
 use crate::web::mail::messages::{self, Site};
 use crate::web::mail::{Mail, site_name};
@@ -179,42 +179,52 @@ async fn reset_messages(state: &AppState, login: &str, lang: Lang) -> Vec<(Strin
             return Vec::new();
         }
     };
+    let mut out = Vec::new();
+    for user in users.iter().filter(|u| u.email.is_some()) {
+        match reset_message(state, user, lang).await {
+            Ok(Some(message)) => out.push(message),
+            Ok(None) => {
+                tracing::warn!(user = %user.username, "password reset refused: too many asked for in the last hour");
+            }
+            Err(e) => {
+                tracing::warn!(user = %user.username, error = %e, "password reset link not stored");
+            }
+        }
+    }
+    out
+}
+
+/// A reset link for `user`, stored, and its message to their address; none when they have
+/// no address or had too many links in the last hour.
+pub(super) async fn reset_message(
+    state: &AppState,
+    user: &User,
+    lang: Lang,
+) -> Result<Option<(String, Mail)>, StoreError> {
+    let Some(email) = user.email.clone() else {
+        return Ok(None);
+    };
+    let token = session::random_token();
+    if !state
+        .store
+        .create_reset_link(user, &crate::auth::hash_token(&token))
+        .await?
+    {
+        return Ok(None);
+    }
     let name = site_name(&state.store).await;
     let url = state.store.url("/");
     let site = Site {
         name: &name,
         url: &url,
     };
-    let mut out = Vec::new();
-    for user in users {
-        let Some(email) = user.email.clone() else {
-            continue;
-        };
-        let token = session::random_token();
-        match state
-            .store
-            .create_reset_link(&user, &crate::auth::hash_token(&token))
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(user = %user.username, "password reset refused: too many asked for in the last hour");
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(user = %user.username, error = %e, "password reset link not stored");
-                continue;
-            }
-        }
-        let link = state
-            .store
-            .url(&format!("/admin/login/reset?token={token}"));
-        out.push((
-            email,
-            messages::reset(&[lang], &site, &user.username, &link),
-        ));
-    }
-    out
+    let link = state
+        .store
+        .url(&format!("/admin/login/reset?token={token}"));
+    Ok(Some((
+        email,
+        messages::reset(&[lang], &site, &user.username, &link),
+    )))
 }
 
 #[derive(Debug, Deserialize)]
