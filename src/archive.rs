@@ -243,7 +243,8 @@ pub async fn import(
                     if !member_ids.contains(id) {
                         errors.add(
                             format!("projects[{i}].partner_member_ids[{j}]"),
-                            crate::domain::Message::new(crate::domain::Code::NotAMember).arg("value", id),
+                            crate::domain::Message::new(crate::domain::Code::NotAMember)
+                                .arg("value", id),
                         );
                     }
                 }

@@ -527,12 +527,11 @@ async fn a_dry_run_lists_every_problem_and_nothing_is_stored() {
                 );
             }
             assert_eq!(found.len(), expected.len(), "{label}: {found:?}");
-            assert!(
-                report
-                    .problems
-                    .iter()
-                    .all(|p| !maillage::web::pages::Lang::En.message(&p.message).is_empty())
-            );
+            assert!(report.problems.iter().all(|p| {
+                !maillage::web::pages::Lang::En
+                    .message(&p.message)
+                    .is_empty()
+            }));
             assert_eq!(
                 table_counts(&store).await,
                 before,

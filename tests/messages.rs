@@ -183,7 +183,12 @@ async fn admin_forms(server: &TestServer, label: &str) {
 async fn directory_filters(server: &TestServer, label: &str) {
     let mut v = Visitor::new(server);
     let page = v.get("/directory?region=99").await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "[{label}] {}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::BAD_REQUEST,
+        "[{label}] {}",
+        page.body
+    );
     assert!(
         page.body
             .contains("`99` n’est pas le code INSEE d’une région"),
@@ -194,8 +199,7 @@ async fn directory_filters(server: &TestServer, label: &str) {
     v.cookies.insert("lang".into(), "en".into());
     let page = v.get("/directory?region=99").await;
     assert!(
-        page.body
-            .contains("`99` is not the INSEE code of a région"),
+        page.body.contains("`99` is not the INSEE code of a région"),
         "[{label}] {}",
         page.body
     );
@@ -203,7 +207,10 @@ async fn directory_filters(server: &TestServer, label: &str) {
     // The API: the same refusal, with its code and its parameter.
     for (lang, expected) in [
         (None, "`99` n’est pas le code INSEE d’une région"),
-        (Some("en-GB,en;q=0.8"), "`99` is not the INSEE code of a région"),
+        (
+            Some("en-GB,en;q=0.8"),
+            "`99` is not the INSEE code of a région",
+        ),
     ] {
         let mut req = server.client.get(server.url("/api/v1/directory?region=99"));
         if let Some(lang) = lang {
@@ -214,11 +221,20 @@ async fn directory_filters(server: &TestServer, label: &str) {
         let body: Value = res.json().await.expect("json");
         assert_eq!(body["error"], "bad_request", "[{label}] {body}");
         assert_eq!(body["fields"][0]["field"], "region", "[{label}] {body}");
-        assert_eq!(body["fields"][0]["code"], "unknown_region", "[{label}] {body}");
-        assert_eq!(body["fields"][0]["params"]["value"], "99", "[{label}] {body}");
+        assert_eq!(
+            body["fields"][0]["code"], "unknown_region",
+            "[{label}] {body}"
+        );
+        assert_eq!(
+            body["fields"][0]["params"]["value"], "99",
+            "[{label}] {body}"
+        );
         assert_eq!(body["fields"][0]["message"], expected, "[{label}] {body}");
         assert!(
-            body["message"].as_str().unwrap_or_default().contains(expected),
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(expected),
             "[{label}] {body}"
         );
     }

@@ -160,7 +160,9 @@ pub fn current_year() -> i32 {
 pub fn year(value: i32, min: i32) -> Result<i32, Message> {
     let max = current_year() + 1;
     if value < min || value > max {
-        return Err(Message::new(Code::YearRange).arg("min", min).arg("max", max));
+        return Err(Message::new(Code::YearRange)
+            .arg("min", min)
+            .arg("max", max));
     }
     Ok(value)
 }
@@ -206,7 +208,8 @@ pub fn siren(value: &str) -> Result<String, Message> {
 /// SIRET: 14 digits with a Luhn check digit; spaces are accepted and removed.
 pub fn siret(value: &str) -> Result<String, Message> {
     let compact = digits_only(value, 14, "SIRET")?;
-    siren(&compact[..9]).map_err(|_| Message::new(Code::InvalidSiretSiren).arg("value", &compact))?;
+    siren(&compact[..9])
+        .map_err(|_| Message::new(Code::InvalidSiretSiren).arg("value", &compact))?;
     // La Poste's establishments share one SIREN and use their own rule: digit sum divisible by 5.
     let la_poste = compact.starts_with("356000000")
         && compact
@@ -316,12 +319,7 @@ mod tests {
     fn texts_and_years() {
         assert_eq!(required_text("  Pôle  ", 10).unwrap(), "Pôle");
         assert!(required_text("   ", 10).is_err());
-        assert!(
-            required_text("abcdefghijk", 10)
-                .unwrap_err()
-                .get("max")
-                == Some("10")
-        );
+        assert!(required_text("abcdefghijk", 10).unwrap_err().get("max") == Some("10"));
         assert!(required_text("a\u{0007}b", 10).is_err());
         assert_eq!(optional_text(Some("  "), 10).unwrap(), None);
         assert!(year(2011, 1900).is_ok());

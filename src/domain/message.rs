@@ -122,6 +122,7 @@ codes! {
     JsonContentType = "json_content_type" [];
     InvalidJson = "invalid_json" ["detail"];
     TrailingData = "trailing_data" [];
+    BodyTooLarge = "body_too_large" ["max"];
     ImportNotUtf8 = "import_not_utf8" [];
     ImportNoHeader = "import_no_header" ["columns"];
     ImportCsv = "import_csv" ["detail"];

@@ -65,12 +65,7 @@ fn read_table(
         Err(e) => {
             let before = bytes.get(..e.valid_up_to()).unwrap_or_default();
             let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
-            parsed.problem(
-                file,
-                Location::Line(line),
-                "-",
-                Code::ImportNotUtf8,
-            );
+            parsed.problem(file, Location::Line(line), "-", Code::ImportNotUtf8);
             return None;
         }
     };
@@ -141,12 +136,7 @@ fn read_table(
     }
     for name in required {
         if !header.iter().any(|h| h == name) {
-            parsed.problem(
-                file,
-                Location::Line(1),
-                *name,
-                Code::ColumnMissing,
-            );
+            parsed.problem(file, Location::Line(1), *name, Code::ColumnMissing);
         }
     }
     let mut rows = Vec::new();

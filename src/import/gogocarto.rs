@@ -213,10 +213,7 @@ fn place(element: &mut Element, input: &mut PoleInput) {
         ]
         .contains(&key.as_str())
         {
-            element.warning(
-                &format!("address.{key}"),
-                Code::FieldNotImported,
-            );
+            element.warning(&format!("address.{key}"), Code::FieldNotImported);
         }
     }
     let mut matched = false;
@@ -405,22 +402,12 @@ pub fn read(bytes: &[u8], parsed: &mut Parsed) {
         Value::Object(root) => match root.get("data") {
             Some(Value::Array(items)) => items,
             _ => {
-                parsed.problem(
-                    File::Poles,
-                    Location::Line(1),
-                    "data",
-                    Code::GogocartoShape,
-                );
+                parsed.problem(File::Poles, Location::Line(1), "data", Code::GogocartoShape);
                 return;
             }
         },
         _ => {
-            parsed.problem(
-                File::Poles,
-                Location::Line(1),
-                "data",
-                Code::GogocartoShape,
-            );
+            parsed.problem(File::Poles, Location::Line(1), "data", Code::GogocartoShape);
             return;
         }
     };

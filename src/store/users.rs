@@ -198,7 +198,8 @@ impl Store {
         if self.user_by_username(&username).await?.is_some() {
             return Err(ValidationErrors::single(
                 "username",
-                crate::domain::Message::new(crate::domain::Code::UsernameTaken).arg("value", &username),
+                crate::domain::Message::new(crate::domain::Code::UsernameTaken)
+                    .arg("value", &username),
             )
             .into());
         }

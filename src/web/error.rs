@@ -130,7 +130,9 @@ impl ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::BadParameters(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Refused(Refusal::BadRequest, _) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::Refused(Refusal::Unauthorized, _) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Refused(Refusal::Unauthorized, _) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             ApiError::Refused(Refusal::Forbidden, _) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Refused(Refusal::NotFound, _) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Refused(Refusal::UnsupportedMediaType, _) => {
@@ -159,6 +161,9 @@ impl ApiError {
                 summary(errors, lang)
             ),
             ApiError::Refused(_, message) => lang.message(message),
+            ApiError::TooLarge(max) => lang.message(
+                &crate::domain::Message::new(crate::domain::Code::BodyTooLarge).arg("max", max),
+            ),
             other => other.to_string(),
         }
     }

@@ -264,7 +264,10 @@ impl Auth {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::Refused(Refusal::Forbidden, Code::AdminOnly.into()))
+            Err(ApiError::Refused(
+                Refusal::Forbidden,
+                Code::AdminOnly.into(),
+            ))
         }
     }
 
@@ -272,7 +275,10 @@ impl Auth {
         if self.is_admin() || self.pole_ids.contains(&pole_id) {
             Ok(())
         } else {
-            Err(ApiError::Refused(Refusal::Forbidden, Code::NotEditor.into()))
+            Err(ApiError::Refused(
+                Refusal::Forbidden,
+                Code::NotEditor.into(),
+            ))
         }
     }
 }
@@ -438,8 +444,7 @@ mod tests {
             ["capacity", "colour", "title"]
         );
         // An array for an object, in words.
-        let Err(ApiError::Invalid(errors)) =
-            parse_json::<Input>(br#"{"title": "x", "place": []}"#)
+        let Err(ApiError::Invalid(errors)) = parse_json::<Input>(br#"{"title": "x", "place": []}"#)
         else {
             panic!("refused")
         };

@@ -260,7 +260,8 @@ impl Store {
         if taken > 0 {
             return Err(ValidationErrors::single(
                 "slug",
-crate::domain::Message::new(crate::domain::Code::SlugTaken).arg("value", &pole.slug),
+                crate::domain::Message::new(crate::domain::Code::SlugTaken)
+                    .arg("value", &pole.slug),
             )
             .into());
         }
@@ -288,7 +289,8 @@ crate::domain::Message::new(crate::domain::Code::SlugTaken).arg("value", &pole.s
             ) {
                 StoreError::from(ValidationErrors::single(
                     "slug",
-                    crate::domain::Message::new(crate::domain::Code::SlugTaken).arg("value", &pole.slug),
+                    crate::domain::Message::new(crate::domain::Code::SlugTaken)
+                        .arg("value", &pole.slug),
                 ))
             } else {
                 e.into()
@@ -335,7 +337,8 @@ crate::domain::Message::new(crate::domain::Code::SlugTaken).arg("value", &pole.s
             if pole.slug != slug {
                 return Err(ValidationErrors::single(
                     "slug",
-                    crate::domain::Message::new(crate::domain::Code::SlugUnchangeable).arg("value", slug),
+                    crate::domain::Message::new(crate::domain::Code::SlugUnchangeable)
+                        .arg("value", slug),
                 )
                 .into());
             }

@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Code, Message};
 use crate::domain::territory_ref::Reference;
 use crate::domain::vocab::{LegalForm, PoolingKind, Theme};
+use crate::domain::{Code, Message};
 
 /// The time zone of dates given without one (`from`, `to`, `deadline_before`).
 pub(super) const DIRECTORY_TZ: Tz = chrono_tz::Europe::Paris;
@@ -457,7 +457,10 @@ impl DirectoryParams {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") | Some("on") => true,
             Some(v) => {
-                c.0.push(bad("upcoming", Message::new(Code::NotBoolean).arg("value", v)));
+                c.0.push(bad(
+                    "upcoming",
+                    Message::new(Code::NotBoolean).arg("value", v),
+                ));
                 false
             }
         };
@@ -486,7 +489,10 @@ impl DirectoryParams {
         let deadline_before = c.take(parse_date("deadline_before", &self.deadline_before));
         let page = c.take(parse_number("page", &self.page)).unwrap_or(1);
         if page == 0 {
-            c.0.push(bad("page", Message::new(Code::PageNumber).arg("value", page)));
+            c.0.push(bad(
+                "page",
+                Message::new(Code::PageNumber).arg("value", page),
+            ));
         } else if page > MAX_PAGE {
             c.0.push(bad("page", Code::PageTooLarge));
         }

@@ -1,9 +1,9 @@
 //! HTML forms of the administration: reading submitted fields, and describing fields so that
 //! one template draws every form with its values and its validation messages.
 
+use crate::domain::vocab::Theme;
 use crate::domain::{Code, Message, ValidationErrors};
 use crate::web::pages::Lang;
-use crate::domain::vocab::Theme;
 use crate::web::pages::views::{Choice, Label};
 
 /// A submitted `application/x-www-form-urlencoded` body; a name may repeat (checkboxes).
@@ -259,7 +259,12 @@ pub fn attach_errors(fields: &mut [Field], errors: &ValidationErrors, lang: Lang
                 }
                 f.error.push_str(&lang.message(&e.message));
             }
-            None => general.push(format!("{}{}{}", e.field, lang.colon(), lang.message(&e.message))),
+            None => general.push(format!(
+                "{}{}{}",
+                e.field,
+                lang.colon(),
+                lang.message(&e.message)
+            )),
         }
     }
     general

@@ -11,11 +11,7 @@ use crate::web::pages::facts::Fact;
 
 /// Reads what a person typed for the communes of a territory: INSEE codes, postal codes or
 /// names, one per line or separated by `;`. Each must designate one commune.
-pub fn resolve_communes(
-    text: &str,
-    errors: &mut ValidationErrors,
-    field: &str,
-) -> Vec<String> {
+pub fn resolve_communes(text: &str, errors: &mut ValidationErrors, field: &str) -> Vec<String> {
     let reference = Reference::get();
     let mut out: Vec<String> = Vec::new();
     for entry in text
@@ -169,11 +165,7 @@ pub fn place_fields(prefix: &str, place: Option<&PlaceInput>, lang: Lang) -> Vec
     ]
 }
 
-pub fn read_place(
-    form: &FormData,
-    prefix: &str,
-    e: &mut ValidationErrors,
-) -> Option<PlaceInput> {
+pub fn read_place(form: &FormData, prefix: &str, e: &mut ValidationErrors) -> Option<PlaceInput> {
     let name = |n: &str| format!("{prefix}.{n}");
     let commune_text = form.get(&name("commune"));
     let commune = if commune_text.is_empty() {
