@@ -185,15 +185,15 @@ fn decode_image(
     let image = image?;
     let bytes = match base64::engine::general_purpose::STANDARD.decode(&image.data) {
         Ok(bytes) => bytes,
-        Err(e) => {
-            errors.add(field, format!("not base64: {e}"));
+        Err(_) => {
+            errors.add(field, crate::domain::Code::NotBase64);
             return None;
         }
     };
     match image::check(bytes, max_bytes) {
         Ok(checked) => Some(checked),
         Err(e) => {
-            errors.add(field, e.to_string());
+            errors.add(field, e.message());
             None
         }
     }
@@ -243,7 +243,8 @@ pub async fn import(
                     if !member_ids.contains(id) {
                         errors.add(
                             format!("projects[{i}].partner_member_ids[{j}]"),
-                            format!("{id} is not a member in this archive"),
+                            crate::domain::Message::new(crate::domain::Code::NotAMember)
+                                .arg("value", id),
                         );
                     }
                 }
@@ -267,7 +268,7 @@ pub async fn import(
         }
     }
     if archive.keys.public_key.trim().is_empty() || archive.keys.private_key.trim().is_empty() {
-        errors.add("keys", "both halves of the key pair are needed");
+        errors.add("keys", crate::domain::Code::KeyPairIncomplete);
     }
     let Some(pole) = pole.filter(|_| errors.is_empty()) else {
         return Err(ArchiveError::Invalid(errors));

@@ -514,15 +514,20 @@ fn read_file(file: &std::path::Path) -> Result<Vec<u8>> {
     std::fs::read(file).map_err(|e| Error::Usage(format!("{}: {e}", file.display())))
 }
 
+/// A problem of an import, in English.
+fn english(problem: &crate::import::Problem) -> String {
+    problem.line(&crate::web::pages::Lang::En.message(&problem.message))
+}
+
 /// Imports rows of poles and members, printing each warning and problem on a line.
 async fn import_rows(store: &Store, parsed: crate::import::Parsed, dry_run: bool) -> Result<()> {
     let report = crate::import::run(store, parsed, dry_run).await?;
     for warning in &report.warnings {
-        println!("warning: {warning}");
+        println!("warning: {}", english(warning));
     }
     if !report.is_valid() {
         for problem in &report.problems {
-            eprintln!("{problem}");
+            eprintln!("{}", english(problem));
         }
         return Err(Error::Usage(format!(
             "{} problems: nothing was imported",

@@ -26,4 +26,24 @@ pub enum Error {
     Input(std::io::Error),
 }
 
+impl Error {
+    /// What the command line prints: wrong fields with the English words of the catalogue.
+    pub fn english(&self) -> String {
+        let (what, invalid) = match self {
+            Error::Store(StoreError::Invalid(errors)) => ("invalid data", errors),
+            Error::Archive(crate::archive::ArchiveError::Invalid(errors)) => {
+                ("the archive holds invalid data", errors)
+            }
+            _ => return self.to_string(),
+        };
+        let lang = crate::web::pages::Lang::En;
+        let fields: Vec<String> = invalid
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, lang.message(&e.message)))
+            .collect();
+        format!("{what}: {}", fields.join("; "))
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

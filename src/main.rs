@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             if serving {
                 tracing::error!(error = %e, "maillage stopped");
             }
-            eprintln!("maillage: {e}");
+            eprintln!("maillage: {}", e.english());
             ExitCode::FAILURE
         }
     }

@@ -74,6 +74,13 @@ impl Api<'_> {
                 "[{}] empty message: {value}",
                 self.label
             );
+            assert!(
+                maillage::domain::Code::ALL
+                    .iter()
+                    .any(|c| f["code"] == c.as_str()),
+                "[{}] a field without a known code: {value}",
+                self.label
+            );
         }
     }
 }
@@ -303,8 +310,8 @@ async fn malformed_requests_get_clear_errors() {
             body["message"]
                 .as_str()
                 .unwrap_or_default()
-                .contains("not valid JSON"),
-            "{body}"
+                .contains("n’est pas du JSON valide"),
+            "French by default: {body}"
         );
 
         let res = post_raw("slug=a", "application/x-www-form-urlencoded")

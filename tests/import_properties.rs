@@ -301,7 +301,13 @@ fn check_import(
         );
         for p in &report.problems {
             prop_assert!(!p.column.is_empty(), "[{label}] no column: {p}");
-            prop_assert!(!p.message.trim().is_empty(), "[{label}] no reason: {p}");
+            prop_assert!(
+                !maillage::web::pages::Lang::En
+                    .message(&p.message)
+                    .trim()
+                    .is_empty(),
+                "[{label}] no reason: {p}"
+            );
             match p.at {
                 Location::Line(n) => {
                     prop_assert!(

@@ -64,11 +64,11 @@ impl CallInput {
             RichText::from_input(self.description.as_deref(), self.description_format),
         );
         if self.direction.is_none() {
-            e.add("direction", "is required: `seeking` or `offering`");
+            e.add("direction", super::Code::DirectionRequired);
         }
         let subjects = e.take("subjects", check::dedup_list(&self.subjects));
         if self.subjects.is_empty() {
-            e.add("subjects", "name at least one thing sought or offered");
+            e.add("subjects", super::Code::SubjectsRequired);
         }
         let themes = e.take("themes", check::dedup_list(&self.themes));
         let territory = match self.territory.validate() {

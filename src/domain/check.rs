@@ -1,7 +1,9 @@
-//! Field checks shared by the domain types; each returns the normalised value or a message.
+//! Field checks shared by the domain types; each returns the normalised value or a [`Message`].
 
 use chrono::Datelike;
 use url::Url;
+
+use super::message::{Code, Message};
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_SUMMARY: usize = 500;
@@ -35,82 +37,79 @@ const RESERVED_SLUGS: &[&str] = &[
 ];
 
 /// A required single-line text: trimmed, not empty, at most `max` characters, no control characters.
-pub fn required_text(value: &str, max: usize) -> Result<String, String> {
+pub fn required_text(value: &str, max: usize) -> Result<String, Message> {
     let value = value.trim();
     if value.is_empty() {
-        return Err("must not be empty".into());
+        return Err(Code::Required.into());
     }
     bounded_text(value, max)
 }
 
 /// An optional text: blank means absent.
-pub fn optional_text(value: Option<&str>, max: usize) -> Result<Option<String>, String> {
+pub fn optional_text(value: Option<&str>, max: usize) -> Result<Option<String>, Message> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => bounded_text(v, max).map(Some),
     }
 }
 
-fn bounded_text(value: &str, max: usize) -> Result<String, String> {
+fn bounded_text(value: &str, max: usize) -> Result<String, Message> {
     let count = value.chars().count();
     if count > max {
-        return Err(format!(
-            "is {count} characters long; at most {max} are allowed"
-        ));
+        return Err(Message::new(Code::TooLong)
+            .arg("count", count)
+            .arg("max", max));
     }
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
     {
-        return Err("contains control characters".into());
+        return Err(Code::ControlCharacters.into());
     }
     Ok(value.to_owned())
 }
 
 /// A pole's identifier in URLs and in `@slug@domain`: it never changes once created.
-pub fn slug(value: &str) -> Result<String, String> {
+pub fn slug(value: &str) -> Result<String, Message> {
     let value = value.trim();
     let len = value.len();
     if !(2..=64).contains(&len) {
-        return Err("must be 2 to 64 characters long".into());
+        return Err(Code::SlugLength.into());
     }
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     if !value.chars().all(allowed) {
-        return Err(
-            "may only contain lower-case letters a-z, digits, `-` and `_` (no accents or spaces)"
-                .into(),
-        );
+        return Err(Code::SlugCharacters.into());
     }
     let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     if !value.starts_with(alnum) || !value.ends_with(alnum) {
-        return Err("must start and end with a letter or a digit".into());
+        return Err(Code::SlugEdges.into());
     }
     if RESERVED_SLUGS.contains(&value) {
-        return Err(format!("`{value}` is reserved by the instance"));
+        return Err(Message::new(Code::SlugReserved).arg("value", value));
     }
     Ok(value.to_owned())
 }
 
 /// An absolute http(s) URL.
-pub fn web_url(value: &str) -> Result<String, String> {
+pub fn web_url(value: &str) -> Result<String, Message> {
     let value = value.trim();
     if value.len() > MAX_URL {
-        return Err(format!("is longer than {MAX_URL} characters"));
+        return Err(Message::new(Code::UrlTooLong).arg("max", MAX_URL));
     }
-    let url = Url::parse(value).map_err(|e| format!("is not a valid URL ({e})"))?;
+    let url = Url::parse(value).map_err(|_| Message::new(Code::InvalidUrl).arg("value", value))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err("must start with https:// or http://".into());
+        return Err(Code::UrlScheme.into());
     }
     if url.host_str().is_none_or(|h| h.is_empty()) {
-        return Err("must name a host".into());
+        return Err(Code::UrlHost.into());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain a user name or password".into());
+        return Err(Code::UrlCredentials.into());
     }
     Ok(url.to_string())
 }
 
-pub fn optional_web_url(value: Option<&str>) -> Result<Option<String>, String> {
+pub fn optional_web_url(value: Option<&str>) -> Result<Option<String>, Message> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => web_url(v).map(Some),
@@ -118,13 +117,13 @@ pub fn optional_web_url(value: Option<&str>) -> Result<Option<String>, String> {
 }
 
 /// A plausible e-mail address (the only sure check is sending a message to it).
-pub fn email(value: &str) -> Result<String, String> {
+pub fn email(value: &str) -> Result<String, Message> {
     let value = value.trim();
     if value.len() > 254 {
-        return Err("is longer than 254 characters".into());
+        return Err(Message::new(Code::EmailTooLong).arg("max", 254));
     }
     let Some((local, domain)) = value.rsplit_once('@') else {
-        return Err("is not an e-mail address (no `@`)".into());
+        return Err(Code::EmailNoAt.into());
     };
     let domain_ok = domain.contains('.')
         && !domain.starts_with('.')
@@ -137,20 +136,18 @@ pub fn email(value: &str) -> Result<String, String> {
         || value.chars().any(|c| c.is_whitespace() || c.is_control())
         || !domain_ok
     {
-        return Err(format!("`{value}` is not an e-mail address"));
+        return Err(Message::new(Code::InvalidEmail).arg("value", value));
     }
     Ok(value.to_owned())
 }
 
 /// A telephone number as people write it in France: digits, spaces, dots, dashes, `+`, parentheses.
-pub fn phone(value: &str) -> Result<String, String> {
+pub fn phone(value: &str) -> Result<String, Message> {
     let value = value.trim();
     let allowed = |c: char| c.is_ascii_digit() || " .-+()".contains(c);
     let digits = value.chars().filter(char::is_ascii_digit).count();
     if !value.chars().all(allowed) || !(6..=20).contains(&digits) {
-        return Err(
-            "must be a telephone number such as 01 23 45 67 89 or +33 1 23 45 67 89".into(),
-        );
+        return Err(Code::InvalidPhone.into());
     }
     Ok(value.to_owned())
 }
@@ -160,10 +157,12 @@ pub fn current_year() -> i32 {
 }
 
 /// A year between `min` and next year (a founding date can be announced a little ahead).
-pub fn year(value: i32, min: i32) -> Result<i32, String> {
+pub fn year(value: i32, min: i32) -> Result<i32, Message> {
     let max = current_year() + 1;
     if value < min || value > max {
-        return Err(format!("must be between {min} and {max}"));
+        return Err(Message::new(Code::YearRange)
+            .arg("min", min)
+            .arg("max", max));
     }
     Ok(value)
 }
@@ -187,31 +186,30 @@ fn luhn(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-fn digits_only(value: &str, expected: usize, what: &str) -> Result<String, String> {
+fn digits_only(value: &str, expected: usize, what: &str) -> Result<String, Message> {
     let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.len() != expected || !compact.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("a {what} number has exactly {expected} digits"));
+        return Err(Message::new(Code::DigitCount)
+            .arg("what", what)
+            .arg("count", expected));
     }
     Ok(compact)
 }
 
 /// SIREN: 9 digits with a Luhn check digit; spaces are accepted and removed.
-pub fn siren(value: &str) -> Result<String, String> {
+pub fn siren(value: &str) -> Result<String, Message> {
     let compact = digits_only(value, 9, "SIREN")?;
     if !luhn(&compact) {
-        return Err(format!(
-            "`{compact}` is not a valid SIREN (its check digit is wrong)"
-        ));
+        return Err(Message::new(Code::InvalidSiren).arg("value", compact));
     }
     Ok(compact)
 }
 
 /// SIRET: 14 digits with a Luhn check digit; spaces are accepted and removed.
-pub fn siret(value: &str) -> Result<String, String> {
+pub fn siret(value: &str) -> Result<String, Message> {
     let compact = digits_only(value, 14, "SIRET")?;
-    siren(&compact[..9]).map_err(|_| {
-        format!("`{compact}` is not a valid SIRET (its first nine digits are not a valid SIREN)")
-    })?;
+    siren(&compact[..9])
+        .map_err(|_| Message::new(Code::InvalidSiretSiren).arg("value", &compact))?;
     // La Poste's establishments share one SIREN and use their own rule: digit sum divisible by 5.
     let la_poste = compact.starts_with("356000000")
         && compact
@@ -220,20 +218,17 @@ pub fn siret(value: &str) -> Result<String, String> {
             .sum::<u32>()
             .is_multiple_of(5);
     if !luhn(&compact) && !la_poste {
-        return Err(format!(
-            "`{compact}` is not a valid SIRET (its check digit is wrong)"
-        ));
+        return Err(Message::new(Code::InvalidSiret).arg("value", compact));
     }
     Ok(compact)
 }
 
 /// Rejects lists longer than [`MAX_LIST`] and removes duplicates, keeping the first order.
-pub fn dedup_list<T: PartialEq + Clone>(values: &[T]) -> Result<Vec<T>, String> {
+pub fn dedup_list<T: PartialEq + Clone>(values: &[T]) -> Result<Vec<T>, Message> {
     if values.len() > MAX_LIST {
-        return Err(format!(
-            "has {} entries; at most {MAX_LIST} are allowed",
-            values.len()
-        ));
+        return Err(Message::new(Code::TooMany)
+            .arg("count", values.len())
+            .arg("max", MAX_LIST));
     }
     let mut out: Vec<T> = Vec::with_capacity(values.len());
     for v in values {
@@ -252,18 +247,18 @@ mod tests {
     fn siren_accepts_valid_and_refuses_the_rest() {
         assert_eq!(siren("732 829 320").unwrap(), "732829320");
         assert_eq!(siren("552100554").unwrap(), "552100554");
-        assert!(siren("732829321").unwrap_err().contains("check digit"));
-        assert!(siren("73282932").unwrap_err().contains("9 digits"));
-        assert!(siren("73282932A").unwrap_err().contains("9 digits"));
+        assert!(siren("732829321").unwrap_err().code == Code::InvalidSiren);
+        assert!(siren("73282932").unwrap_err().get("count") == Some("9"));
+        assert!(siren("73282932A").unwrap_err().code == Code::DigitCount);
         assert!(siren("").is_err());
     }
 
     #[test]
     fn siret_accepts_valid_and_refuses_the_rest() {
         assert_eq!(siret("732 829 320 00074").unwrap(), "73282932000074");
-        assert!(siret("73282932000075").unwrap_err().contains("check digit"));
-        assert!(siret("73282932100074").unwrap_err().contains("SIREN"));
-        assert!(siret("7328293200007").unwrap_err().contains("14 digits"));
+        assert!(siret("73282932000075").unwrap_err().code == Code::InvalidSiret);
+        assert!(siret("73282932100074").unwrap_err().code == Code::InvalidSiretSiren);
+        assert!(siret("7328293200007").unwrap_err().get("count") == Some("14"));
         // La Poste: SIREN 356000000, digit sum a multiple of 5.
         assert!(siret("35600000000048").is_ok());
         assert!(siret("35600000000049").is_err());
@@ -324,11 +319,7 @@ mod tests {
     fn texts_and_years() {
         assert_eq!(required_text("  Pôle  ", 10).unwrap(), "Pôle");
         assert!(required_text("   ", 10).is_err());
-        assert!(
-            required_text("abcdefghijk", 10)
-                .unwrap_err()
-                .contains("at most 10")
-        );
+        assert!(required_text("abcdefghijk", 10).unwrap_err().get("max") == Some("10"));
         assert!(required_text("a\u{0007}b", 10).is_err());
         assert_eq!(optional_text(Some("  "), 10).unwrap(), None);
         assert!(year(2011, 1900).is_ok());

@@ -8,7 +8,7 @@ use super::place::{Place, PlaceInput};
 use super::project::check_dates;
 use super::text::RichText;
 use super::vocab::{EventStatus, TextFormat, Theme};
-use super::{ValidationErrors, check};
+use super::{Code, Message, ValidationErrors, check};
 
 pub const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 
@@ -77,7 +77,7 @@ pub struct Event {
 }
 
 /// Reads a date-time as people write it: with an offset, or local to the event's zone.
-fn parse_time(value: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+fn parse_time(value: &str, tz: Tz) -> Result<DateTime<Utc>, Message> {
     let value = value.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Ok(t.with_timezone(&Utc));
@@ -90,19 +90,15 @@ fn parse_time(value: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     ]
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
-    .ok_or_else(|| {
-        format!(
-            "`{value}` is not a date and time such as 2026-12-05T14:00 or 2026-12-05T14:00:00+01:00"
-        )
-    })?;
+    .ok_or_else(|| Message::new(Code::InvalidDateTime).arg("value", value))?;
     match tz.from_local_datetime(&naive) {
         chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-        chrono::LocalResult::Ambiguous(_, _) => Err(format!(
-            "`{value}` happens twice in {tz} (clocks go back); give the offset, such as {value}+02:00"
-        )),
-        chrono::LocalResult::None => Err(format!(
-            "`{value}` does not exist in {tz} (clocks go forward)"
-        )),
+        chrono::LocalResult::Ambiguous(_, _) => Err(Message::new(Code::AmbiguousTime)
+            .arg("value", value)
+            .arg("timezone", tz)),
+        chrono::LocalResult::None => Err(Message::new(Code::NonexistentTime)
+            .arg("value", value)
+            .arg("timezone", tz)),
     }
 }
 
@@ -126,10 +122,7 @@ impl EventInput {
         let tz = match tz_name.unwrap_or(DEFAULT_TIMEZONE).parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
-                e.add(
-                    "timezone",
-                    "is not an IANA time zone such as Europe/Paris or America/Cayenne",
-                );
+                e.add("timezone", Code::InvalidTimezone);
                 None
             }
         };
@@ -161,7 +154,7 @@ impl EventInput {
             check::optional_web_url(self.online_url.as_deref()),
         );
         if self.place.is_none() && matches!(online_url, Some(None)) {
-            e.add("place", "an event needs a place, an online link, or both");
+            e.add("place", Code::PlaceOrOnline);
         }
         let mut organiser_poles = Vec::new();
         for (i, slug) in self.organiser_poles.iter().enumerate() {
@@ -174,7 +167,9 @@ impl EventInput {
         if organiser_poles.len() > check::MAX_LIST {
             e.add(
                 "organiser_poles",
-                format!("at most {} poles", check::MAX_LIST),
+                Message::new(Code::TooMany)
+                    .arg("count", organiser_poles.len())
+                    .arg("max", check::MAX_LIST),
             );
         }
         let registration_url = e.take(
@@ -187,7 +182,7 @@ impl EventInput {
         {
             e.add(
                 "capacity",
-                format!("must be between 1 and {MAX_CAPACITY} when given"),
+                Message::new(Code::CapacityRange).arg("max", MAX_CAPACITY),
             );
         }
         e.finish(|| Event {
@@ -356,16 +351,18 @@ mod tests {
             ends_at: None,
             ..base()
         };
-        assert!(
-            gap.validate().unwrap_err().0[0]
-                .message
-                .contains("does not exist")
+        assert_eq!(
+            gap.validate().unwrap_err().0[0].message.code,
+            crate::domain::Code::NonexistentTime
         );
         let twice = EventInput {
             starts_at: "2026-10-25T02:30".into(),
             ends_at: None,
             ..base()
         };
-        assert!(twice.validate().unwrap_err().0[0].message.contains("twice"));
+        assert_eq!(
+            twice.validate().unwrap_err().0[0].message.code,
+            crate::domain::Code::AmbiguousTime
+        );
     }
 }

@@ -76,6 +76,28 @@ pub enum ImageError {
     Damaged { format: ImageFormat, detail: String },
 }
 
+impl ImageError {
+    /// The refusal as a [`super::Message`], for the reader's language.
+    pub fn message(&self) -> super::Message {
+        use super::{Code, Message};
+        match self {
+            ImageError::Empty => Code::ImageEmpty.into(),
+            ImageError::TooHeavy { size, max } => Message::new(Code::ImageTooHeavy)
+                .arg("size", size)
+                .arg("max", max),
+            ImageError::UnknownFormat => Code::ImageUnknown.into(),
+            ImageError::TooLarge { width, height } => Message::new(Code::ImageTooLarge)
+                .arg("width", width)
+                .arg("height", height)
+                .arg("side", MAX_SIDE)
+                .arg("pixels", MAX_PIXELS / 1_000_000),
+            ImageError::Damaged { format, .. } => {
+                Message::new(Code::ImageDamaged).arg("format", format.name())
+            }
+        }
+    }
+}
+
 /// An image that passed [`check`]: the only kind the store accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedImage {

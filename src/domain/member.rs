@@ -60,7 +60,7 @@ impl MemberInput {
         let name = e.take("name", check::required_text(&self.name, check::MAX_NAME));
         let legal_form = self.legal_form.unwrap_or(LegalForm::Other);
         if self.legal_form.is_none() {
-            e.add("legal_form", "is required");
+            e.add("legal_form", super::Code::Required);
         }
         let siret = e.take(
             "siret",

@@ -10,6 +10,7 @@ pub mod check;
 pub mod event;
 pub mod image;
 pub mod member;
+pub mod message;
 pub mod place;
 pub mod pole;
 pub mod project;
@@ -18,21 +19,20 @@ pub mod territory_ref;
 pub mod text;
 pub mod vocab;
 
-use serde::Serialize;
-
 pub use call::{CallForCooperation, CallInput};
 pub use event::{Event, EventInput};
 pub use member::{Member, MemberInput};
+pub use message::{Code, Message};
 pub use pole::{Pole, PoleInput};
 pub use project::{Project, ProjectInput};
 pub use territory::{Territory, TerritoryInput};
 
-/// One field that is wrong, and why, in words a person can act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// One field that is wrong, and why: a [`Message`] the web puts in the reader's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// Path of the field in the submitted JSON, such as `territory.communes[2]`.
     pub field: String,
-    pub message: String,
+    pub message: Message,
 }
 
 /// Every problem found in one submission.
@@ -45,13 +45,13 @@ impl ValidationErrors {
         Self::default()
     }
 
-    pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn single(field: impl Into<String>, message: impl Into<Message>) -> Self {
         let mut errors = Self::new();
         errors.add(field, message);
         errors
     }
 
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<Message>) {
         self.0.push(FieldError {
             field: field.into(),
             message: message.into(),
@@ -59,7 +59,7 @@ impl ValidationErrors {
     }
 
     /// Records the error of a check, if any, and gives back its value.
-    pub fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+    pub fn take<T>(&mut self, field: &str, result: Result<T, Message>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(message) => {

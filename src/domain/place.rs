@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::territory_ref::Reference;
-use super::{ValidationErrors, check};
+use super::{Code, Message, ValidationErrors, check};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,7 +58,7 @@ impl PlaceInput {
                 Some(p) if p.len() == 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
                     Ok(Some(p.to_owned()))
                 }
-                Some(p) => Err(format!("`{p}` is not a French postal code (5 digits)")),
+                Some(p) => Err(Message::new(Code::InvalidPostalCode).arg("value", p)),
             },
         );
         let commune = match self.commune.as_deref().map(str::trim) {
@@ -73,7 +73,7 @@ impl PlaceInput {
                 None => {
                     e.add(
                         "commune",
-                        format!("`{code}` is not the INSEE code of a current French commune"),
+                        Message::new(Code::UnknownCommune).arg("value", code),
                     );
                     None
                 }
@@ -82,15 +82,15 @@ impl PlaceInput {
         match (self.latitude, self.longitude) {
             (Some(lat), Some(lon)) => {
                 if !(-90.0..=90.0).contains(&lat) || lat.is_nan() {
-                    e.add("latitude", "must be between -90 and 90");
+                    e.add("latitude", Code::LatitudeRange);
                 }
                 if !(-180.0..=180.0).contains(&lon) || lon.is_nan() {
-                    e.add("longitude", "must be between -180 and 180");
+                    e.add("longitude", Code::LongitudeRange);
                 }
             }
             (None, None) => {}
-            (Some(_), None) => e.add("longitude", "is required when latitude is given"),
-            (None, Some(_)) => e.add("latitude", "is required when longitude is given"),
+            (Some(_), None) => e.add("longitude", Code::LongitudeRequired),
+            (None, Some(_)) => e.add("latitude", Code::LatitudeRequired),
         }
         let name = name.flatten();
         let street = street.flatten();
@@ -101,10 +101,7 @@ impl PlaceInput {
             && locality.is_none()
             && self.latitude.is_none()
         {
-            e.add(
-                "name",
-                "a place needs at least a name, an address or coordinates",
-            );
+            e.add("name", Code::PlaceEmpty);
         }
         e.finish(|| Place {
             name,

@@ -70,11 +70,9 @@ pub(crate) fn validate_links(links: &[LinkInput], e: &mut ValidationErrors) -> V
     if links.len() > check::MAX_LIST {
         e.add(
             "links",
-            format!(
-                "has {} entries; at most {} are allowed",
-                links.len(),
-                check::MAX_LIST
-            ),
+            super::Message::new(super::Code::TooMany)
+                .arg("count", links.len())
+                .arg("max", check::MAX_LIST),
         );
     }
     let mut out = Vec::new();
@@ -101,7 +99,7 @@ pub(crate) fn check_dates<T: PartialOrd>(
     if let (Some(start), Some(end)) = (start, end)
         && end < start
     {
-        e.add(field, "must not be before the start");
+        e.add(field, super::Code::EndBeforeStart);
     }
 }
 

@@ -56,10 +56,9 @@ impl TerritoryInput {
         if self.communes.len() > MAX_COMMUNES {
             errors.add(
                 "communes",
-                format!(
-                    "lists {} communes; at most {MAX_COMMUNES} are allowed",
-                    self.communes.len()
-                ),
+                super::Message::new(super::Code::TooMany)
+                    .arg("count", self.communes.len())
+                    .arg("max", MAX_COMMUNES),
             );
         }
         let mut communes: Vec<String> = Vec::with_capacity(self.communes.len());
@@ -73,7 +72,7 @@ impl TerritoryInput {
                 }
                 None => errors.add(
                     format!("communes[{i}]"),
-                    format!("`{code}` is not the INSEE code of a current French commune"),
+                    super::Message::new(super::Code::UnknownCommune).arg("value", code),
                 ),
             }
         }

@@ -131,7 +131,7 @@ impl RichText {
     pub fn from_input(
         source: Option<&str>,
         format: Option<TextFormat>,
-    ) -> Result<Option<RichText>, String> {
+    ) -> Result<Option<RichText>, super::Message> {
         let Some(source) = super::check::optional_text(source, super::check::MAX_DESCRIPTION)?
         else {
             return Ok(None);

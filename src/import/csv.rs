@@ -9,7 +9,7 @@
 use super::{File, Location, MemberRow, Parsed, PoleRow, vocabulary};
 use crate::domain::place::PlaceInput;
 use crate::domain::vocab::{EmployeeBand, LegalForm, PoolingKind, TerritoryKind, Theme};
-use crate::domain::{MemberInput, PoleInput, TerritoryInput};
+use crate::domain::{Code, MemberInput, Message, PoleInput, TerritoryInput};
 use crate::feeds::csv::{LIST_SEPARATOR, MEMBER_COLUMNS, POLE_COLUMNS};
 
 const POLE_REQUIRED: &[&str] = &["slug", "name"];
@@ -65,12 +65,7 @@ fn read_table(
         Err(e) => {
             let before = bytes.get(..e.valid_up_to()).unwrap_or_default();
             let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
-            parsed.problem(
-                file,
-                Location::Line(line),
-                "-",
-                "is not UTF-8 text: save the table as CSV UTF-8",
-            );
+            parsed.problem(file, Location::Line(line), "-", Code::ImportNotUtf8);
             return None;
         }
     };
@@ -81,10 +76,7 @@ fn read_table(
             file,
             Location::Line(1),
             "-",
-            format!(
-                "the first line must name the columns: {}",
-                columns.join(", ")
-            ),
+            Message::new(Code::ImportNoHeader).arg("columns", columns.join(", ")),
         );
         return None;
     }
@@ -107,7 +99,12 @@ fn read_table(
             }
             Err(e) => {
                 let line = e.position().map_or(1, |p| p.line());
-                parsed.problem(file, Location::Line(line), "-", e.to_string());
+                parsed.problem(
+                    file,
+                    Location::Line(line),
+                    "-",
+                    Message::new(Code::ImportCsv).arg("detail", e),
+                );
                 break;
             }
         }
@@ -124,27 +121,22 @@ fn read_table(
                 file,
                 Location::Line(1),
                 format!("column {}", i + 1),
-                "a column has no name",
+                Code::ColumnUnnamed,
             );
         } else if !columns.contains(&name.as_str()) {
             parsed.problem(
                 file,
                 Location::Line(1),
                 name.clone(),
-                format!("unknown column; the columns are: {}", columns.join(", ")),
+                Message::new(Code::ColumnUnknown).arg("columns", columns.join(", ")),
             );
         } else if header[..i].contains(name) {
-            parsed.problem(file, Location::Line(1), name.clone(), "the column is twice");
+            parsed.problem(file, Location::Line(1), name.clone(), Code::ColumnTwice);
         }
     }
     for name in required {
         if !header.iter().any(|h| h == name) {
-            parsed.problem(
-                file,
-                Location::Line(1),
-                *name,
-                "this required column is missing",
-            );
+            parsed.problem(file, Location::Line(1), *name, Code::ColumnMissing);
         }
     }
     let mut rows = Vec::new();
@@ -157,11 +149,9 @@ fn read_table(
                 file,
                 Location::Line(line),
                 "-",
-                format!(
-                    "has {} cells where the header has {}",
-                    cells.len(),
-                    header.len()
-                ),
+                Message::new(Code::CellCount)
+                    .arg("count", cells.len())
+                    .arg("expected", header.len()),
             );
             continue;
         }
@@ -198,7 +188,7 @@ fn year(parsed: &mut Parsed, file: File, row: &Row, column: &str) -> Option<i32>
                 file,
                 Location::Line(row.line),
                 column,
-                format!("`{value}` is not a year"),
+                Message::new(Code::NotAYear).arg("value", value),
             );
             None
         }
@@ -206,10 +196,10 @@ fn year(parsed: &mut Parsed, file: File, row: &Row, column: &str) -> Option<i32>
 }
 
 /// A decimal number, with a point or (as French spreadsheets write it) a comma.
-pub fn number(value: &str) -> Result<f64, String> {
+pub fn number(value: &str) -> Result<f64, Message> {
     match value.trim().replace(',', ".").parse::<f64>() {
         Ok(n) if n.is_finite() => Ok(n),
-        _ => Err(format!("`{value}` is not a number")),
+        _ => Err(Message::new(Code::NotANumber).arg("value", value)),
     }
 }
 
@@ -389,7 +379,7 @@ pub fn read_members(bytes: &[u8], parsed: &mut Parsed) {
                     file,
                     Location::Line(line),
                     "ess",
-                    format!("`{v}` is neither true nor false"),
+                    Message::new(Code::NotBoolean).arg("value", v),
                 );
             }
         }

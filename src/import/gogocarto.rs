@@ -16,7 +16,7 @@ use crate::domain::check::MAX_SUMMARY;
 use crate::domain::place::PlaceInput;
 use crate::domain::territory_ref::{Reference, fold};
 use crate::domain::vocab::{PoolingKind, TextFormat, Theme};
-use crate::domain::{PoleInput, TerritoryInput};
+use crate::domain::{Code, Message, PoleInput, TerritoryInput};
 
 /// Fields read elsewhere or on purpose not read.
 const SKIPPED: &[&str] = &[
@@ -64,12 +64,12 @@ impl Element<'_> {
         Location::Element(self.index)
     }
 
-    fn problem(&mut self, path: &str, message: impl Into<String>) {
+    fn problem(&mut self, path: &str, message: impl Into<Message>) {
         let at = self.at();
         self.parsed.problem(File::Poles, at, path, message);
     }
 
-    fn warning(&mut self, path: &str, message: impl Into<String>) {
+    fn warning(&mut self, path: &str, message: impl Into<Message>) {
         let at = self.at();
         self.parsed.warning(File::Poles, at, path, message);
     }
@@ -82,7 +82,7 @@ impl Element<'_> {
             Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
             Some(Value::Number(n)) => Some(n.to_string()),
             Some(_) => {
-                self.problem(path, "must be a text");
+                self.problem(path, Code::MustBeText);
                 None
             }
         }
@@ -106,7 +106,7 @@ impl Element<'_> {
                 }
             },
             Some(_) => {
-                self.problem(&path, "must be a number");
+                self.problem(&path, Code::MustBeNumber);
                 None
             }
         }
@@ -124,9 +124,9 @@ impl Element<'_> {
                         Value::String(s) => out.push(s.trim().to_owned()),
                         Value::Object(o) => match o.get("name") {
                             Some(Value::String(s)) => out.push(s.trim().to_owned()),
-                            _ => self.problem(&format!("{key}[{i}].name"), "must be a text"),
+                            _ => self.problem(&format!("{key}[{i}].name"), Code::MustBeText),
                         },
-                        _ => self.problem(&format!("{key}[{i}]"), "must be a text"),
+                        _ => self.problem(&format!("{key}[{i}]"), Code::MustBeText),
                     }
                 }
                 out
@@ -137,7 +137,7 @@ impl Element<'_> {
                 .filter(|s| !s.is_empty())
                 .collect(),
             Some(_) => {
-                self.problem(key, "must be a list of texts");
+                self.problem(key, Code::MustBeTextList);
                 Vec::new()
             }
         }
@@ -171,7 +171,7 @@ fn place(element: &mut Element, input: &mut PoleInput) {
                 place.latitude = element.coordinate(geo, "latitude");
                 place.longitude = element.coordinate(geo, "longitude");
             }
-            _ => element.problem("geo", "must be an object with latitude and longitude"),
+            _ => element.problem("geo", Code::GeoObject),
         }
     }
     let empty = Map::new();
@@ -183,7 +183,7 @@ fn place(element: &mut Element, input: &mut PoleInput) {
             &empty
         }
         Some(_) => {
-            element.problem("address", "must be an object");
+            element.problem("address", Code::AddressObject);
             &empty
         }
     };
@@ -200,7 +200,7 @@ fn place(element: &mut Element, input: &mut PoleInput) {
     {
         element.warning(
             "address.addressCountry",
-            format!("`{country}` is not France: the address is kept as it is"),
+            Message::new(Code::NotFrance).arg("value", country),
         );
     }
     for key in address.keys() {
@@ -213,10 +213,7 @@ fn place(element: &mut Element, input: &mut PoleInput) {
         ]
         .contains(&key.as_str())
         {
-            element.warning(
-                &format!("address.{key}"),
-                "not imported: a pole has no such field",
-            );
+            element.warning(&format!("address.{key}"), Code::FieldNotImported);
         }
     }
     let mut matched = false;
@@ -228,9 +225,7 @@ fn place(element: &mut Element, input: &mut PoleInput) {
             }
             None => element.warning(
                 "address.addressLocality",
-                format!(
-                    "`{locality}` is not matched to one French commune: the territory is left empty"
-                ),
+                Message::new(Code::LocalityUnmatched).arg("value", locality),
             ),
         }
     }
@@ -297,7 +292,7 @@ fn element(element: &mut Element) -> PoleInput {
         Some(s) if s.chars().count() > MAX_SUMMARY && input.description.is_none() => {
             element.warning(
                 "description",
-                format!("longer than {MAX_SUMMARY} characters: kept as the description"),
+                Message::new(Code::SummaryKeptAsDescription).arg("max", MAX_SUMMARY),
             );
             input.description = Some(s);
         }
@@ -323,7 +318,7 @@ fn element(element: &mut Element) -> PoleInput {
                 Ok(theme) => input.themes.push(theme),
                 Err(_) => element.warning(
                     "categories",
-                    format!("`{category}` is not one of the themes: not imported"),
+                    Message::new(Code::CategoryNotTheme).arg("value", category),
                 ),
             }
         }
@@ -333,7 +328,7 @@ fn element(element: &mut Element) -> PoleInput {
                 Some(t) => input.themes.push(t),
                 None => element.problem(
                     &format!("themes[{i}]"),
-                    format!("`{theme}` is not the identifier of a theme"),
+                    Message::new(Code::UnknownTheme).arg("value", theme),
                 ),
             }
         }
@@ -349,7 +344,7 @@ fn element(element: &mut Element) -> PoleInput {
             Ok(k) => input.pooling.push(k),
             Err(_) => element.warning(
                 "pooling",
-                format!("`{kind}` is not a kind of pooling: not imported"),
+                Message::new(Code::PoolingNotImported).arg("value", kind),
             ),
         }
     }
@@ -382,7 +377,7 @@ fn element(element: &mut Element) -> PoleInput {
         .map(|(k, _)| k.clone())
         .collect();
     for key in unread {
-        element.warning(&key, "not imported: a pole has no such field");
+        element.warning(&key, Code::FieldNotImported);
     }
     input
 }
@@ -397,7 +392,7 @@ pub fn read(bytes: &[u8], parsed: &mut Parsed) {
                 File::Poles,
                 Location::Line(e.line() as u64),
                 format!("column {}", e.column()),
-                format!("not JSON: {e}"),
+                Message::new(Code::NotJson).arg("detail", e),
             );
             return;
         }
@@ -407,22 +402,12 @@ pub fn read(bytes: &[u8], parsed: &mut Parsed) {
         Value::Object(root) => match root.get("data") {
             Some(Value::Array(items)) => items,
             _ => {
-                parsed.problem(
-                    File::Poles,
-                    Location::Line(1),
-                    "data",
-                    "expected GoGoCarto's export: an object whose `data` is a list of elements, or a list of elements",
-                );
+                parsed.problem(File::Poles, Location::Line(1), "data", Code::GogocartoShape);
                 return;
             }
         },
         _ => {
-            parsed.problem(
-                File::Poles,
-                Location::Line(1),
-                "data",
-                "expected GoGoCarto's export: an object whose `data` is a list of elements, or a list of elements",
-            );
+            parsed.problem(File::Poles, Location::Line(1), "data", Code::GogocartoShape);
             return;
         }
     };
@@ -432,7 +417,7 @@ pub fn read(bytes: &[u8], parsed: &mut Parsed) {
                 File::Poles,
                 Location::Element(index),
                 "-",
-                "an element must be an object",
+                Code::ElementNotObject,
             );
             continue;
         };

@@ -16,7 +16,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::domain::{Member, MemberInput, Pole, PoleInput, ValidationErrors, check as field};
+use crate::domain::{
+    Code, Member, MemberInput, Message, Pole, PoleInput, ValidationErrors, check as field,
+};
 use crate::store::{Store, StoreError};
 
 /// The largest file an import reads (5 MiB: some ten thousand poles).
@@ -84,16 +86,23 @@ pub struct Problem {
     pub at: Location,
     /// The CSV column, or the field path in the JSON element.
     pub column: String,
-    pub message: String,
+    pub message: Message,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line(&self.message.to_string()))
+    }
+}
+
+impl Problem {
+    /// The problem on one line, its message worded by the caller (such as in a language).
+    pub fn line(&self, message: &str) -> String {
         let file = match self.file {
             File::Poles => "poles",
             File::Members => "members",
         };
-        write!(f, "{file} {}, {}: {}", self.at, self.column, self.message)
+        format!("{file} {}, {}: {message}", self.at, self.column)
     }
 }
 
@@ -144,7 +153,7 @@ impl Parsed {
         file: File,
         at: Location,
         column: impl Into<String>,
-        message: impl Into<String>,
+        message: impl Into<Message>,
     ) {
         self.problems.push(Problem {
             file,
@@ -159,7 +168,7 @@ impl Parsed {
         file: File,
         at: Location,
         column: impl Into<String>,
-        message: impl Into<String>,
+        message: impl Into<Message>,
     ) {
         self.warnings.push(Problem {
             file,
@@ -265,7 +274,7 @@ async fn unique_slugs(store: &Store, parsed: &mut Parsed) -> Result<(), StoreErr
             file: File::Poles,
             at: row.at,
             column: (row.column_of)("name"),
-            message: format!("no slug given: `{slug}` is made from the name"),
+            message: Message::new(Code::SlugFromName).arg("value", &slug),
         });
         row.input.slug = slug;
     }
@@ -328,14 +337,14 @@ async fn check(store: &Store, parsed: &mut Parsed) -> Result<Plan, StoreError> {
         if let Some((_, first)) = first {
             report(ValidationErrors::single(
                 "slug",
-                format!("`{slug}` is also the slug of the pole at {first}"),
+                Message::new(Code::SlugRepeated)
+                    .arg("value", &slug)
+                    .arg("first", first),
             ));
         } else if !slug.is_empty() && taken.contains(&slug) {
             report(ValidationErrors::single(
                 "slug",
-                format!(
-                    "`{slug}` is already used by a pole of this instance (a deleted pole keeps its slug)"
-                ),
+                Message::new(Code::SlugTaken).arg("value", &slug),
             ));
         }
         seen.push((slug, row.at));
@@ -358,7 +367,7 @@ async fn check(store: &Store, parsed: &mut Parsed) -> Result<Plan, StoreError> {
     let unknown = store.unknown_poles(&referenced).await?;
     let mut members = Vec::new();
     for row in &parsed.members {
-        let mut add = |column: &str, message: String| {
+        let mut add = |column: &str, message: Message| {
             problems.push(Problem {
                 file: File::Members,
                 at: row.at,
@@ -371,7 +380,7 @@ async fn check(store: &Store, parsed: &mut Parsed) -> Result<Plan, StoreError> {
             Err(message) => add("pole_slug", message.clone()),
             Ok(slug) if unknown.contains(slug) && !slugs.contains(slug) => add(
                 "pole_slug",
-                format!("`{slug}` is neither a pole of this instance nor one of this import"),
+                Message::new(Code::UnknownPoleSlug).arg("value", slug),
             ),
             Ok(_) => {}
         }
@@ -420,7 +429,7 @@ pub async fn run(store: &Store, mut parsed: Parsed, dry_run: bool) -> Result<Rep
                 let row = parsed
                     .poles
                     .iter()
-                    .find(|r| e.message.contains(&format!("`{}`", r.input.slug)));
+                    .find(|r| e.message.get("value") == Some(r.input.slug.as_str()));
                 report.problems.push(Problem {
                     file: File::Poles,
                     at: row.map_or(Location::Line(1), |r| r.at),
@@ -449,7 +458,7 @@ pub fn vocabulary<T: Copy>(
     id: fn(T) -> &'static str,
     fr: fn(T) -> &'static str,
     en: fn(T) -> &'static str,
-) -> Result<T, String> {
+) -> Result<T, Message> {
     let value = value.trim();
     if let Some(v) = all.iter().find(|v| id(**v) == value) {
         return Ok(*v);
@@ -464,10 +473,9 @@ pub fn vocabulary<T: Copy>(
         .copied()
         .ok_or_else(|| {
             let known: Vec<&str> = all.iter().map(|v| id(*v)).collect();
-            format!(
-                "unknown value `{value}`, expected one of: {}",
-                known.join(", ")
-            )
+            Message::new(Code::UnknownValueExpected)
+                .arg("value", value)
+                .arg("expected", known.join(", "))
         })
 }
 

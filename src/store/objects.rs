@@ -705,7 +705,7 @@ async fn project_refs(db: &impl ConnectionTrait, pole_id: i64, project: &Project
         if unknown.contains(id) {
             errors.add(
                 format!("partner_member_ids[{i}]"),
-                format!("{id} is not a member of this pole"),
+                crate::domain::Message::new(crate::domain::Code::NotAMember).arg("value", id),
             );
         }
     }
@@ -720,7 +720,7 @@ async fn event_refs(db: &impl ConnectionTrait, _pole_id: i64, event: &Event) -> 
         if unknown.contains(slug) {
             errors.add(
                 format!("organiser_poles[{i}]"),
-                format!("`{slug}` is not a pole of this instance"),
+                crate::domain::Message::new(crate::domain::Code::UnknownPole).arg("value", slug),
             );
         }
     }

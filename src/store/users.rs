@@ -94,7 +94,7 @@ fn token_from_model(m: api_tokens::Model) -> TokenRecord {
 }
 
 /// A user name: lower-case letters, digits, `.`, `-`, `_`.
-pub fn check_username(value: &str) -> Result<String, String> {
+pub fn check_username(value: &str) -> Result<String, crate::domain::Message> {
     let value = value.trim();
     let ok = (1..=64).contains(&value.len())
         && value
@@ -103,7 +103,7 @@ pub fn check_username(value: &str) -> Result<String, String> {
     if ok {
         Ok(value.to_owned())
     } else {
-        Err("must be 1 to 64 characters: lower-case letters a-z, digits, `.`, `-` or `_`".into())
+        Err(crate::domain::Code::UsernameFormat.into())
     }
 }
 
@@ -198,7 +198,8 @@ impl Store {
         if self.user_by_username(&username).await?.is_some() {
             return Err(ValidationErrors::single(
                 "username",
-                format!("`{username}` is already taken"),
+                crate::domain::Message::new(crate::domain::Code::UsernameTaken)
+                    .arg("value", &username),
             )
             .into());
         }

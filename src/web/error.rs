@@ -5,8 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::{FieldError, ValidationErrors};
+use crate::domain::{Message, ValidationErrors};
 use crate::store::StoreError;
+use crate::web::pages::Lang;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -31,6 +32,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("invalid data: {0}")]
     Invalid(ValidationErrors),
+    /// Query parameters that cannot be used: `bad_request`, with each one named in `fields`.
+    #[error("{0}")]
+    BadParameters(ValidationErrors),
+    /// A refusal worded in the catalogue, answered in the reader's language.
+    #[error("{1}")]
+    Refused(Refusal, Message),
     #[error("{0}")]
     TooManyRequests(String),
     #[error("{0}")]
@@ -42,6 +49,47 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The kind of a [`ApiError::Refused`], which gives its status and code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    UnsupportedMediaType,
+}
+
+/// One wrong field or parameter, for programs (`code`, `params`) and people (`message`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    /// Path of the field in the submitted JSON, such as `territory.communes[2]`, or the
+    /// query parameter's name.
+    pub field: String,
+    /// A stable code, such as `required`, `too_long`, `invalid_siret` (see the README).
+    #[schema(example = "too_long")]
+    pub code: &'static str,
+    /// The values the message names, by name, such as `{"count": "300", "max": "200"}`.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub params: std::collections::BTreeMap<&'static str, String>,
+    /// The reason in the language of the request (`Accept-Language`; French by default).
+    pub message: String,
+}
+
+impl FieldErrorBody {
+    pub fn list(errors: &ValidationErrors, lang: Lang) -> Vec<FieldErrorBody> {
+        errors
+            .0
+            .iter()
+            .map(|e| FieldErrorBody {
+                field: e.field.clone(),
+                code: e.message.code.as_str(),
+                params: e.message.args.iter().cloned().collect(),
+                message: lang.message(&e.message),
+            })
+            .collect()
+    }
+}
+
 /// The JSON body of an error.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -49,9 +97,9 @@ pub struct ErrorBody {
     /// `conflict`, `precondition_failed`, `payload_too_large`, `unsupported_media_type`, `invalid`, `internal`.
     pub error: &'static str,
     pub message: String,
-    /// For `invalid`: each wrong field and why.
+    /// For `invalid` (and `bad_request` on query parameters): each wrong field and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<FieldError>,
+    pub fields: Vec<FieldErrorBody>,
 }
 
 /// The machine code of an error answer, kept with the response for the metrics.
@@ -80,12 +128,62 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::BadParameters(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Refused(Refusal::BadRequest, _) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Refused(Refusal::Unauthorized, _) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
+            ApiError::Refused(Refusal::Forbidden, _) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Refused(Refusal::NotFound, _) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Refused(Refusal::UnsupportedMediaType, _) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad_gateway"),
             ApiError::Unsigned(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
+
+    /// What a person reads of this error, in `lang` where the catalogue words it.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            ApiError::Invalid(errors) => format!(
+                "{}{}{}",
+                lang.t("error.invalid_data"),
+                lang.colon(),
+                summary(errors, lang)
+            ),
+            ApiError::BadParameters(errors) => format!(
+                "{}{}{}",
+                lang.t("error.bad_parameters"),
+                lang.colon(),
+                summary(errors, lang)
+            ),
+            ApiError::Refused(_, message) => lang.message(message),
+            ApiError::TooLarge(max) => lang.message(
+                &crate::domain::Message::new(crate::domain::Code::BodyTooLarge).arg("max", max),
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    /// The wrong fields or parameters, if any.
+    fn errors(&self) -> Option<&ValidationErrors> {
+        match self {
+            ApiError::Invalid(errors) | ApiError::BadParameters(errors) => Some(errors),
+            _ => None,
+        }
+    }
+}
+
+fn summary(errors: &ValidationErrors, lang: Lang) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| format!("{}{}{}", e.field, lang.colon(), lang.message(&e.message)))
+        .collect::<Vec<_>>()
+        .join(lang.semicolon())
 }
 
 impl From<StoreError> for ApiError {
@@ -153,15 +251,16 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
+        let lang = Lang::current();
         let mut response = (
             status,
             Json(ErrorBody {
                 error: code,
-                message: self.to_string(),
-                fields: match self {
-                    ApiError::Invalid(errors) => errors.0,
-                    _ => Vec::new(),
-                },
+                message: self.message(lang),
+                fields: self
+                    .errors()
+                    .map(|e| FieldErrorBody::list(e, lang))
+                    .unwrap_or_default(),
             }),
         )
             .into_response();

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::error::ApiError;
-use super::pages::Lang;
+use super::error::{ApiError, Refusal};
 use super::strict_json::{OBJECT_EXPECTED, Strict};
 use crate::auth;
+use crate::domain::{Code, Message};
 use crate::store::{PageRequest, Role, User};
 
 /// A JSON body; a wrong one is refused naming the field at fault.
@@ -44,21 +44,22 @@ pub async fn read_body(req: Request, state: &AppState, limit: usize) -> Result<B
 /// `territory.communes[0]`, all at once.
 ///
 /// A struct is read from an object only (see [`super::strict_json`]), and nothing may follow
-/// the value: `{"title": "x"} garbage` is not taken for `{"title": "x"}`. Messages of these
-/// two refusals are in `lang`.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, ApiError> {
+/// the value: `{"title": "x"} garbage` is not taken for `{"title": "x"}`. Each fault is a
+/// [`Message`]: `required` for a missing field, `unknown_field`, `object_expected`, or
+/// `invalid_json_value` with serde's own words as its detail.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let first = match serde_path_to_error::deserialize(Strict(&mut de)) {
         Ok(value) => {
             de.end()
-                .map_err(|_| ApiError::BadRequest(lang.t("input.trailing_data").to_owned()))?;
+                .map_err(|_| ApiError::Refused(Refusal::BadRequest, Code::TrailingData.into()))?;
             return Ok(value);
         }
         Err(e) if e.inner().is_syntax() || e.inner().is_eof() => {
-            return Err(ApiError::BadRequest(format!(
-                "the body is not valid JSON: {}",
-                e.into_inner()
-            )));
+            return Err(ApiError::Refused(
+                Refusal::BadRequest,
+                Message::new(Code::InvalidJson).arg("detail", e.into_inner()),
+            ));
         }
         Err(e) => e,
     };
@@ -66,9 +67,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, Ap
     // The first fault is known; the others are found by reading the body again without each
     // field found at fault, until it reads or a required field is missing.
     match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(mut document) => every_fault::<T>(first, &mut document, lang, &mut errors),
+        Ok(mut document) => every_fault::<T>(first, &mut document, &mut errors),
         Err(_) => {
-            let (field, message) = fault(&first, &[], lang, &Removed::default());
+            let (field, message) = fault(&first, &[], &Removed::default());
             errors.add(field, message);
         }
     }
@@ -85,7 +86,6 @@ const MAX_FAULTS: usize = 50;
 fn every_fault<T: DeserializeOwned>(
     first: serde_path_to_error::Error<serde_json::Error>,
     document: &mut serde_json::Value,
-    lang: Lang,
     errors: &mut crate::domain::ValidationErrors,
 ) {
     use serde_path_to_error::Segment;
@@ -94,7 +94,7 @@ fn every_fault<T: DeserializeOwned>(
     let mut next = Some(first);
     while let Some(error) = next.take() {
         let segments: Vec<Segment> = error.path().iter().cloned().collect();
-        let (field, message) = fault(&error, &segments, lang, &removed);
+        let (field, message) = fault(&error, &segments, &removed);
         let missing = missing_field(&error).is_some();
         // A field is missing because it was taken out here: its own fault is already named.
         if missing && taken_out.contains(&field) {
@@ -117,9 +117,8 @@ fn every_fault<T: DeserializeOwned>(
 fn fault(
     error: &serde_path_to_error::Error<serde_json::Error>,
     segments: &[serde_path_to_error::Segment],
-    lang: Lang,
     removed: &Removed,
-) -> (String, String) {
+) -> (String, Message) {
     let path = original_path(segments, removed);
     let message = error.inner().to_string();
     let field = match (path.is_empty(), missing_field(error)) {
@@ -128,14 +127,18 @@ fn fault(
         (true, None) => "body".to_owned(),
         (false, None) => path,
     };
+    let detail = message.split(" at line ").next().unwrap_or_default();
     let message = if message.starts_with(OBJECT_EXPECTED) {
-        lang.t("input.object_expected").to_owned()
+        Code::ObjectExpected.into()
+    } else if missing_field(error).is_some() {
+        Code::Required.into()
+    } else if let Some(name) = detail
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        Message::new(Code::UnknownField).arg("value", name)
     } else {
-        message
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_owned()
+        Message::new(Code::InvalidJsonValue).arg("detail", detail)
     };
     (field, message)
 }
@@ -236,13 +239,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the body as JSON with `Content-Type: application/json`".into(),
+            return Err(ApiError::Refused(
+                Refusal::UnsupportedMediaType,
+                Code::JsonContentType.into(),
             ));
         }
-        let lang = Lang::negotiate(req.headers());
         let bytes = read_body(req, state, state.config.api.max_body_bytes).await?;
-        parse_json(&bytes, lang).map(ApiJson)
+        parse_json(&bytes).map(ApiJson)
     }
 }
 
@@ -261,8 +264,9 @@ impl Auth {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "only an administrator of the instance can do this".into(),
+            Err(ApiError::Refused(
+                Refusal::Forbidden,
+                Code::AdminOnly.into(),
             ))
         }
     }
@@ -271,8 +275,9 @@ impl Auth {
         if self.is_admin() || self.pole_ids.contains(&pole_id) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "you are not an editor of this pole".into(),
+            Err(ApiError::Refused(
+                Refusal::Forbidden,
+                Code::NotEditor.into(),
             ))
         }
     }
@@ -288,21 +293,19 @@ impl FromRequestParts<AppState> for Auth {
         let header = parts
             .headers
             .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
+            .ok_or_else(|| ApiError::Refused(Refusal::Unauthorized, Code::TokenMissing.into()))?;
         let token = header
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-            })?;
+            .ok_or_else(|| ApiError::Refused(Refusal::Unauthorized, Code::TokenMalformed.into()))?;
         let (user, _) = state
             .store
             .user_by_token_hash(&auth::hash_token(token))
             .await?
-            .ok_or_else(|| ApiError::Unauthorized("this token is unknown or revoked".into()))?;
+            .ok_or_else(|| ApiError::Refused(Refusal::Unauthorized, Code::TokenUnknown.into()))?;
         let pole_ids = state.store.user_pole_ids(user.id).await?;
         Ok(Auth { user, pole_ids })
     }
@@ -355,7 +358,7 @@ impl FromRequestParts<AppState> for Paging {
                     Ok(n) if n >= 1 => Ok(n),
                     _ => Err(ApiError::Invalid(crate::domain::ValidationErrors::single(
                         field,
-                        format!("must be a whole number from 1, got `{v}`"),
+                        Message::new(Code::PageNumber).arg("value", &v),
                     ))),
                 },
             }
@@ -369,13 +372,13 @@ impl FromRequestParts<AppState> for Paging {
         if per_page > max {
             return Err(ApiError::Invalid(crate::domain::ValidationErrors::single(
                 "per_page",
-                format!("must be at most {max}"),
+                Message::new(Code::AtMost).arg("max", max),
             )));
         }
         if page > 1_000_000 {
             return Err(ApiError::Invalid(crate::domain::ValidationErrors::single(
                 "page",
-                "is too large",
+                Code::PageTooLarge,
             )));
         }
         Ok(Paging(PageRequest { page, per_page }))
@@ -408,7 +411,7 @@ mod tests {
 
     /// The fields named, in alphabetical order.
     fn faults(body: &str) -> Vec<String> {
-        match parse_json::<Input>(body.as_bytes(), Lang::En) {
+        match parse_json::<Input>(body.as_bytes()) {
             Err(ApiError::Invalid(errors)) => {
                 let mut fields: Vec<String> = errors.0.into_iter().map(|e| e.field).collect();
                 fields.sort();
@@ -441,21 +444,20 @@ mod tests {
             ["capacity", "colour", "title"]
         );
         // An array for an object, in words.
-        let Err(ApiError::Invalid(errors)) =
-            parse_json::<Input>(br#"{"title": "x", "place": []}"#, Lang::Fr)
+        let Err(ApiError::Invalid(errors)) = parse_json::<Input>(br#"{"title": "x", "place": []}"#)
         else {
             panic!("refused")
         };
         assert_eq!(errors.0[0].field, "place");
-        assert_eq!(errors.0[0].message, Lang::Fr.t("input.object_expected"));
+        assert_eq!(errors.0[0].message.code, Code::ObjectExpected);
         assert!(matches!(
-            parse_json::<Input>(br#"{"title": "x"} [1]"#, Lang::En),
-            Err(ApiError::BadRequest(_))
+            parse_json::<Input>(br#"{"title": "x"} [1]"#),
+            Err(ApiError::Refused(Refusal::BadRequest, m)) if m.code == Code::TrailingData
         ));
         assert!(matches!(
-            parse_json::<Input>(br#"{"title": "#, Lang::En),
-            Err(ApiError::BadRequest(_))
+            parse_json::<Input>(br#"{"title": "#),
+            Err(ApiError::Refused(Refusal::BadRequest, m)) if m.code == Code::InvalidJson
         ));
-        assert!(parse_json::<Input>(br#"{"title": "x", "themes": ["a"]}"#, Lang::En).is_ok());
+        assert!(parse_json::<Input>(br#"{"title": "x", "themes": ["a"]}"#).is_ok());
     }
 }

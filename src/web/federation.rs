@@ -469,7 +469,7 @@ fn page_number(page: &str) -> ApiResult<u64> {
         .ok_or_else(|| {
             ApiError::Invalid(crate::domain::ValidationErrors::single(
                 "page",
-                "must be a whole number from 1",
+                crate::domain::Message::new(crate::domain::Code::PageNumber).arg("value", page),
             ))
         })
 }

@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
 pub fn feed_query(raw: Option<&str>, max_items: u64) -> ApiResult<DirectoryQuery> {
     DirectoryParams::from_query(raw.unwrap_or_default(), false)
         .and_then(|p| p.parse_with(PageLimits::whole(max_items)))
-        .map_err(|e| ApiError::BadRequest(e.to_string()))
+        .map_err(|e| ApiError::BadParameters(e.into()))
 }
 
 /// When anything of the directory (or of one pole) last changed, deletions included: the
@@ -486,7 +486,7 @@ mod tests {
             let error = feed_query(Some(&format!("{name}={value}")), 500)
                 .expect_err(&format!("{name}={value} must be refused"));
             assert!(
-                error.to_string().contains(&format!("`{name}`")),
+                matches!(&error, ApiError::BadParameters(e) if e.fields() == [name]),
                 "{name}: {error}"
             );
         }

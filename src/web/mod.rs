@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(pages::i18n::scope))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::secure,
@@ -261,7 +262,10 @@ async fn not_found(
     headers: axum::http::HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let error = ApiError::NotFound(format!("no page at {}", uri.path()));
+    let error = ApiError::Refused(
+        error::Refusal::NotFound,
+        crate::domain::Message::new(crate::domain::Code::NoPage).arg("value", uri.path()),
+    );
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -1,12 +1,29 @@
 // Draws the poles and events listed beside the map; the list stays the accessible version.
 (function () {
   "use strict";
+  // Leaflet's controls in the page's words, read from data- attributes (no inline script).
+  function localise(map, el) {
+    L.control.zoom({ zoomInTitle: el.dataset.zoomIn, zoomOutTitle: el.dataset.zoomOut }).addTo(map);
+    var link = document.createElement("a");
+    link.href = "https://leafletjs.com";
+    link.textContent = "Leaflet";
+    link.title = el.dataset.prefix || "";
+    map.attributionControl.setPrefix(link.outerHTML);
+    map.on("popupopen", function (e) {
+      var close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close && el.dataset.close) {
+        close.setAttribute("aria-label", el.dataset.close);
+        close.title = el.dataset.close;
+      }
+    });
+  }
   var el = document.getElementById("map");
   var dataEl = document.getElementById("map-data");
   if (!el || !dataEl || typeof L === "undefined") return;
   var points = [];
   try { points = JSON.parse(dataEl.textContent || "[]"); } catch (e) { points = []; }
-  var map = L.map(el, { scrollWheelZoom: false }).setView([46.6, 2.4], 5);
+  var map = L.map(el, { scrollWheelZoom: false, zoomControl: false }).setView([46.6, 2.4], 5);
+  localise(map, el);
   L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 18 }).addTo(map);
   var bounds = [];
   points.forEach(function (p) {

@@ -2,6 +2,22 @@
 // stay the way to type them without JavaScript.
 (function () {
   "use strict";
+  // Leaflet's controls in the page's words, read from data- attributes (no inline script).
+  function localise(map, el) {
+    L.control.zoom({ zoomInTitle: el.dataset.zoomIn, zoomOutTitle: el.dataset.zoomOut }).addTo(map);
+    var link = document.createElement("a");
+    link.href = "https://leafletjs.com";
+    link.textContent = "Leaflet";
+    link.title = el.dataset.prefix || "";
+    map.attributionControl.setPrefix(link.outerHTML);
+    map.on("popupopen", function (e) {
+      var close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close && el.dataset.close) {
+        close.setAttribute("aria-label", el.dataset.close);
+        close.title = el.dataset.close;
+      }
+    });
+  }
   var el = document.getElementById("place-picker");
   if (!el || typeof L === "undefined") return;
   var lat = document.querySelector("input[name$='.latitude']");
@@ -9,7 +25,8 @@
   if (!lat || !lon) return;
   var start = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
   var known = isFinite(start[0]) && isFinite(start[1]);
-  var map = L.map(el).setView(known ? start : [46.6, 2.4], known ? 13 : 5);
+  var map = L.map(el, { zoomControl: false }).setView(known ? start : [46.6, 2.4], known ? 13 : 5);
+  localise(map, el);
   L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 18 }).addTo(map);
   var marker = known ? L.circleMarker(start, { radius: 8 }).addTo(map) : null;
   map.on("click", function (e) {

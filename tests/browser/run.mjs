@@ -163,6 +163,9 @@ try {
   await weigh(p, "map");
   check(await p.isVisible(".leaflet-container"), "the map is drawn");
   check((await p.$$(".leaflet-interactive")).length >= 1, "the map shows markers");
+  check((await p.getAttribute(".leaflet-control-zoom-in", "title")) === "Zoom avant", "the map's zoom buttons are in French");
+  check((await p.getAttribute(".leaflet-control-zoom-out", "title")) === "Zoom arrière", "the map's zoom buttons are in French");
+  check((await p.getAttribute(".leaflet-control-attribution a[href='https://leafletjs.com']", "title")) === "Bibliothèque de cartes Leaflet", "the map's attribution prefix is in French");
   await shots(visitor, "/map", "map");
 
   r = await visit(p, "/statistics");
@@ -352,6 +355,8 @@ try {
   await visit(en, "/");
   check((await en.getAttribute("html", "lang")) === "en", "English from the browser's languages");
   await axe(en, "home-en");
+  await visit(en, "/map");
+  check((await en.getAttribute(".leaflet-control-zoom-in", "title")) === "Zoom in", "the map's zoom buttons are in English");
 } finally {
   await browser.close();
 }

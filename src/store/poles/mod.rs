@@ -260,10 +260,8 @@ impl Store {
         if taken > 0 {
             return Err(ValidationErrors::single(
                 "slug",
-                format!(
-                    "`{}` is already used by a pole of this instance (a deleted pole keeps its slug)",
-                    pole.slug
-                ),
+                crate::domain::Message::new(crate::domain::Code::SlugTaken)
+                    .arg("value", &pole.slug),
             )
             .into());
         }
@@ -291,7 +289,8 @@ impl Store {
             ) {
                 StoreError::from(ValidationErrors::single(
                     "slug",
-                    format!("`{}` is already used by a pole of this instance", pole.slug),
+                    crate::domain::Message::new(crate::domain::Code::SlugTaken)
+                        .arg("value", &pole.slug),
                 ))
             } else {
                 e.into()
@@ -338,7 +337,8 @@ impl Store {
             if pole.slug != slug {
                 return Err(ValidationErrors::single(
                     "slug",
-                    format!("cannot change once the pole exists (it is `{slug}`)"),
+                    crate::domain::Message::new(crate::domain::Code::SlugUnchangeable)
+                        .arg("value", slug),
                 )
                 .into());
             }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::territory_ref::Reference;
 use crate::domain::vocab::{LegalForm, PoolingKind, Theme};
+use crate::domain::{Code, Message};
 
 /// The time zone of dates given without one (`from`, `to`, `deadline_before`).
 pub(super) const DIRECTORY_TZ: Tz = chrono_tz::Europe::Paris;
@@ -166,10 +167,10 @@ pub struct DirectoryParams {
 #[error("parameter `{parameter}`: {message}")]
 pub struct DirectoryQueryError {
     pub parameter: &'static str,
-    pub message: String,
+    pub message: Message,
 }
 
-fn bad(parameter: &'static str, message: impl Into<String>) -> DirectoryQueryError {
+fn bad(parameter: &'static str, message: impl Into<Message>) -> DirectoryQueryError {
     DirectoryQueryError {
         parameter,
         message: message.into(),
@@ -188,7 +189,7 @@ fn parse_date(
     present(value)
         .map(|v| {
             NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| bad(parameter, format!("`{v}` is not a date written YYYY-MM-DD")))
+                .map_err(|_| bad(parameter, Message::new(Code::InvalidDate).arg("value", v)))
         })
         .transpose()
 }
@@ -206,7 +207,9 @@ fn parse_vocab<T>(
                 let known: Vec<&str> = all.iter().map(id).collect();
                 bad(
                     parameter,
-                    format!("unknown value `{v}`, expected one of: {}", known.join(", ")),
+                    Message::new(Code::UnknownValueExpected)
+                        .arg("value", v)
+                        .arg("expected", known.join(", ")),
                 )
             })
         })
@@ -220,7 +223,7 @@ fn parse_number(
     present(value)
         .map(|v| {
             v.parse::<u64>()
-                .map_err(|_| bad(parameter, format!("`{v}` is not a positive whole number")))
+                .map_err(|_| bad(parameter, Message::new(Code::NotANumber).arg("value", v)))
         })
         .transpose()
 }
@@ -273,6 +276,22 @@ impl std::fmt::Display for DirectoryQueryErrors {
 
 impl std::error::Error for DirectoryQueryErrors {}
 
+impl From<DirectoryQueryError> for crate::domain::ValidationErrors {
+    fn from(e: DirectoryQueryError) -> Self {
+        crate::domain::ValidationErrors::single(e.parameter, e.message)
+    }
+}
+
+impl From<DirectoryQueryErrors> for crate::domain::ValidationErrors {
+    fn from(errors: DirectoryQueryErrors) -> Self {
+        let mut out = crate::domain::ValidationErrors::new();
+        for e in errors.0 {
+            out.add(e.parameter, e.message);
+        }
+        out
+    }
+}
+
 /// Collects the errors of a parse, keeping the values that were good.
 #[derive(Default)]
 struct Checker(Vec<DirectoryQueryError>);
@@ -290,14 +309,14 @@ fn parse_area(
     parameter: &'static str,
     value: &Option<String>,
     find: impl Fn(&str) -> Option<&'static str>,
-    what: &str,
+    code: Code,
 ) -> Result<Option<String>, DirectoryQueryError> {
     present(value)
         .map(|v| {
             find(v)
                 .or_else(|| find(&v.to_ascii_uppercase()))
                 .map(str::to_owned)
-                .ok_or_else(|| bad(parameter, format!("`{v}` is not {what}")))
+                .ok_or_else(|| bad(parameter, Message::new(code).arg("value", v)))
         })
         .transpose()
 }
@@ -343,7 +362,7 @@ impl DirectoryParams {
                         .iter()
                         .any(|e: &DirectoryQueryError| e.parameter == name)
                     {
-                        errors.push(bad(name, "is given more than once"));
+                        errors.push(bad(name, Code::RepeatedParameter));
                     }
                 }
             }
@@ -371,32 +390,32 @@ impl DirectoryParams {
         {
             c.0.push(bad(
                 "q",
-                format!("is longer than {MAX_QUERY_CHARS} characters"),
+                Message::new(Code::QueryTooLong).arg("max", MAX_QUERY_CHARS),
             ));
         }
         let region = c.take(parse_area(
             "region",
             &self.region,
             |v| reference.region(v).map(|r| r.code),
-            "the INSEE code of a région",
+            Code::UnknownRegion,
         ));
         let departement = c.take(parse_area(
             "departement",
             &self.departement,
             |v| reference.departement(v).map(|d| d.code),
-            "the INSEE code of a département",
+            Code::UnknownDepartement,
         ));
         let epci = c.take(parse_area(
             "epci",
             &self.epci,
             |v| reference.epci(v).map(|e| e.code),
-            "the SIREN of an EPCI",
+            Code::UnknownEpci,
         ));
         let commune = c.take(parse_area(
             "commune",
             &self.commune,
             |v| reference.commune(v).map(|c| c.code),
-            "the INSEE code of a current commune",
+            Code::UnknownCommune,
         ));
         let theme = c.take(parse_vocab(
             "theme",
@@ -427,7 +446,7 @@ impl DirectoryParams {
                     Some(_) => {}
                     None => c.0.push(bad(
                         "kind",
-                        format!("unknown kind `{part}`, expected pole, project, event or call"),
+                        Message::new(Code::UnknownKind).arg("value", part),
                     )),
                 }
             }
@@ -438,7 +457,10 @@ impl DirectoryParams {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") | Some("on") => true,
             Some(v) => {
-                c.0.push(bad("upcoming", format!("`{v}` is not `true` or `false`")));
+                c.0.push(bad(
+                    "upcoming",
+                    Message::new(Code::NotBoolean).arg("value", v),
+                ));
                 false
             }
         };
@@ -447,7 +469,10 @@ impl DirectoryParams {
         if let (Some(f), Some(t)) = (from, to)
             && t < f
         {
-            c.0.push(bad("to", format!("{t} is before `from` ({f})")));
+            c.0.push(bad(
+                "to",
+                Message::new(Code::ToBeforeFrom).arg("from", f).arg("to", t),
+            ));
         }
         let call_status = match present(&self.call_status) {
             None => None,
@@ -456,7 +481,7 @@ impl DirectoryParams {
             Some(v) => {
                 c.0.push(bad(
                     "call_status",
-                    format!("`{v}` is not `open` or `closed`"),
+                    Message::new(Code::NotOpenClosed).arg("value", v),
                 ));
                 None
             }
@@ -464,16 +489,22 @@ impl DirectoryParams {
         let deadline_before = c.take(parse_date("deadline_before", &self.deadline_before));
         let page = c.take(parse_number("page", &self.page)).unwrap_or(1);
         if page == 0 {
-            c.0.push(bad("page", "pages are numbered from 1"));
+            c.0.push(bad(
+                "page",
+                Message::new(Code::PageNumber).arg("value", page),
+            ));
         } else if page > MAX_PAGE {
-            c.0.push(bad("page", "is too large"));
+            c.0.push(bad("page", Code::PageTooLarge));
         }
         let max = limits.max_per_page;
         let per_page = c
             .take(parse_number("per_page", &self.per_page))
             .unwrap_or(limits.default_per_page);
         if !(1..=max).contains(&per_page) {
-            c.0.push(bad("per_page", format!("must be between 1 and {max}")));
+            c.0.push(bad(
+                "per_page",
+                Message::new(Code::Range).arg("min", 1).arg("max", max),
+            ));
         }
         if !c.0.is_empty() {
             return Err(DirectoryQueryErrors(c.0));

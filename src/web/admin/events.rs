@@ -83,7 +83,7 @@ impl Publication for Event {
     fn read(
         form: &FormData,
         current: Option<EventInput>,
-        lang: Lang,
+        _lang: Lang,
         e: &mut ValidationErrors,
     ) -> EventInput {
         let mut input = current.unwrap_or_default();
@@ -98,7 +98,7 @@ impl Publication for Event {
         input.registration_url = form.opt("registration_url");
         input.capacity = form.number("capacity", e);
         input.themes = form.vocab_list("themes", Theme::from_id, e);
-        input.place = read_place(form, "place", lang, e);
+        input.place = read_place(form, "place", e);
         input
     }
 

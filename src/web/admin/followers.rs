@@ -69,8 +69,10 @@ pub async fn reply_moderate(
 ) -> Response {
     submit(&state, &admin, &body, async |_| {
         if !matches!(new_state.as_str(), "visible" | "rejected") {
-            return Err(ApiError::BadRequest(
-                "a reply is made `visible` or `rejected`".into(),
+            return Err(ApiError::Refused(
+                crate::web::error::Refusal::BadRequest,
+                crate::domain::Message::new(crate::domain::Code::OneOf)
+                    .arg("expected", "`visible`, `rejected`"),
             ));
         }
         let reply = state.store.reply(id).await?;

@@ -111,7 +111,7 @@ pub fn form_page(
 ) -> Response {
     let mut fields = spec.fields;
     let general_errors = errors
-        .map(|e| attach_errors(&mut fields, e))
+        .map(|e| attach_errors(&mut fields, e, c.lang))
         .unwrap_or_default();
     let has_errors = errors.is_some_and(|e| !e.is_empty());
     let (picker, (picker_lat, picker_lon)) = match spec.picker {

@@ -1,8 +1,8 @@
 //! HTML forms of the administration: reading submitted fields, and describing fields so that
 //! one template draws every form with its values and its validation messages.
 
-use crate::domain::ValidationErrors;
 use crate::domain::vocab::Theme;
+use crate::domain::{Code, Message, ValidationErrors};
 use crate::web::pages::Lang;
 use crate::web::pages::views::{Choice, Label};
 
@@ -58,7 +58,7 @@ impl FormData {
         match chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                e.add(name, format!("`{value}` is not a date such as 2026-12-31"));
+                e.add(name, Message::new(Code::InvalidDate).arg("value", value));
                 None
             }
         }
@@ -77,7 +77,7 @@ impl FormData {
         match value.replace(',', ".").parse() {
             Ok(n) => Some(n),
             Err(_) => {
-                errors.add(name, format!("`{value}` is not a number"));
+                errors.add(name, Message::new(Code::NotANumber).arg("value", value));
                 None
             }
         }
@@ -94,7 +94,7 @@ impl FormData {
         for v in self.all(name) {
             match from_id(&v) {
                 Some(t) => out.push(t),
-                None => errors.add(name, format!("unknown value `{v}`")),
+                None => errors.add(name, Message::new(Code::UnknownValue).arg("value", v)),
             }
         }
         out
@@ -245,7 +245,7 @@ pub fn opt_num<T: ToString>(value: Option<T>) -> String {
 
 /// Puts each validation message next to its field; those that match no field are returned
 /// for the summary at the top.
-pub fn attach_errors(fields: &mut [Field], errors: &ValidationErrors) -> Vec<String> {
+pub fn attach_errors(fields: &mut [Field], errors: &ValidationErrors, lang: Lang) -> Vec<String> {
     let mut general = Vec::new();
     for e in &errors.0 {
         let base = e.field.split('[').next().unwrap_or_default();
@@ -257,9 +257,14 @@ pub fn attach_errors(fields: &mut [Field], errors: &ValidationErrors) -> Vec<Str
                 if !f.error.is_empty() {
                     f.error.push_str("; ");
                 }
-                f.error.push_str(&e.message);
+                f.error.push_str(&lang.message(&e.message));
             }
-            None => general.push(format!("{}: {}", e.field, e.message)),
+            None => general.push(format!(
+                "{}{}{}",
+                e.field,
+                lang.colon(),
+                lang.message(&e.message)
+            )),
         }
     }
     general

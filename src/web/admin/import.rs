@@ -86,7 +86,7 @@ fn rows(admin: &Admin, problems: Vec<Problem>) -> Vec<ProblemRow> {
                 Location::Element(i) => format!("data[{i}]"),
             },
             column: p.column,
-            message: p.message,
+            message: admin.lang().message(&p.message),
         })
         .collect()
 }

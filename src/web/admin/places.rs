@@ -5,18 +5,13 @@
 use super::forms::{Field, FormData, opt_num, opt_str};
 use crate::domain::place::PlaceInput;
 use crate::domain::territory_ref::Reference;
-use crate::domain::{TerritoryInput, ValidationErrors};
+use crate::domain::{Code, Message, TerritoryInput, ValidationErrors};
 use crate::web::pages::Lang;
 use crate::web::pages::facts::Fact;
 
 /// Reads what a person typed for the communes of a territory: INSEE codes, postal codes or
 /// names, one per line or separated by `;`. Each must designate one commune.
-pub fn resolve_communes(
-    text: &str,
-    lang: Lang,
-    errors: &mut ValidationErrors,
-    field: &str,
-) -> Vec<String> {
+pub fn resolve_communes(text: &str, errors: &mut ValidationErrors, field: &str) -> Vec<String> {
     let reference = Reference::get();
     let mut out: Vec<String> = Vec::new();
     for entry in text
@@ -59,18 +54,19 @@ pub fn resolve_communes(
             }
             [] => errors.add(
                 field,
-                format!("{} « {entry} »", lang.t("admin.commune_unknown")),
+                Message::new(Code::CommuneNotFound).arg("value", entry),
             ),
             many => errors.add(
                 field,
-                format!(
-                    "{} « {entry} » : {}",
-                    lang.t("admin.commune_ambiguous"),
-                    many.iter()
-                        .map(|c| format!("{} ({})", c.name, c.code))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                Message::new(Code::AmbiguousCommune)
+                    .arg("value", entry)
+                    .arg(
+                        "candidates",
+                        many.iter()
+                            .map(|c| format!("{} ({})", c.name, c.code))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
             ),
         }
     }
@@ -169,18 +165,13 @@ pub fn place_fields(prefix: &str, place: Option<&PlaceInput>, lang: Lang) -> Vec
     ]
 }
 
-pub fn read_place(
-    form: &FormData,
-    prefix: &str,
-    lang: Lang,
-    e: &mut ValidationErrors,
-) -> Option<PlaceInput> {
+pub fn read_place(form: &FormData, prefix: &str, e: &mut ValidationErrors) -> Option<PlaceInput> {
     let name = |n: &str| format!("{prefix}.{n}");
     let commune_text = form.get(&name("commune"));
     let commune = if commune_text.is_empty() {
         None
     } else {
-        resolve_communes(&commune_text, lang, e, &name("commune"))
+        resolve_communes(&commune_text, e, &name("commune"))
             .into_iter()
             .next()
     };
@@ -203,11 +194,11 @@ mod tests {
     #[test]
     fn communes_are_found_by_code_postal_code_or_name() {
         let mut e = ValidationErrors::new();
-        let codes = resolve_communes("Lyon (69123)\nVilleurbanne; 69120", Lang::Fr, &mut e, "c");
+        let codes = resolve_communes("Lyon (69123)\nVilleurbanne; 69120", &mut e, "c");
         assert!(e.is_empty(), "{e}");
         assert_eq!(codes, vec!["69123", "69266", "69256"]);
         let mut e = ValidationErrors::new();
-        resolve_communes("Nulle-Part-Sur-Rien", Lang::Fr, &mut e, "c");
+        resolve_communes("Nulle-Part-Sur-Rien", &mut e, "c");
         assert_eq!(e.fields(), vec!["c"]);
     }
 }

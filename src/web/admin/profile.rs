@@ -162,13 +162,13 @@ pub async fn profile_save(
         input.siren = form.opt("siren");
         let communes = form.get("territory.communes");
         input.territory = TerritoryInput {
-            communes: resolve_communes(&communes, lang, &mut e, "territory.communes"),
+            communes: resolve_communes(&communes, &mut e, "territory.communes"),
             kind: form.vocab("territory.kind", TerritoryKind::from_id, &mut e),
             label: form.opt("territory.label"),
         };
         input.themes = form.vocab_list("themes", Theme::from_id, &mut e);
         input.pooling = form.vocab_list("pooling", PoolingKind::from_id, &mut e);
-        input.shared_place = read_place(&form, "shared_place", lang, &mut e);
+        input.shared_place = read_place(&form, "shared_place", &mut e);
         input.manually_approves_followers = form.checked("manually_approves_followers");
         input.replies_need_approval = form.checked("replies_need_approval");
         let expected = form.version();

@@ -129,7 +129,7 @@ fn directory_query(
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     params
         .parse()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))
+        .map_err(|e| ApiError::BadParameters(e.into()))
 }
 
 /// Search the directory: the poles, projects, events and calls for cooperation this

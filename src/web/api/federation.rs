@@ -281,7 +281,8 @@ pub async fn moderate_reply(
     if !matches!(input.state.as_str(), "visible" | "rejected") {
         return Err(ApiError::Invalid(crate::domain::ValidationErrors::single(
             "state",
-            "must be `visible` or `rejected`",
+            crate::domain::Message::new(crate::domain::Code::OneOf)
+                .arg("expected", "`visible`, `rejected`"),
         )));
     }
     let reply = state.store.reply(id).await?;

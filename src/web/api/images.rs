@@ -19,17 +19,15 @@ const DECODES_AT_ONCE: usize = 2;
 /// A raw image body, limited to the configured upload size; [`ImageBody::check`] decodes it.
 pub struct ImageBody {
     bytes: Bytes,
-    lang: Lang,
 }
 
 impl FromRequest<AppState> for ImageBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let lang = Lang::negotiate(req.headers());
         let limit = state.config.uploads.max_bytes;
         let bytes = crate::web::extract::read_body(req, state, limit).await?;
-        Ok(ImageBody { bytes, lang })
+        Ok(ImageBody { bytes })
     }
 }
 
@@ -48,30 +46,14 @@ impl ImageBody {
             .map_err(|e| ApiError::Internal(format!("an image check failed: {e}")))?;
         checked.map_err(|e| {
             tracing::info!(error = %e, "image refused");
-            ApiError::Invalid(ValidationErrors::single("body", message(&e, self.lang)))
+            ApiError::Invalid(ValidationErrors::single("body", e.message()))
         })
     }
 }
 
 /// What a person reads of a refusal.
 pub fn message(error: &ImageError, lang: Lang) -> String {
-    match error {
-        ImageError::Empty => lang.t("input.image_empty").to_owned(),
-        ImageError::TooHeavy { size, max } => lang
-            .t("input.image_too_heavy")
-            .replace("{size}", &size.to_string())
-            .replace("{max}", &max.to_string()),
-        ImageError::UnknownFormat => lang.t("input.image_unknown").to_owned(),
-        ImageError::TooLarge { width, height } => lang
-            .t("input.image_too_large")
-            .replace("{width}", &width.to_string())
-            .replace("{height}", &height.to_string())
-            .replace("{side}", &image::MAX_SIDE.to_string())
-            .replace("{pixels}", &(image::MAX_PIXELS / 1_000_000).to_string()),
-        ImageError::Damaged { format, .. } => lang
-            .t("input.image_damaged")
-            .replace("{format}", format.name()),
-    }
+    lang.message(&error.message())
 }
 
 #[cfg(test)]

@@ -140,14 +140,20 @@ pub async fn communes(
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = query.limit.unwrap_or(10);
     if !(1..=50).contains(&limit) {
-        return Err(
-            crate::domain::ValidationErrors::single("limit", "must be between 1 and 50").into(),
-        );
+        return Err(crate::domain::ValidationErrors::single(
+            "limit",
+            crate::domain::Message::new(crate::domain::Code::Range)
+                .arg("min", 1)
+                .arg("max", 50),
+        )
+        .into());
     }
     if query.q.trim().chars().count() < 2 {
-        return Err(
-            crate::domain::ValidationErrors::single("q", "type at least 2 characters").into(),
-        );
+        return Err(crate::domain::ValidationErrors::single(
+            "q",
+            crate::domain::Message::new(crate::domain::Code::QueryTooShort).arg("min", 2),
+        )
+        .into());
     }
     let reference = Reference::get();
     Ok(Json(

@@ -56,9 +56,7 @@ pub(crate) fn patched<I: Serialize + DeserializeOwned>(
     let mut value = serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
     merge_patch(&mut value, changes);
     let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
-    // A patch comes with no language of its own here: its rare refusals (an array given
-    // for an object) are in the interface's default language.
-    super::extract::parse_json(&bytes, super::pages::Lang::Fr)
+    super::extract::parse_json(&bytes)
 }
 
 struct TokenSecurity;

@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use axum::http::{HeaderMap, header};
 
+use crate::domain::Message;
+
 /// The cookie that remembers the language a visitor chose.
 pub const LANG_COOKIE: &str = "lang";
 
@@ -84,6 +86,48 @@ impl Lang {
             }
         }
     }
+}
+
+impl Lang {
+    /// A check's message in this language: its text under `[check]`, placeholders filled.
+    pub fn message(self, message: &Message) -> String {
+        message.fill(self.t(&format!("check.{}", message.code.as_str())))
+    }
+
+    /// `: ` between a name and what is said of it (French puts a space before).
+    pub fn colon(self) -> &'static str {
+        match self {
+            Lang::Fr => " : ",
+            Lang::En => ": ",
+        }
+    }
+
+    /// `; ` between items of a list of reasons.
+    pub fn semicolon(self) -> &'static str {
+        match self {
+            Lang::Fr => " ; ",
+            Lang::En => "; ",
+        }
+    }
+
+    /// The language of the request being answered (see [`scope`]), French outside one.
+    pub fn current() -> Lang {
+        REQUEST_LANG.try_with(|lang| *lang).unwrap_or(Lang::Fr)
+    }
+}
+
+tokio::task_local! {
+    static REQUEST_LANG: Lang;
+}
+
+/// Middleware: the request's language, as pages negotiate it, for the errors answered
+/// without a page at hand (API errors render their messages in [`Lang::current`]).
+pub async fn scope(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let lang = Lang::negotiate(request.headers());
+    REQUEST_LANG.scope(lang, next.run(request)).await
 }
 
 const SOURCES: [&str; 2] = [
@@ -183,6 +227,62 @@ mod tests {
             missing.is_empty(),
             "keys used but not in the catalogues: {missing:?}"
         );
+    }
+
+    /// The `{placeholders}` of a text.
+    fn placeholders(text: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('{') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('}') else { break };
+            let name = &after[..end];
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                out.insert(name.to_owned());
+            }
+            rest = &after[end + 1..];
+        }
+        out
+    }
+
+    /// Every message a check can give is worded in both languages, with the same
+    /// placeholders as the code's parameters; the catalogues word no code that is not one.
+    #[test]
+    fn every_check_message_is_in_both_catalogues_with_its_parameters() {
+        use crate::domain::Code;
+        let all = catalogues();
+        for code in Code::ALL {
+            let key = format!("check.{}", code.as_str());
+            let params: BTreeSet<String> = code.params().iter().map(|p| (*p).to_owned()).collect();
+            for (lang, catalogue) in [(Lang::Fr, &all[0]), (Lang::En, &all[1])] {
+                let text = catalogue
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{key} is missing in i18n/{}.toml", lang.code()));
+                assert_eq!(
+                    placeholders(text),
+                    params,
+                    "{key} in i18n/{}.toml: placeholders and parameters differ",
+                    lang.code()
+                );
+            }
+        }
+        let codes: BTreeSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        for catalogue in all {
+            for key in catalogue.keys().filter_map(|k| k.strip_prefix("check.")) {
+                assert!(codes.contains(key), "check.{key} is no code of a check");
+            }
+        }
+        // Rendered, a message keeps no placeholder and differs between the languages.
+        for code in Code::ALL {
+            let mut message = Message::new(*code);
+            for param in code.params() {
+                message = message.arg(param, "1");
+            }
+            let fr = Lang::Fr.message(&message);
+            let en = Lang::En.message(&message);
+            assert!(!fr.contains('{') || fr.contains("{…}"), "{fr}");
+            assert_ne!(fr, en, "{} is not translated", code.as_str());
+        }
     }
 
     #[test]

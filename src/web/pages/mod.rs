@@ -47,6 +47,11 @@ impl Ctx {
         self.lang.t(key)
     }
 
+    /// A check's message in the page's language.
+    pub fn message(&self, message: &crate::domain::Message) -> String {
+        self.lang.message(message)
+    }
+
     pub fn asset(&self, path: &str) -> String {
         assets::url(path)
     }
@@ -228,12 +233,12 @@ pub fn error_page(c: &Ctx, error: ApiError) -> Response {
             c.t("error.not_found_text").to_owned(),
         ),
         StatusCode::GONE => (c.t("error.gone"), c.t("error.gone_text").to_owned()),
-        StatusCode::FORBIDDEN => (c.t("error.forbidden"), error.to_string()),
+        StatusCode::FORBIDDEN => (c.t("error.forbidden"), error.message(c.lang)),
         s if s.is_server_error() => {
             tracing::error!(error = %error, "page failed");
             (c.t("error.server"), c.t("error.server_text").to_owned())
         }
-        _ => (c.t("error.bad_request"), error.to_string()),
+        _ => (c.t("error.bad_request"), error.message(c.lang)),
     };
     let page = ErrorPage {
         c,

@@ -270,7 +270,7 @@ pub async fn statistics(
 ) -> Response {
     let query = match page_params(raw.as_deref().unwrap_or_default()).parse() {
         Ok(q) => q,
-        Err(e) => return error_page(&c, ApiError::BadRequest(e.to_string())),
+        Err(e) => return error_page(&c, ApiError::BadParameters(e.into())),
     };
     let stats = match state.statistics.get(&state.store, &query).await {
         Ok(s) => s,
