@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::domain::ValidationErrors;
+use crate::domain::message::{Code, Message};
 use crate::feeds::csv::Dialect;
 use crate::feeds::{self, Directory, FeedInfo, PoleEntry};
 use crate::store::search::{DirectoryOrder, DirectoryParams, PageLimits};
@@ -264,16 +266,18 @@ fn csv_dialect(format: Format, raw_query: Option<&str>) -> ApiResult<Dialect> {
         .filter(|(k, _)| k == "spreadsheet")
         .map(|(_, v)| v.into_owned());
     let value = asked.next();
+    let refuse = |message: Message| {
+        ApiError::BadParameters(ValidationErrors::single("spreadsheet", message))
+    };
     if asked.next().is_some() {
-        return Err(ApiError::BadRequest(
-            "spreadsheet: the parameter is given more than once".into(),
-        ));
+        return Err(refuse(Message::new(Code::RepeatedParameter)));
     }
     Dialect::from_parameter(value.as_deref()).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "spreadsheet: `{}` is not a spreadsheet dialect (only `fr`: `;` between cells, decimal commas, a byte-order mark)",
-            value.unwrap_or_default()
-        ))
+        refuse(
+            Message::new(Code::UnknownValueExpected)
+                .arg("value", value.unwrap_or_default())
+                .arg("expected", "`fr`"),
+        )
     })
 }
 
