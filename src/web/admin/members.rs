@@ -1,11 +1,12 @@
 //! A pole's members: their form, adding, editing at the version the form was filled from,
-//! and removing.
+//! and removing it once asked.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::access::Admin;
+use super::confirm::{Deletion, confirm_page};
 use super::form_page::{FormSpec, form_page};
 use super::forms::{Field, FormData, opt_num, opt_str};
 use super::submit::{Answer, Stored, combine, run, saved, submit};
@@ -182,6 +183,28 @@ pub async fn member_update(
             Stored::new(spec, "member", id, now.member)
         })
         .await
+    })
+    .await
+}
+
+/// `GET /admin/poles/{slug}/members/{id}/delete`: asks before removing.
+pub async fn member_confirm_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Response {
+    run(&admin.c, async {
+        let pole = admin.pole(&state, &slug).await?;
+        let member = state.store.member(pole.id, id).await?;
+        Ok(confirm_page(
+            &admin,
+            Deletion {
+                name: member.member.name,
+                consequences: admin.t("admin_delete.member_consequences"),
+                action: format!("/admin/poles/{slug}/members/{id}/delete"),
+                back_url: format!("/admin/poles/{slug}"),
+            },
+        ))
     })
     .await
 }
