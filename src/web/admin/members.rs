@@ -161,7 +161,7 @@ pub async fn member_update(
 ) -> Response {
     submit(&state, &admin, &body, async |form| {
         let pole = admin.pole(&state, &slug).await?;
-        state.store.member(pole.id, id).await?;
+        let stored = state.store.member(pole.id, id).await?;
         let mut e = ValidationErrors::new();
         let input = read_member(&form, &mut e);
         let expected = form.version();
@@ -177,7 +177,11 @@ pub async fn member_update(
                 Ok::<_, StoreError>(member.clone())
             })
             .await;
-        let done = Answer::done(format!("/admin/poles/{slug}"), admin.t("admin.saved"));
+        let flash = match &written {
+            Ok(now) if now.version == stored.version => admin.t("admin_fields.unchanged"),
+            _ => admin.t("admin.saved"),
+        };
+        let done = Answer::done(format!("/admin/poles/{slug}"), flash);
         saved(written, done, async || {
             let now = state.store.member(pole.id, id).await?;
             Stored::new(spec, "member", id, now.member)

@@ -153,7 +153,7 @@ fn read_recognitions(
         let name = call_field(call);
         for year in form
             .get(&name)
-            .split([',', ';', ' '])
+            .split([',', ';'])
             .map(str::trim)
             .filter(|y| !y.is_empty())
         {
