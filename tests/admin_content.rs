@@ -564,6 +564,10 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         let wrong = post_owned(&mut v, &page, &fields).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "[{label}]");
         assert!(wrong.body.contains("id=\"f-territory-communes-error\""));
+        assert!(
+            wrong.body.contains(">Nulle-Part-Sur-Rien</textarea>"),
+            "[{label}] what was typed stays"
+        );
         set(&mut fields, "territory.communes", "35238");
         let saved = post_owned(&mut v, &page, &fields).await;
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "[{label}] {}", saved.body);

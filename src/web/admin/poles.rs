@@ -62,7 +62,7 @@ pub async fn pole_create(
         let (input, communes) = read_profile(&form, stored, lang, &mut e);
         let invalid = |errors| {
             Ok(Answer::Invalid(
-                new_pole_spec(&input, &communes, lang),
+                new_pole_spec(&input, &communes, lang).as_typed(&form),
                 errors,
             ))
         };

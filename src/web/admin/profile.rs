@@ -282,7 +282,9 @@ pub async fn profile_save(
         let valid = match validate_profile(e, &input) {
             Ok(valid) => valid,
             Err(errors) => {
-                let spec = profile_spec(&pole, &input, &communes, lang).at_version(expected);
+                let spec = profile_spec(&pole, &input, &communes, lang)
+                    .as_typed(&form)
+                    .at_version(expected);
                 return Ok(Answer::Invalid(spec, errors));
             }
         };

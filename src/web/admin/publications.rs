@@ -153,7 +153,7 @@ pub async fn create<T: Publication>(
             Err(errors) => {
                 let action = format!("/admin/poles/{slug}/{}s/new", T::KIND);
                 let spec = spec_of::<T>(&state.store, &pole, &input, action, admin.lang()).await?;
-                Ok(Answer::Invalid(spec, errors))
+                Ok(Answer::Invalid(spec.as_typed(&form), errors))
             }
         }
     })
@@ -198,7 +198,10 @@ pub async fn update<T: Publication>(
         let spec = spec_of::<T>(&state.store, &pole, &input, action, admin.lang()).await?;
         let data = match valid {
             Ok(data) => data,
-            Err(errors) => return Ok(Answer::Invalid(spec.at_version(expected), errors)),
+            Err(errors) => {
+                let spec = spec.as_typed(&form).at_version(expected);
+                return Ok(Answer::Invalid(spec, errors));
+            }
         };
         let written = T::edit(&state.store, &id, expected, data).await;
         let to = format!("/admin/poles/{}", pole.pole.slug);
