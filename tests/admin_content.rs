@@ -228,7 +228,12 @@ fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
             let chosen = options
                 .split("<option")
                 .skip(1)
-                .find(|o| o.split('>').next().unwrap_or_default().contains(" selected"))
+                .find(|o| {
+                    o.split('>')
+                        .next()
+                        .unwrap_or_default()
+                        .contains(" selected")
+                })
                 .and_then(|o| attr(&format!(" {o}"), "value"))
                 .unwrap_or_default();
             out.push((attr(tag, "name").expect("select name"), chosen));
@@ -255,7 +260,12 @@ async fn post_owned(v: &mut Visitor, action: &str, fields: &[(String, String)]) 
 /// Opens the form at `page` and saves it as it is.
 async fn save_as_is(v: &mut Visitor, page: &str, label: &str) -> Answer {
     let form = v.get(page).await;
-    assert_eq!(form.status, StatusCode::OK, "[{label}] {page}: {}", form.body);
+    assert_eq!(
+        form.status,
+        StatusCode::OK,
+        "[{label}] {page}: {}",
+        form.body
+    );
     let fields = form_fields(&form.body, page);
     let saved = post_owned(v, page, &fields).await;
     assert_eq!(
@@ -288,7 +298,8 @@ async fn saving_a_form_unchanged_publishes_nothing() {
         let member = made.member;
         let versions = |server: &TestServer| {
             let store = server.store.clone();
-            let (project, event, call) = (made.project.clone(), made.event.clone(), made.call.clone());
+            let (project, event, call) =
+                (made.project.clone(), made.event.clone(), made.call.clone());
             async move {
                 let pole = store.pole("ptce-rhone").await.expect("pole");
                 vec![
@@ -362,7 +373,12 @@ async fn saving_a_form_unchanged_publishes_nothing() {
                     &[("image", "logo.png", PIXEL_PNG)],
                 )
                 .await;
-            assert_eq!(sent.status, StatusCode::SEE_OTHER, "[{label}] {}", sent.body);
+            assert_eq!(
+                sent.status,
+                StatusCode::SEE_OTHER,
+                "[{label}] {}",
+                sent.body
+            );
         }
         let pole = server.store.pole("ptce-rhone").await.expect("pole");
         assert_eq!(
@@ -395,7 +411,11 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        assert_eq!(value(&fields, "recognitions.call-2013"), "2013", "[{label}]");
+        assert_eq!(
+            value(&fields, "recognitions.call-2013"),
+            "2013",
+            "[{label}]"
+        );
         assert_eq!(value(&fields, "recognitions.other"), "2019", "[{label}]");
         assert_eq!(value(&fields, "recognitions.charter_signed_year"), "2014");
         assert_eq!(value(&fields, "description_format"), "html", "[{label}]");
@@ -411,7 +431,9 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         assert!(
             wrong.body.contains("id=\"f-recognitions-ami-2021-error\"")
                 && wrong.body.contains("id=\"f-recognitions-call-2015-error\"")
-                && wrong.body.contains("« deux mille quinze » n’est pas une année"),
+                && wrong
+                    .body
+                    .contains("« deux mille quinze » n’est pas une année"),
             "[{label}] each wrong year next to its call: {}",
             &wrong.body[wrong.body.find("form-errors").unwrap_or(0)..][..1500]
         );
@@ -420,7 +442,12 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         set(&mut fields, "recognitions.other", "2016, 2019");
         set(&mut fields, "shared_place.locality", "");
         let saved = post_owned(&mut v, page, &fields).await;
-        assert_eq!(saved.status, StatusCode::SEE_OTHER, "[{label}] {}", saved.body);
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            saved.body
+        );
         let pole = server.store.pole("ptce-rhone").await.expect("pole");
         let won: Vec<(&str, i32)> = pole
             .pole
@@ -462,14 +489,23 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         assert_eq!(value(&fields, "links[1].url"), "https://example.org/doc");
         assert_eq!(value(&fields, "links[2].url"), "", "[{label}] a spare row");
         fields.retain(|(k, _)| k != "partner_member_ids");
-        set(&mut fields, "territory.communes", "Villeurbanne\nVaulx-en-Velin");
+        set(
+            &mut fields,
+            "territory.communes",
+            "Villeurbanne\nVaulx-en-Velin",
+        );
         set(&mut fields, "territory.kind", "peri-urban");
         set(&mut fields, "links[0].url", "");
         set(&mut fields, "links[0].title", "");
         set(&mut fields, "links[2].title", "Le dossier");
         set(&mut fields, "links[2].url", "https://example.org/dossier");
         let saved = post_owned(&mut v, &page, &fields).await;
-        assert_eq!(saved.status, StatusCode::SEE_OTHER, "[{label}] {}", saved.body);
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            saved.body
+        );
         let project = server.store.project(&made.project).await.expect("project");
         assert!(project.data.partner_member_ids.is_empty(), "[{label}]");
         assert_eq!(project.data.territory.communes, vec!["69266", "69256"]);
@@ -506,7 +542,12 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
                 ],
             )
             .await;
-        assert_eq!(created.status, StatusCode::SEE_OTHER, "[{label}] {}", created.body);
+        assert_eq!(
+            created.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            created.body
+        );
         let json = common::ok(
             &server,
             reqwest::Method::GET,
@@ -521,7 +562,11 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
             .find(|p| p["title"] == "Recyclerie")
             .cloned()
             .unwrap_or(Value::Null);
-        assert_eq!(recyclerie["partner_member_ids"], json!([made.member]), "[{label}] {json}");
+        assert_eq!(
+            recyclerie["partner_member_ids"],
+            json!([made.member]),
+            "[{label}] {json}"
+        );
         assert_eq!(
             recyclerie["links"][0]["url"], "https://recyclerie.example.org/",
             "[{label}]"
@@ -531,7 +576,8 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         let page = format!("/admin/events/{}", made.event);
         let form = v.get(&page).await;
         assert!(
-            form.body.contains("name=\"organiser_poles\" value=\"ptce-breizh\" checked"),
+            form.body
+                .contains("name=\"organiser_poles\" value=\"ptce-breizh\" checked"),
             "[{label}] {}",
             form.body
         );
@@ -539,7 +585,12 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         fields.retain(|(k, _)| k != "organiser_poles");
         fields.retain(|(k, v)| !(k == "themes" && v == "mobility"));
         let saved = post_owned(&mut v, &page, &fields).await;
-        assert_eq!(saved.status, StatusCode::SEE_OTHER, "[{label}] {}", saved.body);
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            saved.body
+        );
         let event = server.store.event(&made.event).await.expect("event");
         assert!(event.data.organiser_poles.is_empty(), "[{label}]");
         assert_eq!(
@@ -549,7 +600,12 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         let mut fields = form_fields(&v.get(&page).await.body, &page);
         fields.push(("organiser_poles".into(), "ptce-breizh".into()));
         let saved = post_owned(&mut v, &page, &fields).await;
-        assert_eq!(saved.status, StatusCode::SEE_OTHER, "[{label}] {}", saved.body);
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            saved.body
+        );
         let event = server.store.event(&made.event).await.expect("event");
         assert_eq!(event.data.organiser_poles, vec!["ptce-breizh"], "[{label}]");
 
@@ -570,7 +626,12 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
         );
         set(&mut fields, "territory.communes", "35238");
         let saved = post_owned(&mut v, &page, &fields).await;
-        assert_eq!(saved.status, StatusCode::SEE_OTHER, "[{label}] {}", saved.body);
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            saved.body
+        );
         let call = server.store.call(&made.call).await.expect("call");
         assert_eq!(call.data.territory.communes, vec!["35238"], "[{label}]");
         server.stop().await;
@@ -582,9 +643,15 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
 /// posts to the same address, and a way back.
 async fn asks(v: &mut Visitor, path: &str, name: &str, label: &str) -> String {
     let page = v.get(path).await;
-    assert_eq!(page.status, StatusCode::OK, "[{label}] {path}: {}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "[{label}] {path}: {}",
+        page.body
+    );
     assert!(
-        page.body.contains(&format!("<h1>Supprimer « {name} » ?</h1>")),
+        page.body
+            .contains(&format!("<h1>Supprimer « {name} » ?</h1>")),
         "[{label}] {path}: {}",
         page.body
     );
@@ -629,7 +696,10 @@ async fn deleting_asks_first_then_deletes_and_tells_followers() {
                 format!("/admin/events/{}/delete", made.event),
                 "Marché des producteurs",
             ),
-            (format!("/admin/calls/{}/delete", made.call), "Cherche un local"),
+            (
+                format!("/admin/calls/{}/delete", made.call),
+                "Cherche un local",
+            ),
             (
                 format!("/admin/poles/ptce-rhone/members/{}/delete", made.member),
                 "Jardins de Cocagne",
@@ -641,10 +711,18 @@ async fn deleting_asks_first_then_deletes_and_tells_followers() {
             let forged = v.post(path, &[]).await;
             assert_eq!(forged.status, StatusCode::FORBIDDEN, "[{label}] {path}");
             let done = v.post(path, &[("_csrf", &token)]).await;
-            assert_eq!(done.status, StatusCode::SEE_OTHER, "[{label}] {path}: {}", done.body);
+            assert_eq!(
+                done.status,
+                StatusCode::SEE_OTHER,
+                "[{label}] {path}: {}",
+                done.body
+            );
             assert!(done.location.starts_with("/admin/poles/ptce-rhone?done="));
         }
-        assert!(server.store.project(&made.project).await.is_err(), "[{label}]");
+        assert!(
+            server.store.project(&made.project).await.is_err(),
+            "[{label}]"
+        );
         assert!(server.store.event(&made.event).await.is_err(), "[{label}]");
         assert!(server.store.call(&made.call).await.is_err(), "[{label}]");
         let pole = server.store.pole("ptce-rhone").await.expect("pole");
@@ -680,7 +758,12 @@ async fn deleting_asks_first_then_deletes_and_tells_followers() {
         let path = "/admin/poles/ptce-rhone/delete";
         let token = asks(&mut admin, path, "PTCE Rhône Solidaire", label).await;
         let done = admin.post(path, &[("_csrf", &token)]).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "[{label}] {}", done.body);
+        assert_eq!(
+            done.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            done.body
+        );
         assert!(done.location.starts_with("/admin?done="), "[{label}]");
         assert!(server.store.pole("ptce-rhone").await.is_err(), "[{label}]");
         assert_eq!(
@@ -713,7 +796,12 @@ async fn administrators_create_poles_from_the_administration() {
         );
         assert!(!editor.get("/admin").await.body.contains("/admin/new-pole"));
         let mut v = signed_in(&server, "webadmin").await;
-        assert!(v.get("/admin").await.body.contains("href=\"/admin/new-pole\""));
+        assert!(
+            v.get("/admin")
+                .await
+                .body
+                .contains("href=\"/admin/new-pole\"")
+        );
         let wrong = v
             .submit(
                 "/admin/new-pole",
@@ -751,7 +839,12 @@ async fn administrators_create_poles_from_the_administration() {
                 ],
             )
             .await;
-        assert_eq!(made.status, StatusCode::SEE_OTHER, "[{label}] {}", made.body);
+        assert_eq!(
+            made.status,
+            StatusCode::SEE_OTHER,
+            "[{label}] {}",
+            made.body
+        );
         assert!(made.location.starts_with("/admin/poles/ptce-drome?done="));
         let pole = server.store.pole("ptce-drome").await.expect("created");
         assert_eq!(pole.pole.name, "Pôle Drôme Coopération");
@@ -810,7 +903,8 @@ async fn the_logo_and_banner_are_uploaded_from_the_pole_page() {
             .await;
         assert_eq!(text.status, StatusCode::UNPROCESSABLE_ENTITY, "[{label}]");
         assert!(
-            text.body.contains("n’est pas une image PNG, JPEG, GIF ou WebP")
+            text.body
+                .contains("n’est pas une image PNG, JPEG, GIF ou WebP")
                 && text.body.contains("aria-invalid=\"true\""),
             "[{label}] {}",
             text.body
@@ -824,7 +918,11 @@ async fn the_logo_and_banner_are_uploaded_from_the_pole_page() {
                 &[("image", "banner.png", &cut)],
             )
             .await;
-        assert_eq!(damaged.status, StatusCode::UNPROCESSABLE_ENTITY, "[{label}]");
+        assert_eq!(
+            damaged.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[{label}]"
+        );
         let pole = server.store.pole("ptce-rhone").await.expect("pole");
         assert!(pole.logo.is_none() && pole.banner.is_none(), "[{label}]");
 
@@ -836,7 +934,12 @@ async fn the_logo_and_banner_are_uploaded_from_the_pole_page() {
                     &[("image", "image.png", PIXEL_PNG)],
                 )
                 .await;
-            assert_eq!(sent.status, StatusCode::SEE_OTHER, "[{label}] {}", sent.body);
+            assert_eq!(
+                sent.status,
+                StatusCode::SEE_OTHER,
+                "[{label}] {}",
+                sent.body
+            );
             assert!(sent.location.starts_with(&format!("{page}?done=")));
         }
         let pole = server.store.pole("ptce-rhone").await.expect("pole");
@@ -851,7 +954,13 @@ async fn the_logo_and_banner_are_uploaded_from_the_pole_page() {
         let image = v.get(&format!("/media/{logo}")).await;
         assert_eq!(image.status, StatusCode::OK, "[{label}]");
         // The profile as the API and federation give it carries the logo.
-        let json = common::ok(&server, reqwest::Method::GET, "/api/v1/poles/ptce-rhone", None).await;
+        let json = common::ok(
+            &server,
+            reqwest::Method::GET,
+            "/api/v1/poles/ptce-rhone",
+            None,
+        )
+        .await;
         assert!(
             json.to_string().contains(&logo),
             "[{label}] the API shows the logo: {json}"
@@ -866,7 +975,10 @@ async fn the_logo_and_banner_are_uploaded_from_the_pole_page() {
         let pole = server.store.pole("ptce-rhone").await.expect("pole");
         assert!(pole.logo.is_none() && pole.banner.is_some(), "[{label}]");
         assert!(
-            v.get(page).await.body.contains("Aucune image pour l’instant."),
+            v.get(page)
+                .await
+                .body
+                .contains("Aucune image pour l’instant."),
             "[{label}]"
         );
         server.stop().await;

@@ -111,10 +111,7 @@ impl Publication for CallForCooperation {
             &input.subjects,
             form.vocab_list("subjects", CallSubject::from_id, e),
         );
-        input.themes = keep_order(
-            &input.themes,
-            form.vocab_list("themes", Theme::from_id, e),
-        );
+        input.themes = keep_order(&input.themes, form.vocab_list("themes", Theme::from_id, e));
         input.territory = read_territory(form, lang, e).0;
         input.deadline = form.date("deadline", e);
         input.how_to_answer = form.get("how_to_answer");

@@ -134,10 +134,7 @@ impl Publication for Event {
         input.online_url = form.opt("online_url");
         input.registration_url = form.opt("registration_url");
         input.capacity = form.number("capacity", e);
-        input.themes = keep_order(
-            &input.themes,
-            form.vocab_list("themes", Theme::from_id, e),
-        );
+        input.themes = keep_order(&input.themes, form.vocab_list("themes", Theme::from_id, e));
         input.organiser_poles = keep_order(&input.organiser_poles, form.all("organiser_poles"));
         input.place = read_place(form, "place", lang, e);
         input
@@ -147,26 +144,21 @@ impl Publication for Event {
         &self.title
     }
 
-    fn related(
-        store: &Store,
-        _pole: &PoleRecord,
-    ) -> impl Future<Output = Result<Related, StoreError>> + Send {
-        async move {
-            let poles = store
-                .list_poles(crate::store::PageRequest {
-                    page: 1,
-                    per_page: 1000,
-                })
-                .await?
-                .items
-                .into_iter()
-                .map(|p| (p.pole.slug, p.pole.name))
-                .collect();
-            Ok(Related {
-                members: Vec::new(),
-                poles,
+    async fn related(store: &Store, _pole: &PoleRecord) -> Result<Related, StoreError> {
+        let poles = store
+            .list_poles(crate::store::PageRequest {
+                page: 1,
+                per_page: 1000,
             })
-        }
+            .await?
+            .items
+            .into_iter()
+            .map(|p| (p.pole.slug, p.pole.name))
+            .collect();
+        Ok(Related {
+            members: Vec::new(),
+            poles,
+        })
     }
 
     fn validate(input: &EventInput) -> Result<Event, ValidationErrors> {

@@ -88,7 +88,7 @@ impl FormSpec {
 
     /// Shows the commune fields as they were typed rather than as they were understood, so
     /// that an entry the reference data does not know stays in front of the person.
-    pub fn as_typed(mut self, form: &FormData) -> FormSpec {
+    pub fn with_typed_communes(mut self, form: &FormData) -> FormSpec {
         for field in &mut self.fields {
             if field.name.ends_with("communes") || field.name.ends_with(".commune") {
                 field.value = form.get(&field.name);

@@ -45,15 +45,13 @@ use crate::domain::{CallForCooperation as Call, Event, Project};
 use calls::call_close;
 use dashboard::{dashboard, pole_hub};
 use followers::{follower_accept, follower_reject, reply_moderate};
+use images::{image_confirm_delete, image_delete, image_upload, images_form, upload_limit};
 use import::{UPLOAD_LIMIT, import_form, import_upload};
 use instance::{
     block_create, block_delete, federation_page, follow_create, follow_delete,
     instance_follower_accept, instance_follower_reject,
 };
 use login::{login, login_form, logout};
-use images::{
-    image_confirm_delete, image_delete, image_upload, images_form, upload_limit,
-};
 use members::{
     member_confirm_delete, member_create, member_delete, member_edit, member_new, member_update,
 };

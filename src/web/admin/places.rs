@@ -4,8 +4,8 @@
 
 use super::forms::{Field, FormData, opt_num, opt_str};
 use crate::domain::place::PlaceInput;
-use crate::domain::vocab::TerritoryKind;
 use crate::domain::territory_ref::Reference;
+use crate::domain::vocab::TerritoryKind;
 use crate::domain::{TerritoryInput, ValidationErrors};
 use crate::web::pages::Lang;
 use crate::web::pages::facts::Fact;

@@ -46,11 +46,7 @@ pub async fn pole_new(State(state): State<AppState>, admin: Admin) -> Response {
 }
 
 /// `POST /admin/new-pole` (administrators): creates the pole and opens its hub.
-pub async fn pole_create(
-    State(state): State<AppState>,
-    admin: Admin,
-    body: Bytes,
-) -> Response {
+pub async fn pole_create(State(state): State<AppState>, admin: Admin, body: Bytes) -> Response {
     submit(&state, &admin, &body, async |form| {
         admin.auth.require_admin()?;
         let lang = admin.lang();
@@ -62,7 +58,7 @@ pub async fn pole_create(
         let (input, communes) = read_profile(&form, stored, lang, &mut e);
         let invalid = |errors| {
             Ok(Answer::Invalid(
-                new_pole_spec(&input, &communes, lang).as_typed(&form),
+                new_pole_spec(&input, &communes, lang).with_typed_communes(&form),
                 errors,
             ))
         };

@@ -18,10 +18,10 @@ use super::submit::{Answer, Stored, combine, run, saved, submit};
 use crate::domain::pole::{NationalCallWon, RecognitionsInput};
 use crate::domain::vocab::{LegalForm, NationalCall, PoolingKind, Theme};
 use crate::domain::{Pole, PoleInput, ValidationErrors};
-use crate::web::pages::views::Label;
 use crate::store::{PoleRecord, StoreError};
 use crate::web::AppState;
 use crate::web::pages::Lang;
+use crate::web::pages::views::Label;
 
 /// The profile's fields; `slug` only when the pole is being created (it cannot change after).
 pub fn profile_fields(input: &PoleInput, communes: &str, slug: bool, lang: Lang) -> Vec<Field> {
@@ -125,8 +125,13 @@ fn recognition_fields(recognitions: &RecognitionsInput, lang: Lang) -> Vec<Field
                 .filter(|won| won.call == call)
                 .map(|won| won.year.to_string())
                 .collect();
-            Field::new(&call_field(call), call.label(lang), "text", years.join(", "))
-                .help(lang.t("admin_fields.call_years_help"))
+            Field::new(
+                &call_field(call),
+                call.label(lang),
+                "text",
+                years.join(", "),
+            )
+            .help(lang.t("admin_fields.call_years_help"))
         })
         .collect();
     fields.push(
@@ -215,10 +220,7 @@ pub fn read_profile(
     input.siren = form.opt("siren");
     let (territory, communes) = read_territory(form, lang, e);
     input.territory = territory;
-    input.themes = keep_order(
-        &input.themes,
-        form.vocab_list("themes", Theme::from_id, e),
-    );
+    input.themes = keep_order(&input.themes, form.vocab_list("themes", Theme::from_id, e));
     input.pooling = keep_order(
         &input.pooling,
         form.vocab_list("pooling", PoolingKind::from_id, e),
@@ -231,7 +233,10 @@ pub fn read_profile(
 }
 
 /// The profile checked, every wrong field named as the form names it.
-pub fn validate_profile(read: ValidationErrors, input: &PoleInput) -> Result<Pole, ValidationErrors> {
+pub fn validate_profile(
+    read: ValidationErrors,
+    input: &PoleInput,
+) -> Result<Pole, ValidationErrors> {
     combine(read, input.validate()).map_err(|errors| errors_by_call(errors, input))
 }
 
@@ -283,7 +288,7 @@ pub async fn profile_save(
             Ok(valid) => valid,
             Err(errors) => {
                 let spec = profile_spec(&pole, &input, &communes, lang)
-                    .as_typed(&form)
+                    .with_typed_communes(&form)
                     .at_version(expected);
                 return Ok(Answer::Invalid(spec, errors));
             }

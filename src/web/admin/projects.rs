@@ -137,7 +137,8 @@ impl Publication for Project {
         }
         // A pole without members has no partners to choose.
         fields.retain(|f| f.name != "partner_member_ids" || !f.options.is_empty());
-        let mut spec = FormSpec::of_pole(pole, t("kind.project"), action, t("admin.publish"), fields);
+        let mut spec =
+            FormSpec::of_pole(pole, t("kind.project"), action, t("admin.publish"), fields);
         spec.notes = territory_notes(&input.territory, lang);
         spec
     }
@@ -146,22 +147,17 @@ impl Publication for Project {
         &self.title
     }
 
-    fn related(
-        store: &Store,
-        pole: &PoleRecord,
-    ) -> impl Future<Output = Result<Related, StoreError>> + Send {
-        async move {
-            let members = store
-                .all_members(pole.id)
-                .await?
-                .into_iter()
-                .map(|m| (m.id.to_string(), m.member.name))
-                .collect();
-            Ok(Related {
-                members,
-                poles: Vec::new(),
-            })
-        }
+    async fn related(store: &Store, pole: &PoleRecord) -> Result<Related, StoreError> {
+        let members = store
+            .all_members(pole.id)
+            .await?
+            .into_iter()
+            .map(|m| (m.id.to_string(), m.member.name))
+            .collect();
+        Ok(Related {
+            members,
+            poles: Vec::new(),
+        })
     }
 
     fn read(
@@ -176,10 +172,7 @@ impl Publication for Project {
         input.description = form.opt("description");
         input.description_format = read_format(form, e);
         input.status = form.vocab("status", ProjectStatus::from_id, e);
-        input.themes = keep_order(
-            &input.themes,
-            form.vocab_list("themes", Theme::from_id, e),
-        );
+        input.themes = keep_order(&input.themes, form.vocab_list("themes", Theme::from_id, e));
         input.start_date = form.date("start_date", e);
         input.end_date = form.date("end_date", e);
         let mut partners = Vec::new();

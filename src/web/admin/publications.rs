@@ -143,7 +143,11 @@ pub async fn create<T: Publication>(
         let mut e = ValidationErrors::new();
         let input = T::read(&form, None, admin.lang(), &mut e);
         let valid = combine(e, T::validate(&input));
-        match store_checked(valid, async |v| T::check_new(&state.store, pole.id, v).await).await? {
+        match store_checked(valid, async |v| {
+            T::check_new(&state.store, pole.id, v).await
+        })
+        .await?
+        {
             Ok(data) => {
                 let record = T::create(&state.store, pole.id, &data).await?;
                 T::published(&slug, &record, &admin.auth.user.username);
@@ -153,7 +157,7 @@ pub async fn create<T: Publication>(
             Err(errors) => {
                 let action = format!("/admin/poles/{slug}/{}s/new", T::KIND);
                 let spec = spec_of::<T>(&state.store, &pole, &input, action, admin.lang()).await?;
-                Ok(Answer::Invalid(spec.as_typed(&form), errors))
+                Ok(Answer::Invalid(spec.with_typed_communes(&form), errors))
             }
         }
     })
@@ -199,7 +203,7 @@ pub async fn update<T: Publication>(
         let data = match valid {
             Ok(data) => data,
             Err(errors) => {
-                let spec = spec.as_typed(&form).at_version(expected);
+                let spec = spec.with_typed_communes(&form).at_version(expected);
                 return Ok(Answer::Invalid(spec, errors));
             }
         };
@@ -209,14 +213,10 @@ pub async fn update<T: Publication>(
             Ok(now) if now.version == record.version => admin.t("admin_fields.unchanged"),
             _ => admin.t("admin.saved"),
         };
-        saved(
-            written,
-            Answer::done(to, flash),
-            async || {
-                let now = T::get(&state.store, &id).await?;
-                Stored::new(spec, T::KIND, now.id, now.data)
-            },
-        )
+        saved(written, Answer::done(to, flash), async || {
+            let now = T::get(&state.store, &id).await?;
+            Stored::new(spec, T::KIND, now.id, now.data)
+        })
         .await
     })
     .await

@@ -38,7 +38,9 @@ impl ImageBody {
     pub async fn check(self, max_bytes: usize) -> Result<CheckedImage, ApiError> {
         check_image(self.bytes.to_vec(), max_bytes)
             .await?
-            .map_err(|e| ApiError::Invalid(ValidationErrors::single("body", message(&e, self.lang))))
+            .map_err(|e| {
+                ApiError::Invalid(ValidationErrors::single("body", message(&e, self.lang)))
+            })
     }
 }
 
