@@ -340,6 +340,22 @@ async fn saving_a_form_unchanged_publishes_nothing() {
             "[{label}] no new version"
         );
         assert_eq!(queued_with(&server, "\"Update\"").await, 0, "[{label}]");
+        // The API's PATCH of a field to its own value is no change either: same ETag.
+        let patched = server
+            .client
+            .patch(server.url(&format!("/api/v1/events/{}", made.event)))
+            .bearer_auth(&server.admin_token)
+            .header("content-type", "application/merge-patch+json")
+            .body(r#"{"title": "Marché des producteurs"}"#)
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(patched.status(), StatusCode::OK, "[{label}]");
+        assert_eq!(
+            patched.headers().get("etag").and_then(|v| v.to_str().ok()),
+            Some(format!("\"{}\"", versions_before[2]).as_str()),
+            "[{label}] the event keeps its version"
+        );
 
         // The same forms with one change do publish, each an Update.
         for page in &pages[..4] {
