@@ -253,7 +253,9 @@ async fn concurrent_patches_of_different_fields_all_survive() {
                 ("website", json!("https://racines.example.org/")),
                 ("joined_year", json!(2016)),
                 ("employee_band", json!("1-9")),
-                ("ess", json!(true)),
+                // An association is ESS by law: saying so again would be no change, and a
+                // write that changes nothing gives no version.
+                ("ess", json!(false)),
             ],
         )
         .await;
@@ -274,7 +276,8 @@ async fn concurrent_patches_of_different_fields_all_survive() {
                 ("title", json!("Parc éolien citoyen du pays")),
                 ("summary", json!("Quatre éoliennes")),
                 ("description", json!("Portées par les habitants.")),
-                ("status", json!("in-progress")),
+                // Not `in-progress`, the status it has: each patch here changes something.
+                ("status", json!("idea")),
                 ("themes", json!(["renewable-energy"])),
                 ("start_date", json!("2026-01-15")),
             ],

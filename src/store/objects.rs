@@ -339,6 +339,11 @@ macro_rules! object_methods {
                     let data = edit(&current.data).map_err(EditError::Edit)?;
                     let pole_id = model.pole_id;
                     $refs(&txn, pole_id, &data).await?;
+                    // Saving it as it is publishes nothing: no version, no history, no Update.
+                    if data == current.data {
+                        txn.commit().await?;
+                        return Ok(current);
+                    }
                     let version = model.version + 1;
                     let mut am = model.into_active_model();
                     $set(&mut am, &data)?;

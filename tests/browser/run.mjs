@@ -208,8 +208,41 @@ try {
   await axe(a, "pole-admin");
   await shots(adminContext, "/admin/poles/ptce-rhone", "pole-admin");
 
+  // The logo and banner: a real upload through the file input, then its preview.
+  await visit(a, "/admin/poles/ptce-rhone/images");
+  await axe(a, "images-admin");
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==",
+    "base64"
+  );
+  await a.setInputFiles("#i-logo", { name: "logo.png", mimeType: "image/png", buffer: png });
+  await Promise.all([a.waitForNavigation(), a.click("form[action$='/images/logo'] button[type=submit]")]);
+  check(await a.isVisible("img.image-preview.logo"), "the uploaded logo is previewed");
+  await axe(a, "images-admin-logo");
+  await shots(adminContext, "/admin/poles/ptce-rhone/images", "images-admin");
+  await visit(a, "/admin/poles/ptce-rhone/images/logo/delete");
+  await axe(a, "confirm-image");
+
+  // Deleting asks on a page of its own; « Annuler » goes back without deleting.
+  await visit(a, "/admin/poles/ptce-rhone");
+  const deleteLink = await a.getAttribute("a[href^='/admin/events/'][href$='/delete']", "href");
+  check(deleteLink !== null, "the hub links each event to its confirmation page");
+  await visit(a, deleteLink);
+  check((await a.textContent("h1"))?.startsWith("Supprimer « Marché des producteurs"), "the confirmation names what is deleted");
+  await axe(a, "confirm-delete");
+  await shots(adminContext, deleteLink, "confirm-delete");
+  await visit(a, "/admin/poles/ptce-rhone/delete");
+  await axe(a, "confirm-delete-pole");
+  await Promise.all([a.waitForNavigation(), a.click("a.button.secondary >> text=Annuler")]);
+  check(new URL(a.url()).pathname === "/admin/poles/ptce-rhone", `cancelling goes back to the pole: ${a.url()}`);
+
+  await visit(a, "/admin/new-pole");
+  await axe(a, "new-pole");
+  await shots(adminContext, "/admin/new-pole", "new-pole");
+
   await visit(a, "/admin/poles/ptce-rhone/profile");
   await axe(a, "profile-form");
+  await shots(adminContext, "/admin/poles/ptce-rhone/profile", "profile-form");
   await a.fill("#f-summary", "Coopérer entre Villeurbanne et Vaulx-en-Velin");
   await a.fill("#f-territory-communes", "Villeurbanne\n69120");
   await Promise.all([a.waitForNavigation(), a.click("form.admin-form button[type=submit]")]);

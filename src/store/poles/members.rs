@@ -238,6 +238,11 @@ impl Store {
             check_version(|| format!("member {id}"), expected, model.version)?;
             let current = member_from_model(model.clone())?;
             let member = edit(&current.member).map_err(EditError::Edit)?;
+            // Saving it as it is changes nothing: no version, no history.
+            if member == current.member {
+                txn.commit().await?;
+                return Ok(current);
+            }
             let version = model.version + 1;
             let mut am = model.into_active_model();
             set_member_columns(&mut am, &member);

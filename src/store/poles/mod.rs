@@ -342,6 +342,12 @@ impl Store {
                 )
                 .into());
             }
+            // Saving the profile as it is publishes nothing: no version, no history, no Update.
+            if pole == pole_from_model(&model)? {
+                let record = self.pole_record(&txn, model).await?;
+                txn.commit().await?;
+                return Ok(record);
+            }
             let version = model.version + 1;
             let mut am = model.into_active_model();
             set_pole_columns(&mut am, &pole)?;
@@ -492,6 +498,16 @@ impl Store {
         retrying!({
             let txn = self.write_txn().await?;
             let model = self.pole_model_locked(&txn, slug).await?;
+            let stored = match slot {
+                ImageSlot::Logo => model.logo_media_id,
+                ImageSlot::Banner => model.banner_media_id,
+            };
+            // The same image again, or removing one there is not, changes nothing.
+            if stored == media_id {
+                let record = self.pole_record(&txn, model).await?;
+                txn.commit().await?;
+                return Ok::<_, EditError<StoreError>>(record);
+            }
             let version = model.version + 1;
             let mut am = model.into_active_model();
             match slot {

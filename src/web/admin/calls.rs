@@ -1,5 +1,5 @@
-//! A pole's calls for cooperation: their form (direction, subjects, deadline, how to
-//! answer), publishing, editing at the version the form was filled from, closing and
+//! A pole's calls for cooperation: their form (direction, subjects, themes, territory,
+//! deadline, how to answer), publishing, editing at the version the form was filled from, closing and
 //! deleting.
 
 use axum::body::Bytes;
@@ -8,8 +8,9 @@ use axum::response::Response;
 
 use super::access::Admin;
 use super::form_page::FormSpec;
-use super::forms::{Field, FormData, described, opt_num, themes_field};
-use super::publications::{Publication, stored_by};
+use super::forms::{Field, FormData, described, keep_order, opt_num, read_format, themes_field};
+use super::places::{communes_text, read_territory, territory_fields, territory_notes};
+use super::publications::{Publication, Related, stored_by};
 use super::submit::{Answer, submit};
 use crate::domain::vocab::{CallDirection, CallStatus, CallSubject, Theme};
 use crate::domain::{CallForCooperation, CallInput, ValidationErrors};
@@ -22,12 +23,23 @@ impl Publication for CallForCooperation {
     const KIND: &'static str = "call";
     type Input = CallInput;
 
-    fn spec(pole: &PoleRecord, input: &CallInput, action: String, lang: Lang) -> FormSpec {
+    fn spec(
+        pole: &PoleRecord,
+        input: &CallInput,
+        _related: &Related,
+        action: String,
+        lang: Lang,
+    ) -> FormSpec {
         let t = |k| lang.t(k);
         let subjects: Vec<&str> = input.subjects.iter().map(|v| v.id()).collect();
         let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
         let title = Field::new("title", t("admin.title"), "text", input.title.clone()).required();
-        let mut fields = described(title, &input.summary, &input.description, lang);
+        let mut fields = described(
+            title,
+            &input.summary,
+            (&input.description, input.description_format),
+            lang,
+        );
         fields.extend([
             Field::select(
                 "direction",
@@ -67,8 +79,20 @@ impl Publication for CallForCooperation {
                 input.status.map(CallStatus::id).unwrap_or("open"),
                 lang,
             ),
+            Field::heading(t("pole.territory")),
         ]);
-        FormSpec::of_pole(pole, t("kind.call"), action, t("admin.publish"), fields)
+        fields.extend(territory_fields(
+            &input.territory,
+            &communes_text(&input.territory.communes),
+            lang,
+        ));
+        let mut spec = FormSpec::of_pole(pole, t("kind.call"), action, t("admin.publish"), fields);
+        spec.notes = territory_notes(&input.territory, lang);
+        spec
+    }
+
+    fn title(&self) -> &str {
+        &self.title
     }
 
     fn read(
@@ -81,9 +105,14 @@ impl Publication for CallForCooperation {
         input.title = form.get("title");
         input.summary = form.opt("summary");
         input.description = form.opt("description");
+        input.description_format = read_format(form, e);
         input.direction = form.vocab("direction", CallDirection::from_id, e);
-        input.subjects = form.vocab_list("subjects", CallSubject::from_id, e);
-        input.themes = form.vocab_list("themes", Theme::from_id, e);
+        input.subjects = keep_order(
+            &input.subjects,
+            form.vocab_list("subjects", CallSubject::from_id, e),
+        );
+        input.themes = keep_order(&input.themes, form.vocab_list("themes", Theme::from_id, e));
+        input.territory = read_territory(form, e).0;
         input.deadline = form.date("deadline", e);
         input.how_to_answer = form.get("how_to_answer");
         input.status = form.vocab("status", CallStatus::from_id, e);

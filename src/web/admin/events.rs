@@ -1,10 +1,13 @@
-//! A pole's events: their form (when, where, online, registration), publishing, editing at
-//! the version the form was filled from, and deleting.
+//! A pole's events: their form (when, where, online, registration, themes, the poles that
+//! organise it too), publishing, editing at the version the form was filled from, and
+//! deleting.
 
 use super::form_page::FormSpec;
-use super::forms::{Field, FormData, described, opt_num, opt_str, themes_field};
+use super::forms::{
+    Field, FormData, described, keep_order, opt_num, opt_str, read_format, themes_field,
+};
 use super::places::{place_fields, read_place};
-use super::publications::{Publication, stored_by};
+use super::publications::{Publication, Related, stored_by};
 use crate::domain::vocab::{EventStatus, Theme};
 use crate::domain::{Event, EventInput, ValidationErrors};
 use crate::store::{ObjectRecord, PoleRecord, Store, StoreError};
@@ -14,11 +17,35 @@ impl Publication for Event {
     const KIND: &'static str = "event";
     type Input = EventInput;
 
-    fn spec(pole: &PoleRecord, input: &EventInput, action: String, lang: Lang) -> FormSpec {
+    fn spec(
+        pole: &PoleRecord,
+        input: &EventInput,
+        related: &Related,
+        action: String,
+        lang: Lang,
+    ) -> FormSpec {
         let t = |k| lang.t(k);
         let themes: Vec<&str> = input.themes.iter().map(|v| v.id()).collect();
         let title = Field::new("title", t("admin.title"), "text", input.title.clone()).required();
-        let mut fields = described(title, &input.summary, &input.description, lang);
+        let mut fields = described(
+            title,
+            &input.summary,
+            (&input.description, input.description_format),
+            lang,
+        );
+        // Co-organisers are the other poles of this instance; one no longer listed (deleted)
+        // stays choosable by its slug, so that saving the form keeps it.
+        let mut poles: Vec<(String, String)> = related
+            .poles
+            .iter()
+            .filter(|(slug, _)| *slug != pole.pole.slug)
+            .cloned()
+            .collect();
+        for slug in &input.organiser_poles {
+            if !poles.iter().any(|(s, _)| s == slug) {
+                poles.push((slug.clone(), slug.clone()));
+            }
+        }
         fields.extend([
             Field::new(
                 "starts_at",
@@ -73,8 +100,17 @@ impl Publication for Event {
                 opt_num(input.capacity),
             ),
             themes_field(&themes, lang),
+            Field::choices(
+                "organiser_poles",
+                t("admin_fields.organiser_poles"),
+                &poles,
+                &input.organiser_poles,
+            )
+            .help(t("admin_fields.organiser_poles_help")),
             Field::heading(t("event.where")),
         ]);
+        // An instance of one pole has no other pole to organise with.
+        fields.retain(|f| f.name != "organiser_poles" || !f.options.is_empty());
         fields.extend(place_fields("place", input.place.as_ref(), lang));
         FormSpec::of_pole(pole, t("kind.event"), action, t("admin.publish"), fields)
             .with_picker(input.place.as_ref())
@@ -90,6 +126,7 @@ impl Publication for Event {
         input.title = form.get("title");
         input.summary = form.opt("summary");
         input.description = form.opt("description");
+        input.description_format = read_format(form, e);
         input.starts_at = form.get("starts_at");
         input.ends_at = form.opt("ends_at");
         input.timezone = form.opt("timezone");
@@ -97,9 +134,31 @@ impl Publication for Event {
         input.online_url = form.opt("online_url");
         input.registration_url = form.opt("registration_url");
         input.capacity = form.number("capacity", e);
-        input.themes = form.vocab_list("themes", Theme::from_id, e);
+        input.themes = keep_order(&input.themes, form.vocab_list("themes", Theme::from_id, e));
+        input.organiser_poles = keep_order(&input.organiser_poles, form.all("organiser_poles"));
         input.place = read_place(form, "place", e);
         input
+    }
+
+    fn title(&self) -> &str {
+        &self.title
+    }
+
+    async fn related(store: &Store, _pole: &PoleRecord) -> Result<Related, StoreError> {
+        let poles = store
+            .list_poles(crate::store::PageRequest {
+                page: 1,
+                per_page: 1000,
+            })
+            .await?
+            .items
+            .into_iter()
+            .map(|p| (p.pole.slug, p.pole.name))
+            .collect();
+        Ok(Related {
+            members: Vec::new(),
+            poles,
+        })
     }
 
     fn validate(input: &EventInput) -> Result<Event, ValidationErrors> {
@@ -114,6 +173,15 @@ impl Publication for Event {
 
     fn check_new(
         store: &Store,
+        _pole_id: i64,
+        data: &Event,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        store.check_event_refs(data)
+    }
+
+    fn check_edited(
+        store: &Store,
+        _pole_id: i64,
         data: &Event,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         store.check_event_refs(data)

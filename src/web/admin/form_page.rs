@@ -9,7 +9,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::forms::{Field, attach_errors, opt_num};
+use super::forms::{Field, FormData, attach_errors, opt_num};
 use crate::domain::ValidationErrors;
 use crate::domain::place::PlaceInput;
 use crate::store::PoleRecord;
@@ -84,6 +84,17 @@ impl FormSpec {
             version: None,
             conflict: None,
         }
+    }
+
+    /// Shows the commune fields as they were typed rather than as they were understood, so
+    /// that an entry the reference data does not know stays in front of the person.
+    pub fn with_typed_communes(mut self, form: &FormData) -> FormSpec {
+        for field in &mut self.fields {
+            if field.name.ends_with("communes") || field.name.ends_with(".commune") {
+                field.value = form.get(&field.name);
+            }
+        }
+        self
     }
 
     /// With the place picker, at `place` when it has coordinates.

@@ -1,7 +1,7 @@
 //! HTML forms of the administration: reading submitted fields, and describing fields so that
 //! one template draws every form with its values and its validation messages.
 
-use crate::domain::vocab::Theme;
+use crate::domain::vocab::{TextFormat, Theme};
 use crate::domain::{Code, Message, ValidationErrors};
 use crate::web::pages::Lang;
 use crate::web::pages::views::{Choice, Label};
@@ -194,6 +194,39 @@ impl Field {
     }
 }
 
+impl Field {
+    /// Checkboxes of choices known only at run time (a pole's members, the other poles):
+    /// `(code, label)` each, checked when its code is in `chosen`.
+    pub fn choices(name: &str, label: &str, all: &[(String, String)], chosen: &[String]) -> Field {
+        let mut f = Field::new(name, label, "checkboxes", "");
+        f.options = all
+            .iter()
+            .map(|(code, label)| Choice {
+                code: code.clone(),
+                label: label.clone(),
+                selected: chosen.contains(code),
+            })
+            .collect();
+        f
+    }
+}
+
+/// The values a person chose, in the order they were stored when the same ones are chosen
+/// again, so that saving a form unchanged changes nothing; new ones come after.
+pub fn keep_order<T: PartialEq + Clone>(stored: &[T], chosen: Vec<T>) -> Vec<T> {
+    let mut out: Vec<T> = stored
+        .iter()
+        .filter(|v| chosen.contains(v))
+        .cloned()
+        .collect();
+    for v in chosen {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
 /// The themes' checkboxes, as poles, projects, events and calls have them.
 pub fn themes_field(themes: &[&str], lang: Lang) -> Field {
     Field::checkboxes(
@@ -207,11 +240,11 @@ pub fn themes_field(themes: &[&str], lang: Lang) -> Field {
 }
 
 /// The fields a pole's or a publication's form starts with: its name or title (`first`),
-/// its summary and its description.
+/// its summary, its description and the description's format.
 pub fn described(
     first: Field,
     summary: &Option<String>,
-    description: &Option<String>,
+    (description, format): (&Option<String>, Option<TextFormat>),
     lang: Lang,
 ) -> Vec<Field> {
     vec![
@@ -230,7 +263,26 @@ pub fn described(
             opt_str(description),
         )
         .help(lang.t("admin.markdown_help")),
+        format_field(format, lang),
     ]
+}
+
+/// The format the description is written in (Markdown unless chosen otherwise).
+pub fn format_field(format: Option<TextFormat>, lang: Lang) -> Field {
+    Field::select(
+        "description_format",
+        lang.t("admin_fields.description_format"),
+        TextFormat::ALL,
+        TextFormat::id,
+        format.map(TextFormat::id).unwrap_or_default(),
+        lang,
+    )
+    .help(lang.t("admin_fields.description_format_help"))
+}
+
+/// Reads the description's format.
+pub fn read_format(form: &FormData, e: &mut ValidationErrors) -> Option<TextFormat> {
+    form.vocab("description_format", TextFormat::from_id, e)
 }
 
 /// An optional text as a field's value.

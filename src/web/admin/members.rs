@@ -1,11 +1,12 @@
 //! A pole's members: their form, adding, editing at the version the form was filled from,
-//! and removing.
+//! and removing it once asked.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::access::Admin;
+use super::confirm::{Deletion, confirm_page};
 use super::form_page::{FormSpec, form_page};
 use super::forms::{Field, FormData, opt_num, opt_str};
 use super::submit::{Answer, Stored, combine, run, saved, submit};
@@ -160,7 +161,7 @@ pub async fn member_update(
 ) -> Response {
     submit(&state, &admin, &body, async |form| {
         let pole = admin.pole(&state, &slug).await?;
-        state.store.member(pole.id, id).await?;
+        let stored = state.store.member(pole.id, id).await?;
         let mut e = ValidationErrors::new();
         let input = read_member(&form, &mut e);
         let expected = form.version();
@@ -176,12 +177,38 @@ pub async fn member_update(
                 Ok::<_, StoreError>(member.clone())
             })
             .await;
-        let done = Answer::done(format!("/admin/poles/{slug}"), admin.t("admin.saved"));
+        let flash = match &written {
+            Ok(now) if now.version == stored.version => admin.t("admin_fields.unchanged"),
+            _ => admin.t("admin.saved"),
+        };
+        let done = Answer::done(format!("/admin/poles/{slug}"), flash);
         saved(written, done, async || {
             let now = state.store.member(pole.id, id).await?;
             Stored::new(spec, "member", id, now.member)
         })
         .await
+    })
+    .await
+}
+
+/// `GET /admin/poles/{slug}/members/{id}/delete`: asks before removing.
+pub async fn member_confirm_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Response {
+    run(&admin.c, async {
+        let pole = admin.pole(&state, &slug).await?;
+        let member = state.store.member(pole.id, id).await?;
+        Ok(confirm_page(
+            &admin,
+            Deletion {
+                name: member.member.name,
+                consequences: admin.t("admin_delete.member_consequences"),
+                action: format!("/admin/poles/{slug}/members/{id}/delete"),
+                back_url: format!("/admin/poles/{slug}"),
+            },
+        ))
     })
     .await
 }

@@ -1,5 +1,5 @@
-//! The administration under `/admin`: sign-in, the poles' profiles, members and
-//! publications, followers, replies, follows between instances, the delivery queue and
+//! The administration under `/admin`: sign-in, poles (created and deleted by
+//! administrators), their profiles, logos and banners, members and publications, followers, replies, follows between instances, the delivery queue and
 //! imports of poles and members.
 //!
 //! Every change goes through the same store functions as the JSON API, so it is recorded in
@@ -7,8 +7,10 @@
 //!
 //! Layers, from the bottom: [`forms`] (reading fields, describing them), [`access`] (who is
 //! signed in, the anti-forgery token, the right to a pole), [`form_page`] (the one form
-//! page), [`submit`] (form → action → message → redirect, or the form again), [`places`];
-//! above them one module per page group, which uses only what is below it ([`password`],
+//! page), [`submit`] (form → action → message → redirect, or the form again), [`confirm`]
+//! (the page that asks before deleting), [`places`];
+//! above them one module per page group, which uses only what is below it ([`poles`],
+//! creating and deleting poles, stands on [`profile`]); ([`password`],
 //! choosing a password by an e-mailed link, stands on [`login`]; [`account`] on
 //! [`password`]; the accounts of the instance, [`people`], [`person`] and [`tokens`], and
 //! a person's own password, [`own_password`], are for administrators but the last); this
@@ -17,11 +19,13 @@
 mod access;
 mod account;
 mod calls;
+mod confirm;
 mod dashboard;
 mod events;
 mod followers;
 mod form_page;
 pub mod forms;
+mod images;
 mod import;
 mod instance;
 mod login;
@@ -31,6 +35,7 @@ mod password;
 mod people;
 mod person;
 mod places;
+mod poles;
 mod profile;
 mod projects;
 mod publications;
@@ -46,18 +51,38 @@ use crate::domain::{CallForCooperation as Call, Event, Project};
 use calls::call_close;
 use dashboard::{dashboard, pole_hub};
 use followers::{follower_accept, follower_reject, reply_moderate};
+use images::{image_confirm_delete, image_delete, image_upload, images_form, upload_limit};
 use import::{UPLOAD_LIMIT, import_form, import_upload};
 use instance::{
     block_create, block_delete, federation_page, follow_create, follow_delete,
     instance_follower_accept, instance_follower_reject,
 };
 use login::{login, login_form, logout};
-use members::{member_create, member_delete, member_edit, member_new, member_update};
+use members::{
+    member_confirm_delete, member_create, member_delete, member_edit, member_new, member_update,
+};
+use poles::{pole_confirm_delete, pole_create, pole_delete, pole_new};
 use profile::{profile_form, profile_save};
-use publications::{create, delete, edit, new, update};
+use publications::{confirm_delete, create, delete, edit, new, update};
 
-pub fn router(_state: &AppState) -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/admin/new-pole", get(pole_new).post(pole_create))
+        .route(
+            "/admin/poles/{slug}/delete",
+            get(pole_confirm_delete).post(pole_delete),
+        )
+        .route("/admin/poles/{slug}/images", get(images_form))
+        .route(
+            "/admin/poles/{slug}/images/{slot}",
+            post(image_upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit(
+                state.config.uploads.max_bytes,
+            ))),
+        )
+        .route(
+            "/admin/poles/{slug}/images/{slot}/delete",
+            get(image_confirm_delete).post(image_delete),
+        )
         .route("/admin", get(dashboard))
         .route("/admin/login", get(login_form).post(login))
         .route("/admin/logout", post(logout))
@@ -126,7 +151,7 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         )
         .route(
             "/admin/poles/{slug}/members/{id}/delete",
-            post(member_delete),
+            get(member_confirm_delete).post(member_delete),
         )
         .route(
             "/admin/poles/{slug}/events/new",
@@ -149,9 +174,18 @@ pub fn router(_state: &AppState) -> Router<AppState> {
             "/admin/projects/{id}",
             get(edit::<Project>).post(update::<Project>),
         )
-        .route("/admin/events/{id}/delete", post(delete::<Event>))
-        .route("/admin/calls/{id}/delete", post(delete::<Call>))
-        .route("/admin/projects/{id}/delete", post(delete::<Project>))
+        .route(
+            "/admin/events/{id}/delete",
+            get(confirm_delete::<Event>).post(delete::<Event>),
+        )
+        .route(
+            "/admin/calls/{id}/delete",
+            get(confirm_delete::<Call>).post(delete::<Call>),
+        )
+        .route(
+            "/admin/projects/{id}/delete",
+            get(confirm_delete::<Project>).post(delete::<Project>),
+        )
         .route("/admin/calls/{id}/close", post(call_close))
         .route(
             "/admin/poles/{slug}/followers/{id}/accept",

@@ -5,6 +5,7 @@
 use super::forms::{Field, FormData, opt_num, opt_str};
 use crate::domain::place::PlaceInput;
 use crate::domain::territory_ref::Reference;
+use crate::domain::vocab::TerritoryKind;
 use crate::domain::{Code, Message, TerritoryInput, ValidationErrors};
 use crate::web::pages::Lang;
 use crate::web::pages::facts::Fact;
@@ -117,6 +118,46 @@ pub fn territory_notes(territory: &TerritoryInput, lang: Lang) -> Vec<Fact> {
     notes
 }
 
+/// A territory's fields (communes, kind, name), named under `territory.`, with the communes
+/// as the form shows them (`communes`, see [`communes_text`]).
+pub fn territory_fields(territory: &TerritoryInput, communes: &str, lang: Lang) -> Vec<Field> {
+    vec![
+        Field::new(
+            "territory.communes",
+            lang.t("pole.communes"),
+            "textarea",
+            communes.to_owned(),
+        )
+        .help(lang.t("admin.communes_help")),
+        Field::select(
+            "territory.kind",
+            lang.t("pole.territory_kind"),
+            TerritoryKind::ALL,
+            TerritoryKind::id,
+            territory.kind.map(TerritoryKind::id).unwrap_or_default(),
+            lang,
+        ),
+        Field::new(
+            "territory.label",
+            lang.t("admin.territory_label"),
+            "text",
+            opt_str(&territory.label),
+        )
+        .help(lang.t("admin.territory_label_help")),
+    ]
+}
+
+/// What was typed for a territory, and the communes as typed (to show them again).
+pub fn read_territory(form: &FormData, e: &mut ValidationErrors) -> (TerritoryInput, String) {
+    let communes = form.get("territory.communes");
+    let territory = TerritoryInput {
+        communes: resolve_communes(&communes, e, "territory.communes"),
+        kind: form.vocab("territory.kind", TerritoryKind::from_id, e),
+        label: form.opt("territory.label"),
+    };
+    (territory, communes)
+}
+
 pub fn place_fields(prefix: &str, place: Option<&PlaceInput>, lang: Lang) -> Vec<Field> {
     let empty = PlaceInput::default();
     let p = place.unwrap_or(&empty);
@@ -151,6 +192,13 @@ pub fn place_fields(prefix: &str, place: Option<&PlaceInput>, lang: Lang) -> Vec
         )
         .help(lang.t("admin.place_commune_help")),
         Field::new(
+            &name("locality"),
+            lang.t("admin_fields.locality"),
+            "text",
+            own_locality(p),
+        )
+        .help(lang.t("admin_fields.locality_help")),
+        Field::new(
             &name("latitude"),
             lang.t("admin.place_latitude"),
             "number",
@@ -179,12 +227,26 @@ pub fn read_place(form: &FormData, prefix: &str, e: &mut ValidationErrors) -> Op
         name: form.opt(&name("name")),
         street: form.opt(&name("street")),
         postal_code: form.opt(&name("postal_code")),
-        locality: None,
+        locality: form.opt(&name("locality")),
         commune,
         latitude: form.number(&name("latitude"), e),
         longitude: form.number(&name("longitude"), e),
     };
     (place != PlaceInput::default()).then_some(place)
+}
+
+/// The place's locality when it is not just its commune's name (which fills it when left
+/// empty), so that a changed commune does not keep the old one's name.
+fn own_locality(place: &PlaceInput) -> String {
+    let commune_name = place
+        .commune
+        .as_deref()
+        .and_then(|c| Reference::get().commune(c))
+        .map(|c| c.name);
+    match (&place.locality, commune_name) {
+        (Some(l), Some(name)) if l == name => String::new(),
+        (l, _) => opt_str(l),
+    }
 }
 
 #[cfg(test)]

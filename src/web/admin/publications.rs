@@ -11,12 +11,14 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::access::Admin;
+use super::confirm::{Deletion, confirm_page};
 use super::form_page::{FormSpec, form_page};
 use super::forms::FormData;
 use super::submit::{Answer, Stored, combine, run, saved, store_checked, submit};
 use crate::domain::ValidationErrors;
 use crate::store::{ObjectRecord, PoleRecord, Store, StoreError};
 use crate::web::AppState;
+use crate::web::error::ApiError;
 use crate::web::pages::Lang;
 
 /// What differs between the forms of an event, a call and a project. Implemented by the
@@ -28,7 +30,22 @@ pub trait Publication: Clone + serde::Serialize + Send + Sync + Sized + 'static 
     type Input: Default + Send + Sync;
 
     /// The form of a publication of `pole`, posted to `action`.
-    fn spec(pole: &PoleRecord, input: &Self::Input, action: String, lang: Lang) -> FormSpec;
+    fn spec(
+        pole: &PoleRecord,
+        input: &Self::Input,
+        related: &Related,
+        action: String,
+        lang: Lang,
+    ) -> FormSpec;
+    /// The title people know the publication by.
+    fn title(&self) -> &str;
+    /// What the form offers to choose from besides vocabularies (nothing by default).
+    fn related(
+        _store: &Store,
+        _pole: &PoleRecord,
+    ) -> impl Future<Output = Result<Related, StoreError>> + Send {
+        async { Ok(Related::default()) }
+    }
     /// What was typed, over the stored entries when there are some.
     fn read(
         form: &FormData,
@@ -60,6 +77,7 @@ pub trait Publication: Clone + serde::Serialize + Send + Sync + Sized + 'static 
     /// The store's further checks of a new one, before it is written (none by default).
     fn check_new(
         _store: &Store,
+        _pole_id: i64,
         _data: &Self,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         async { Ok(()) }
@@ -76,6 +94,27 @@ pub trait Publication: Clone + serde::Serialize + Send + Sync + Sized + 'static 
     fn published(_slug: &str, _record: &ObjectRecord<Self>, _user: &str) {}
 }
 
+/// What a publication's form offers to choose from that only the store knows.
+#[derive(Debug, Default)]
+pub struct Related {
+    /// The pole's members, as `(id, name)`: a project's partners.
+    pub members: Vec<(String, String)>,
+    /// The other poles of this instance, as `(slug, name)`: an event's co-organisers.
+    pub poles: Vec<(String, String)>,
+}
+
+/// The form of `T` with what it offers to choose from.
+async fn spec_of<T: Publication>(
+    store: &Store,
+    pole: &PoleRecord,
+    input: &T::Input,
+    action: String,
+    lang: Lang,
+) -> Result<FormSpec, ApiError> {
+    let related = T::related(store, pole).await?;
+    Ok(T::spec(pole, input, &related, action, lang))
+}
+
 /// `GET /admin/poles/{slug}/{kind}s/new`.
 pub async fn new<T: Publication>(
     State(state): State<AppState>,
@@ -85,7 +124,8 @@ pub async fn new<T: Publication>(
     run(&admin.c, async {
         let pole = admin.pole(&state, &slug).await?;
         let action = format!("/admin/poles/{slug}/{}s/new", T::KIND);
-        let spec = T::spec(&pole, &T::Input::default(), action, admin.lang());
+        let input = T::Input::default();
+        let spec = spec_of::<T>(&state.store, &pole, &input, action, admin.lang()).await?;
         Ok(form_page(&state, &admin.c, spec, None))
     })
     .await
@@ -103,7 +143,11 @@ pub async fn create<T: Publication>(
         let mut e = ValidationErrors::new();
         let input = T::read(&form, None, admin.lang(), &mut e);
         let valid = combine(e, T::validate(&input));
-        match store_checked(valid, async |v| T::check_new(&state.store, v).await).await? {
+        match store_checked(valid, async |v| {
+            T::check_new(&state.store, pole.id, v).await
+        })
+        .await?
+        {
             Ok(data) => {
                 let record = T::create(&state.store, pole.id, &data).await?;
                 T::published(&slug, &record, &admin.auth.user.username);
@@ -112,8 +156,8 @@ pub async fn create<T: Publication>(
             }
             Err(errors) => {
                 let action = format!("/admin/poles/{slug}/{}s/new", T::KIND);
-                let spec = T::spec(&pole, &input, action, admin.lang());
-                Ok(Answer::Invalid(spec, errors))
+                let spec = spec_of::<T>(&state.store, &pole, &input, action, admin.lang()).await?;
+                Ok(Answer::Invalid(spec.with_typed_communes(&form), errors))
             }
         }
     })
@@ -130,7 +174,8 @@ pub async fn edit<T: Publication>(
         let record = T::get(&state.store, &id).await?;
         let pole = admin.pole_of(&state, record.pole_id).await?;
         let action = format!("/admin/{}s/{id}", T::KIND);
-        let spec = T::spec(&pole, &record.data.to_input(), action, admin.lang());
+        let input = record.data.to_input();
+        let spec = spec_of::<T>(&state.store, &pole, &input, action, admin.lang()).await?;
         let spec = spec.at_version(Some(record.version));
         Ok(form_page(&state, &admin.c, spec, None))
     })
@@ -153,32 +198,53 @@ pub async fn update<T: Publication>(
         let check = async |v: &T| T::check_edited(&state.store, record.pole_id, v).await;
         let valid = store_checked(valid, check).await?;
         let expected = form.version();
-        let spec = T::spec(
-            &pole,
-            &input,
-            format!("/admin/{}s/{id}", T::KIND),
-            admin.lang(),
-        );
+        let action = format!("/admin/{}s/{id}", T::KIND);
+        let spec = spec_of::<T>(&state.store, &pole, &input, action, admin.lang()).await?;
         let data = match valid {
             Ok(data) => data,
-            Err(errors) => return Ok(Answer::Invalid(spec.at_version(expected), errors)),
+            Err(errors) => {
+                let spec = spec.with_typed_communes(&form).at_version(expected);
+                return Ok(Answer::Invalid(spec, errors));
+            }
         };
         let written = T::edit(&state.store, &id, expected, data).await;
         let to = format!("/admin/poles/{}", pole.pole.slug);
-        saved(
-            written,
-            Answer::done(to, admin.t("admin.saved")),
-            async || {
-                let now = T::get(&state.store, &id).await?;
-                Stored::new(spec, T::KIND, now.id, now.data)
-            },
-        )
+        let flash = match &written {
+            Ok(now) if now.version == record.version => admin.t("admin_fields.unchanged"),
+            _ => admin.t("admin.saved"),
+        };
+        saved(written, Answer::done(to, flash), async || {
+            let now = T::get(&state.store, &id).await?;
+            Stored::new(spec, T::KIND, now.id, now.data)
+        })
         .await
     })
     .await
 }
 
-/// `POST /admin/{kind}s/{id}/delete`.
+/// `GET /admin/{kind}s/{id}/delete`: asks before deleting.
+pub async fn confirm_delete<T: Publication>(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Response {
+    run(&admin.c, async {
+        let record = T::get(&state.store, &id).await?;
+        let pole = admin.pole_of(&state, record.pole_id).await?;
+        Ok(confirm_page(
+            &admin,
+            Deletion {
+                name: record.data.title().to_owned(),
+                consequences: admin.t(&format!("admin_delete.{}_consequences", T::KIND)),
+                action: format!("/admin/{}s/{id}/delete", T::KIND),
+                back_url: format!("/admin/poles/{}", pole.pole.slug),
+            },
+        ))
+    })
+    .await
+}
+
+/// `POST /admin/{kind}s/{id}/delete`: deletes, and followers are sent the `Delete`.
 pub async fn delete<T: Publication>(
     State(state): State<AppState>,
     admin: Admin,

@@ -160,7 +160,7 @@ pub async fn run(c: &Ctx, work: impl Future<Output = Result<Response, ApiError>>
 }
 
 /// After a change: publishes it at once and goes back to a page with a message.
-fn done(state: &AppState, to: &str, flash: &str) -> Response {
+pub fn done(state: &AppState, to: &str, flash: &str) -> Response {
     state.fed.publish_wakeup.notify_one();
     let flash: String = url::form_urlencoded::byte_serialize(flash.as_bytes()).collect();
     let sep = if to.contains('?') { '&' } else { '?' };

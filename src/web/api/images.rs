@@ -34,21 +34,31 @@ impl FromRequest<AppState> for ImageBody {
 impl ImageBody {
     /// The image, if it is one whole PNG, JPEG, GIF or WebP image within the limits.
     pub async fn check(self, max_bytes: usize) -> Result<CheckedImage, ApiError> {
-        static DECODES: OnceLock<Semaphore> = OnceLock::new();
-        let _turn = DECODES
-            .get_or_init(|| Semaphore::new(DECODES_AT_ONCE))
-            .acquire()
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let bytes = self.bytes.to_vec();
-        let checked = tokio::task::spawn_blocking(move || image::check(bytes, max_bytes))
-            .await
-            .map_err(|e| ApiError::Internal(format!("an image check failed: {e}")))?;
-        checked.map_err(|e| {
-            tracing::info!(error = %e, "image refused");
-            ApiError::Invalid(ValidationErrors::single("body", e.message()))
-        })
+        check_image(self.bytes.to_vec(), max_bytes)
+            .await?
+            .map_err(|e| ApiError::Invalid(ValidationErrors::single("body", e.message())))
     }
+}
+
+/// Checks an uploaded image (from the API's body or the administration's form), a few at a
+/// time and off the async threads: the image, or why it is refused.
+pub async fn check_image(
+    bytes: Vec<u8>,
+    max_bytes: usize,
+) -> Result<Result<CheckedImage, ImageError>, ApiError> {
+    static DECODES: OnceLock<Semaphore> = OnceLock::new();
+    let _turn = DECODES
+        .get_or_init(|| Semaphore::new(DECODES_AT_ONCE))
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let checked = tokio::task::spawn_blocking(move || image::check(bytes, max_bytes))
+        .await
+        .map_err(|e| ApiError::Internal(format!("an image check failed: {e}")))?;
+    if let Err(e) = &checked {
+        tracing::info!(error = %e, "image refused");
+    }
+    Ok(checked)
 }
 
 /// What a person reads of a refusal.

@@ -43,7 +43,8 @@ labels!(
     CallSubject,
     crate::domain::vocab::TerritoryKind,
     crate::domain::vocab::EmployeeBand,
-    crate::domain::vocab::NationalCall
+    crate::domain::vocab::NationalCall,
+    crate::domain::vocab::TextFormat
 );
 
 pub fn labels<T: Label>(values: &[T], lang: Lang) -> Vec<&'static str> {
