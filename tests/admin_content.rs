@@ -449,7 +449,7 @@ async fn every_field_the_api_accepts_is_edited_from_the_forms() {
                 && wrong.body.contains("id=\"f-recognitions-call-2015-error\"")
                 && wrong
                     .body
-                    .contains("« deux mille quinze » n’est pas une année"),
+                    .contains("`deux mille quinze` n’est pas une année"),
             "[{label}] each wrong year next to its call: {}",
             &wrong.body[wrong.body.find("form-errors").unwrap_or(0)..][..1500]
         );

@@ -256,6 +256,15 @@ struct Request {
     uri: axum::http::Uri,
 }
 
+/// The turns to write a feed: two per core.
+fn feed_turns() -> &'static tokio::sync::Semaphore {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(2 * cores)
+    })
+}
+
 /// The dialect a table is asked in (`spreadsheet=fr` for French spreadsheets); the other
 /// formats have none and leave the parameter alone, as any parameter they do not know.
 fn csv_dialect(format: Format, raw_query: Option<&str>) -> ApiResult<Dialect> {
@@ -298,6 +307,13 @@ async fn serve_feed(
 ) -> ApiResult<Response> {
     let query = feed_query(request.uri.query(), state.config.feeds.max_items)?;
     let dialect = csv_dialect(format, request.uri.query())?;
+    // A feed of the whole directory holds up to `feeds.max_items` records and their text
+    // while it is written: a few are written at once and the others wait their turn, so
+    // that the memory they take does not grow with the readers and the directory.
+    let _turn = feed_turns()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let page_number = query.page;
     let scope = match slug {
         Some(slug) => Some(state.store.pole(slug).await?),

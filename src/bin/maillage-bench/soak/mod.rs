@@ -60,6 +60,11 @@ struct SoakArgs {
     /// Stand-in instances following the pole that fans out.
     #[arg(long, default_value_t = 100)]
     followers: usize,
+    /// Projects and events (half each), and as many members, published before the load on
+    /// a pole of their own: a directory as an instance has after months, whose feeds are
+    /// full (`feeds.max_items`, 500) from the first minute. 0 for the bare seed.
+    #[arg(long, default_value_t = 600)]
+    directory: usize,
 }
 
 pub(crate) async fn run(args: impl Iterator<Item = String>) -> BenchResult<()> {
@@ -142,6 +147,7 @@ async fn soak(args: &SoakArgs, dir: &std::path::Path, database_url: &str) -> Ben
         .pool_max_idle_per_host(args.readers + 64)
         .build()?;
     let seeded = seed(&client, &instance.base, &instance.token).await?;
+    fill_directory(&client, &instance.base, &instance.token, args.directory).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = memory(&server);
     println!(
@@ -323,6 +329,86 @@ struct Seeded {
 }
 
 /// Poles in Brittany with members, projects and events, and the pole the writes go to.
+/// `count` projects and events and `count` members on a pole of their own, eight requests
+/// at a time.
+async fn fill_directory(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    count: usize,
+) -> BenchResult<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let pole = "soak-annuaire";
+    let create = |path: String, body: Value| {
+        let request = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            let response = request.send().await?;
+            if response.status() != reqwest::StatusCode::CREATED {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                return Err(format!("filling the directory: {status} {text}").into());
+            }
+            BenchResult::Ok(())
+        }
+    };
+    create(
+        "/api/v1/poles".into(),
+        json!({"slug": pole, "name": "Pôle des archives", "territory": {"communes": ["29019"]},
+               "themes": ["circular-economy"]}),
+    )
+    .await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..count {
+        let (path, body) = if n % 2 == 0 {
+            (
+                format!("/api/v1/poles/{pole}/projects"),
+                json!({
+                    "title": format!("Recyclerie solidaire {n}"),
+                    "summary": "Réemploi, réparation et vente solidaire d'objets du quotidien",
+                    "description": "Une recyclerie **coopérative** portée par les habitants, \
+                        les associations d'insertion et les collectivités du territoire.",
+                    "themes": ["circular-economy"],
+                    "territory": {"communes": ["29019"]}
+                }),
+            )
+        } else {
+            (
+                format!("/api/v1/poles/{pole}/events"),
+                json!({
+                    "title": format!("Atelier de réparation {n}"),
+                    "starts_at": format!("2037-{:02}-{:02}T14:00", 1 + n % 12, 1 + n % 28),
+                    "place": {"name": "Tiers-lieu", "postal_code": "29200", "commune": "29019",
+                              "latitude": 48.39, "longitude": -4.49}
+                }),
+            )
+        };
+        tasks.spawn(create(path, body));
+        tasks.spawn(create(
+            format!("/api/v1/poles/{pole}/members"),
+            json!({"name": format!("Association {n}"), "legal_form": "association"}),
+        ));
+        while tasks.len() >= 8 {
+            if let Some(done) = tasks.join_next().await {
+                done??;
+            }
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    println!(
+        "Directory filled: {count} projects and events, {count} members ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 async fn seed(client: &reqwest::Client, base: &str, token: &str) -> BenchResult<Seeded> {
     let recorder = Recorder::default();
     let post = |path: String, body: Value| {
