@@ -392,7 +392,7 @@ async fn feeds_on(db: &TestDb) {
         .and_then(|c| c.body.clone())
         .unwrap_or_default();
     assert!(
-        content.contains("05/12/2036 14:00"),
+        content.contains("5 décembre 2036, 14 h"),
         "[{label}] local time: {content}"
     );
     assert_eq!(

@@ -536,7 +536,7 @@ fn objects_of_other_software_read_as_maillage_reads_them() {
     // Its untyped `location` is not taken for a `Place`: an event with neither place nor
     // online link, refused (without a panic).
     let refused = parse_event(event).expect_err("not a PTCE event");
-    assert!(refused.contains("an event needs a place"), "{refused}");
+    assert!(refused.contains("place_or_online"), "{refused}");
 
     // Lemmy `Page` in a community.
     let page = json("lemmy/page.json", LEMMY_PAGE);

@@ -236,6 +236,21 @@ async fn instances_follow_instances() {
         })
         .await;
     }
+    // N's home page, with no pole of its own, says what it aggregates.
+    let home = n
+        .client
+        .get(n.url("/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("home page")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        home.contains("Cette instance suit aussi 2 pôles de 2 autres instances"),
+        "{home}"
+    );
     let pole_on_n = ok(&n, Method::GET, &format!("/api/v1/poles/{redon}"), None).await;
     assert_eq!(pole_on_n["name"], "Pôle redon");
     // N, with no pole of its own, serves the directory, feeds and statistics of both.

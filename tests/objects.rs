@@ -220,7 +220,7 @@ async fn objects_read_well_on_mastodon_and_carry_their_data() {
         let text = visible(&seen.text);
         for expected in [
             "Marché solidaire",
-            "samedi 4 décembre 2038, 14 h 00 – 18 h 00",
+            "samedi 4 décembre 2038, 14 h – 18 h",
             "La Halle, Quai Surcouf, 35600 Redon",
             "https://visio.example.org/marche",
             "Inscription",

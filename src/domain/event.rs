@@ -209,6 +209,20 @@ impl Event {
         self.timezone.parse().unwrap_or(chrono_tz::Europe::Paris)
     }
 
+    /// When it happens, in French and in its own zone: `samedi 5 décembre 2026, 14 h – 18 h`,
+    /// the zone named when it is not Paris's.
+    pub fn when_in_french(&self) -> String {
+        use super::calendar::{french_date, french_time, span_in_words};
+        let tz = self.tz();
+        let start = self.starts_at.with_timezone(&tz);
+        let end = self.ends_at.map(|e| e.with_timezone(&tz));
+        let mut when = span_in_words(&start, end.as_ref(), french_date, french_time);
+        if tz != chrono_tz::Europe::Paris {
+            when.push_str(&format!(" ({})", tz.name()));
+        }
+        when
+    }
+
     /// A time of this event in its own zone, as RFC 3339 with the local offset.
     pub fn local(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.tz()).to_rfc3339()

@@ -131,21 +131,6 @@ fn paragraph(label: &str, value: &str) -> String {
     )
 }
 
-/// An event's dates in its own zone, as a French reader expects them.
-pub fn event_when(event: &Event) -> String {
-    let zone = event.timezone.parse::<chrono_tz::Tz>().ok();
-    let local = |t: DateTime<Utc>| match zone {
-        Some(tz) => t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),
-        None => t.format("%d/%m/%Y %H:%M UTC").to_string(),
-    };
-    let start = local(event.starts_at);
-    let zone_name = zone.map(|z| format!(" ({})", z.name())).unwrap_or_default();
-    match event.ends_at {
-        Some(end) => format!("du {start} au {}{zone_name}", local(end)),
-        None => format!("le {start}{zone_name}"),
-    }
-}
-
 fn description_html(description: Option<&crate::domain::text::RichText>) -> String {
     description.map(|d| d.html.clone()).unwrap_or_default()
 }
@@ -237,7 +222,7 @@ pub fn entries(directory: &Directory) -> Vec<Entry> {
     }
     for e in &directory.events {
         let data = &e.data;
-        let mut html = paragraph("Quand :", &event_when(data));
+        let mut html = paragraph("Quand :", &data.when_in_french());
         if data.status != crate::domain::vocab::EventStatus::Scheduled {
             html.push_str(&paragraph("Statut :", data.status.label_fr()));
         }
@@ -280,7 +265,7 @@ pub fn entries(directory: &Directory) -> Vec<Entry> {
         if let Some(deadline) = data.deadline {
             html.push_str(&paragraph(
                 "Date limite :",
-                &deadline.format("%d/%m/%Y").to_string(),
+                &crate::domain::calendar::french_date(deadline),
             ));
         }
         html.push_str(&description_html(data.description.as_ref()));

@@ -1,8 +1,6 @@
 //! An event on the wire: an `Event` after FEP-8a8e written from the stored event, with its
 //! dates and place in `summary` for Mastodon, and read back from another Maillage instance.
 
-use chrono::Timelike;
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
@@ -12,8 +10,7 @@ use super::group::{ApPlace, place_input};
 use super::html;
 use super::json::{invalid, type_of};
 use super::note::{
-    Author, ObjectCommon, RemoteCommon, Texts, base_of, common, format_of, french_date,
-    hashtag_line, paragraph,
+    Author, ObjectCommon, RemoteCommon, Texts, base_of, common, format_of, hashtag_line, paragraph,
 };
 use crate::domain::Event;
 use crate::domain::event::EventInput;
@@ -67,36 +64,6 @@ pub fn organiser_ids(store: &crate::store::Store, event: &Event) -> Vec<String> 
         .collect()
 }
 
-fn french_time<T: Timelike>(t: &T) -> String {
-    format!("{} h {:02}", t.hour(), t.minute())
-}
-
-/// When an event happens, in its own zone: `samedi 5 décembre 2026, 14 h 00 – 18 h 00`.
-pub fn event_when(event: &Event) -> String {
-    let tz: Tz = event.tz();
-    let start = event.starts_at.with_timezone(&tz);
-    let mut when = format!(
-        "{}, {}",
-        french_date(start.date_naive()),
-        french_time(&start)
-    );
-    if let Some(end) = event.ends_at.map(|e| e.with_timezone(&tz)) {
-        if end.date_naive() == start.date_naive() {
-            when.push_str(&format!(" – {}", french_time(&end)));
-        } else {
-            when.push_str(&format!(
-                " – {}, {}",
-                french_date(end.date_naive()),
-                french_time(&end)
-            ));
-        }
-    }
-    if tz != chrono_tz::Europe::Paris {
-        when.push_str(&format!(" ({})", tz.name()));
-    }
-    when
-}
-
 fn place_line(place: &Place) -> String {
     place.one_line()
 }
@@ -110,7 +77,7 @@ pub fn event_object(
     if e.status != EventStatus::Scheduled {
         lines.push(e.status.label_fr().to_uppercase());
     }
-    lines.push(event_when(e));
+    lines.push(e.when_in_french());
     if let Some(place) = &e.place {
         lines.push(place_line(place));
     }

@@ -537,6 +537,27 @@ impl Store {
         })
     }
 
+    /// The poles of other instances this one knows and shows (not deleted), and on how
+    /// many instances they are: what a network's instance aggregates.
+    pub async fn poles_elsewhere(&self) -> Result<(u64, u64)> {
+        let elsewhere = || {
+            poles::Entity::find()
+                .filter(poles::Column::Local.eq(false))
+                .filter(poles::Column::Ptce.eq(true))
+                .filter(poles::Column::DeletedAt.is_null())
+        };
+        let count = elsewhere().count(&self.db).await?;
+        let instances = elsewhere()
+            .select_only()
+            .column(poles::Column::Domain)
+            .distinct()
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await?
+            .len();
+        Ok((count, instances as u64))
+    }
+
     /// Number of local poles that are not deleted.
     pub async fn count_poles(&self) -> Result<u64> {
         Ok(poles::Entity::find()

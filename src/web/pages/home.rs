@@ -22,6 +22,8 @@ struct HomePage {
     meta: Meta,
     summary: String,
     pole_count: usize,
+    /// What a network's instance aggregates: « 240 pôles de 31 autres instances », or empty.
+    elsewhere: String,
     poles: Vec<ObjectItem>,
     events: Vec<ObjectItem>,
     calls: Vec<ObjectItem>,
@@ -38,6 +40,17 @@ pub async fn home(State(state): State<AppState>, c: Ctx) -> Response {
 async fn home_page(state: &AppState, c: &Ctx) -> Result<Response, ApiError> {
     let settings = state.store.ensure_instance("Maillage").await?;
     let poles = directory::all_poles(&state.store).await?;
+    let elsewhere = match state.store.poles_elsewhere().await? {
+        (0, _) => String::new(),
+        (poles, instances) => c
+            .t(match (poles, instances) {
+                (1, _) => "home.elsewhere_one",
+                (_, 1) => "home.elsewhere_one_instance",
+                _ => "home.elsewhere",
+            })
+            .replace("{poles}", &poles.to_string())
+            .replace("{instances}", &instances.to_string()),
+    };
     let select = |kind, upcoming, call_status| DirectoryQuery {
         kinds: vec![kind],
         upcoming,
@@ -86,6 +99,7 @@ async fn home_page(state: &AppState, c: &Ctx) -> Result<Response, ApiError> {
             meta,
             summary,
             pole_count: poles.len(),
+            elsewhere,
             poles: poles.iter().map(|p| ObjectItem::pole(p, c.lang)).collect(),
             events: events.items,
             calls: calls.items,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Lang;
+use crate::domain::calendar;
 use crate::domain::vocab::{
     CallDirection, CallStatus, CallSubject, EventStatus, LegalForm, PoolingKind, ProjectStatus,
     Theme,
@@ -74,35 +75,43 @@ pub fn choices<T: Label>(
         .collect()
 }
 
+/// A day as people write it: « jeudi 12 décembre 2026 », « Thursday 12 December 2026 ».
 pub fn date(d: NaiveDate, lang: Lang) -> String {
     match lang {
-        Lang::Fr => d.format("%d/%m/%Y").to_string(),
-        Lang::En => d.format("%Y-%m-%d").to_string(),
+        Lang::Fr => calendar::french_date(d),
+        Lang::En => calendar::english_date(d),
     }
 }
 
-/// When an event happens, in its own time zone.
+/// When an event happens, in its own time zone: « jeudi 12 décembre 2026, 14 h – 18 h ».
 pub fn event_when(event: &Event, lang: Lang) -> String {
     let tz = event.tz();
-    let fmt = match lang {
-        Lang::Fr => "%d/%m/%Y %H:%M",
-        Lang::En => "%Y-%m-%d %H:%M",
-    };
     let start = event.starts_at.with_timezone(&tz);
-    match event.ends_at.map(|e| e.with_timezone(&tz)) {
-        Some(end) if end.date_naive() == start.date_naive() => {
-            format!("{} – {}", start.format(fmt), end.format("%H:%M"))
-        }
-        Some(end) => format!("{} – {}", start.format(fmt), end.format(fmt)),
-        None => start.format(fmt).to_string(),
+    let end = event.ends_at.map(|e| e.with_timezone(&tz));
+    match lang {
+        Lang::Fr => calendar::span_in_words(&start, end.as_ref(), calendar::french_date, |t| {
+            calendar::french_time(t)
+        }),
+        Lang::En => calendar::span_in_words(&start, end.as_ref(), calendar::english_date, |t| {
+            calendar::english_time(t)
+        }),
     }
 }
 
+/// A moment, in Paris time: « 12 décembre 2026 à 14 h 05 », « 12 December 2026 at 14:05 ».
 pub fn timestamp(t: DateTime<Utc>, lang: Lang) -> String {
     let t = t.with_timezone(&chrono_tz::Europe::Paris);
     match lang {
-        Lang::Fr => t.format("%d/%m/%Y %H:%M").to_string(),
-        Lang::En => t.format("%Y-%m-%d %H:%M").to_string(),
+        Lang::Fr => format!(
+            "{} à {}",
+            calendar::french_day(t.date_naive()),
+            calendar::french_time(&t)
+        ),
+        Lang::En => format!(
+            "{} at {}",
+            calendar::english_day(t.date_naive()),
+            calendar::english_time(&t)
+        ),
     }
 }
 

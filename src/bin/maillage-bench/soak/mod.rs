@@ -276,10 +276,11 @@ async fn soak(args: &SoakArgs, dir: &std::path::Path, database_url: &str) -> Ben
     let grew = memory_grew(&per_minute, MEMORY_TOLERANCE);
     if let (Some(first), Some(last)) = (per_minute.first(), per_minute.last()) {
         println!(
-            "  end vs minute 1: {:.1} vs {:.1} MiB ({:+.1} %; tolerance +{:.0} %) — {}",
-            last.rss,
-            first.rss,
-            (last.rss / first.rss - 1.0) * 100.0,
+            "  end vs minute 1, the server's own (anonymous) memory: {:.1} vs {:.1} MiB \
+             ({:+.1} %; tolerance +{:.0} %) — {}",
+            last.anonymous,
+            first.anonymous,
+            (last.anonymous / first.anonymous - 1.0) * 100.0,
             MEMORY_TOLERANCE * 100.0,
             if grew { "GREW" } else { "did not grow" }
         );

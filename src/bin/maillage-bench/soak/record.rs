@@ -188,13 +188,17 @@ pub(crate) struct Memory {
     pub(crate) peak: f64,
 }
 
-/// Whether the memory grew after the first minute: the resident memory at the end above
-/// that after the first minute by more than `tolerance` (a fraction). Without a sample
-/// after the first minute there is nothing to compare, and no growth.
+/// Whether the server's own memory grew after the first minute: the anonymous resident
+/// memory (heap and stacks) at the end above that after the first minute by more than
+/// `tolerance` (a fraction). The rest of `VmRSS` is mapped files: the binary, and on SQLite
+/// the database file that SQLite maps (`database.sqlite_mmap_mib`), whose pages are the
+/// kernel's file cache — they grow with the database and the kernel takes them back when
+/// it needs to. Without a sample after the first minute there is nothing to compare, and
+/// no growth.
 pub(crate) fn memory_grew(per_minute: &[Memory], tolerance: f64) -> bool {
     match (per_minute.first(), per_minute.last()) {
         (Some(first), Some(last)) if per_minute.len() > 1 => {
-            last.rss > first.rss * (1.0 + tolerance)
+            last.anonymous > first.anonymous * (1.0 + tolerance)
         }
         _ => false,
     }
