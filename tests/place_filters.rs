@@ -72,6 +72,7 @@ async fn communes_and_epcis_are_found_by_name_or_postal_code() {
             ("commune=42218", "Pôle du Forez"),
             ("commune=72000", "Pôle de la Sarthe"),
             ("commune=le%20mans", "Pôle de la Sarthe"),
+            ("commune=Le%20Mans%20(72181)", "Pôle de la Sarthe"),
             ("epci=Saint-%C3%89tienne%20M%C3%A9tropole", "Pôle du Forez"),
             ("epci=244200770", "Pôle du Forez"),
         ] {
@@ -81,6 +82,13 @@ async fn communes_and_epcis_are_found_by_name_or_postal_code() {
             let (status, page) = get(format!("/directory?kind=pole&{filter}")).await;
             assert_eq!(status, StatusCode::OK, "[{label}] {filter}");
             assert!(page.contains(expected), "[{label}] {filter}: {page}");
+            // The field shows the place found, with its code.
+            let shown = match filter {
+                f if f.starts_with("epci") => "value=\"Saint-Étienne Métropole (244200770)\"",
+                _ if expected == "Pôle du Forez" => "value=\"Saint-Étienne (42218)\"",
+                _ => "value=\"Le Mans (72181)\"",
+            };
+            assert!(page.contains(shown), "[{label}] {filter}: {page}");
             let other = if expected == "Pôle du Forez" {
                 "Pôle de la Sarthe"
             } else {
