@@ -97,6 +97,18 @@ async fn communes_and_epcis_are_found_by_name_or_postal_code() {
             assert!(!page.contains(other), "[{label}] {filter}: {page}");
         }
 
+        // The suggestions come from a script of the site's own (the form works without it).
+        let (_, page) = get("/directory".to_owned()).await;
+        let script = page
+            .split("src=\"")
+            .filter_map(|rest| rest.split('"').next())
+            .find(|src| src.contains("js/place-suggest."))
+            .unwrap_or_else(|| panic!("[{label}] no suggestion script: {page}"))
+            .to_owned();
+        let (status, js) = get(script).await;
+        assert_eq!(status, StatusCode::OK, "[{label}]");
+        assert!(js.contains("/api/v1/communes"), "[{label}] {js}");
+
         // Several communes are named Saint-Denis: the answer lists them, to choose one.
         for path in [
             "/api/v1/directory?commune=Saint-Denis",
