@@ -74,7 +74,8 @@ codes! {
     AmbiguousCommune = "ambiguous_commune" ["value", "candidates"];
     UnknownRegion = "unknown_region" ["value"];
     UnknownDepartement = "unknown_departement" ["value"];
-    UnknownEpci = "unknown_epci" ["value"];
+    EpciNotFound = "epci_not_found" ["value"];
+    AmbiguousEpci = "ambiguous_epci" ["value", "candidates"];
     LatitudeRange = "latitude_range" [];
     LongitudeRange = "longitude_range" [];
     LatitudeRequired = "latitude_required" [];

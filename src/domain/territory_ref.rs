@@ -220,6 +220,80 @@ impl Reference {
             .collect()
     }
 
+    /// The communes a directory filter designates: the commune of an INSEE code, else those
+    /// of a postal code, else those whose name is the query's (ignoring case, accents,
+    /// articles and the saints' abbreviations); `Name (code)` designates its code. Empty
+    /// when nothing matches exactly; several when the query is ambiguous.
+    pub fn resolve_communes(&self, query: &str) -> Vec<Commune> {
+        let query = query.trim();
+        let in_brackets = query
+            .rsplit_once('(')
+            .and_then(|(_, rest)| rest.strip_suffix(')'))
+            .map(str::trim);
+        for code in [Some(query), in_brackets].into_iter().flatten() {
+            if let Some(c) = self.commune(&code.to_ascii_uppercase()) {
+                return vec![c];
+            }
+        }
+        let wanted = canonical(&fold(query));
+        self.search_communes(query, 50)
+            .into_iter()
+            .filter(|c| c.postal_codes.contains(query) || canonical(&fold(c.name)) == wanted)
+            .collect()
+    }
+
+    /// EPCIs whose SIREN equals `query` or whose name matches it as
+    /// [`Reference::search_communes`] matches communes' names: the SIREN or exact names first,
+    /// then names starting with the query, in name order, at most `limit`.
+    pub fn search_epcis(&self, query: &str, limit: usize) -> Vec<&Epci> {
+        let query = query.trim();
+        let folded = fold(query);
+        if limit == 0 || folded.is_empty() {
+            return Vec::new();
+        }
+        let wanted = canonical(&folded);
+        let mut hits: Vec<(u8, &Epci)> = self
+            .epcis
+            .iter()
+            .filter_map(|e| {
+                let name = fold(e.name);
+                let canonical_name = canonical(&name);
+                if e.code == query || name == folded || canonical_name == wanted {
+                    Some((0, e))
+                } else if name.starts_with(&folded) || canonical_name.starts_with(&wanted) {
+                    Some((1, e))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        hits.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.name.cmp(b.1.name)));
+        hits.into_iter().take(limit).map(|(_, e)| e).collect()
+    }
+
+    /// The EPCIs a directory filter designates: the EPCI of a SIREN, else those whose name
+    /// is the query's (folded as communes' names are); `Name (SIREN)` designates its SIREN.
+    pub fn resolve_epcis(&self, query: &str) -> Vec<&Epci> {
+        let query = query.trim();
+        let in_brackets = query
+            .rsplit_once('(')
+            .and_then(|(_, rest)| rest.strip_suffix(')'))
+            .map(str::trim);
+        for code in [Some(query), in_brackets].into_iter().flatten() {
+            if let Some(e) = self.epci(code) {
+                return vec![e];
+            }
+        }
+        let wanted = canonical(&fold(query));
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        self.epcis
+            .iter()
+            .filter(|e| canonical(&fold(e.name)) == wanted)
+            .collect()
+    }
+
     /// The postal codes of the commune at `i` (the seventh field of its line).
     fn postal_codes_at(&self, i: usize) -> PostalCodes {
         PostalCodes(
@@ -735,5 +809,57 @@ mod tests {
             serde_json::to_value(CommuneKind::Commune).unwrap(),
             "commune"
         );
+    }
+
+    #[test]
+    fn resolve_communes_by_code_postal_code_and_name() {
+        let r = reference();
+        let codes = |q: &str| {
+            let mut v: Vec<_> = r.resolve_communes(q).iter().map(|c| c.code).collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(codes("42218"), ["42218"]);
+        assert_eq!(codes("Saint-Étienne (42218)"), ["42218"]);
+        assert_eq!(codes("st etienne"), ["42218"]);
+        assert_eq!(codes("LE MANS"), ["72181"]);
+        assert_eq!(codes("72000"), ["72181"]);
+        // « Saint-Denis » is the name of several communes: every one is a candidate, and no
+        // commune whose name only starts with it.
+        let saint_denis = r.resolve_communes("Saint-Denis");
+        assert!(saint_denis.len() > 1, "{saint_denis:?}");
+        assert!(saint_denis.iter().all(|c| c.name == "Saint-Denis"));
+        assert!(codes("Saint-Den").is_empty());
+        assert!(codes("Nulle-Part-sur-Rien").is_empty());
+        assert!(codes("").is_empty());
+    }
+
+    #[test]
+    fn search_and_resolve_epcis() {
+        let r = reference();
+        let hits = r.search_epcis("saint etienne metro", 5);
+        assert_eq!(hits.first().map(|e| e.code), Some("244200770"));
+        assert_eq!(
+            r.search_epcis("244200770", 5)[0].name,
+            "Saint-Étienne Métropole"
+        );
+        assert!(
+            r.search_epcis("métropole du grand", 5)
+                .iter()
+                .any(|e| e.name == "Métropole du Grand Paris")
+        );
+        assert!(r.search_epcis("", 5).is_empty());
+        let codes = |q: &str| {
+            r.resolve_epcis(q)
+                .iter()
+                .map(|e| e.code)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(codes("St-Etienne métropole"), ["244200770"]);
+        assert_eq!(codes("244200770"), ["244200770"]);
+        assert_eq!(codes("Saint-Étienne Métropole (244200770)"), ["244200770"]);
+        // A prefix is a suggestion, not a designation.
+        assert!(codes("Saint-Étienne").is_empty());
+        assert!(codes("Communauté de nulle part").is_empty());
     }
 }

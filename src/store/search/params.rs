@@ -321,6 +321,34 @@ fn parse_area(
         .transpose()
 }
 
+/// A commune or an EPCI given by its code or its name: the code of the one place `resolve`
+/// finds; none is refused with `codes.0`, several with `codes.1` listing the candidates as
+/// `Name (code)`.
+fn parse_place(
+    parameter: &'static str,
+    value: &Option<String>,
+    resolve: impl Fn(&str) -> Vec<(&'static str, &'static str)>,
+    codes: (Code, Code),
+) -> Result<Option<String>, DirectoryQueryError> {
+    let Some(v) = present(value) else {
+        return Ok(None);
+    };
+    match resolve(v).as_slice() {
+        [(code, _)] => Ok(Some((*code).to_owned())),
+        [] => Err(bad(parameter, Message::new(codes.0).arg("value", v))),
+        many => Err(bad(
+            parameter,
+            Message::new(codes.1).arg("value", v).arg(
+                "candidates",
+                many.iter()
+                    .map(|(code, name)| format!("{name} ({code})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        )),
+    }
+}
+
 impl DirectoryParams {
     /// The directory parameters of a query string; other parameters (trackers, a page's
     /// own) are left out. A parameter given twice is refused, except `kind` when
@@ -405,17 +433,29 @@ impl DirectoryParams {
             |v| reference.departement(v).map(|d| d.code),
             Code::UnknownDepartement,
         ));
-        let epci = c.take(parse_area(
+        let epci = c.take(parse_place(
             "epci",
             &self.epci,
-            |v| reference.epci(v).map(|e| e.code),
-            Code::UnknownEpci,
+            |v| {
+                reference
+                    .resolve_epcis(v)
+                    .into_iter()
+                    .map(|e| (e.code, e.name))
+                    .collect()
+            },
+            (Code::EpciNotFound, Code::AmbiguousEpci),
         ));
-        let commune = c.take(parse_area(
+        let commune = c.take(parse_place(
             "commune",
             &self.commune,
-            |v| reference.commune(v).map(|c| c.code),
-            Code::UnknownCommune,
+            |v| {
+                reference
+                    .resolve_communes(v)
+                    .into_iter()
+                    .map(|c| (c.code, c.name))
+                    .collect()
+            },
+            (Code::CommuneNotFound, Code::AmbiguousCommune),
         ));
         let theme = c.take(parse_vocab(
             "theme",

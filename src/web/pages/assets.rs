@@ -29,6 +29,7 @@ const ASSETS: &[Asset] = assets![
     "favicon.svg" => "image/svg+xml",
     "js/map.js" => "text/javascript; charset=utf-8",
     "js/place-picker.js" => "text/javascript; charset=utf-8",
+    "js/place-suggest.js" => "text/javascript; charset=utf-8",
     "vendor/leaflet/leaflet.js" => "text/javascript; charset=utf-8",
     "vendor/leaflet/leaflet.css" => "text/css; charset=utf-8",
     "vendor/leaflet/images/layers.png" => "image/png",

@@ -232,8 +232,24 @@ pub async fn directory_page(
         heading,
         errors,
         q: params.q.clone().unwrap_or_default(),
-        epci: params.epci.clone().unwrap_or_default(),
-        commune: params.commune.clone().unwrap_or_default(),
+        // A place found by its name or postal code is shown back with its code; the filter
+        // reads `Name (code)` as that code.
+        epci: params
+            .epci
+            .as_deref()
+            .map(|code| match reference.epci(code) {
+                Some(e) => format!("{} ({})", e.name, e.code),
+                None => code.to_owned(),
+            })
+            .unwrap_or_default(),
+        commune: params
+            .commune
+            .as_deref()
+            .map(|code| match reference.commune(code) {
+                Some(c) => format!("{} ({})", c.name, c.code),
+                None => code.to_owned(),
+            })
+            .unwrap_or_default(),
         regions: area_choices(
             reference.regions().iter().map(|r| (r.code, r.name)),
             params.region.as_deref().unwrap_or_default(),
