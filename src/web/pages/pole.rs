@@ -34,6 +34,9 @@ struct PolePage {
     summary: String,
     handle: String,
     logo_url: Option<String>,
+    logo_alt: String,
+    banner_url: Option<String>,
+    banner_alt: String,
     description_html: String,
     follow_action: String,
     feed_atom: String,
@@ -173,11 +176,11 @@ async fn pole_page_inner(state: &AppState, c: &Ctx, slug: &str) -> Result<Respon
         .logo
         .as_ref()
         .map(|m| store.url(&format!("/media/{}", m.sha256)));
-    let image = record
+    let banner_url = record
         .banner
         .as_ref()
-        .or(record.logo.as_ref())
         .map(|m| store.url(&format!("/media/{}", m.sha256)));
+    let image = banner_url.clone().or_else(|| logo_url.clone());
     let page_url = store.url(&format!("/poles/{slug}"));
     let mut ld = json!({
         "@context": "https://schema.org",
@@ -231,6 +234,9 @@ async fn pole_page_inner(state: &AppState, c: &Ctx, slug: &str) -> Result<Respon
             summary: pole.summary.clone().unwrap_or_default(),
             handle,
             logo_url,
+            logo_alt: lang.t("pole.logo_alt").replace("{name}", &pole.name),
+            banner_url,
+            banner_alt: lang.t("pole.banner_alt").replace("{name}", &pole.name),
             description_html: pole
                 .description
                 .as_ref()
