@@ -1625,7 +1625,7 @@ async fn pages_carry_their_policies_and_are_compressed() {
 }
 
 #[tokio::test]
-async fn pole_pages_show_their_logo_and_banner() {
+async fn pole_pages_show_their_logo_banner_and_place() {
     for db in TestDb::all().await {
         let label = db.label;
         let server = TestServer::start(&db).await;
@@ -1636,6 +1636,23 @@ async fn pole_pages_show_their_logo_and_banner() {
         assert!(
             !bare.body.contains("class=\"banner\"") && !bare.body.contains("class=\"logo\""),
             "[{label}] no image without an upload"
+        );
+        assert!(
+            !bare.body.contains("place-map") && !bare.body.contains("/static/vendor/leaflet/"),
+            "[{label}] no map without a shared place"
+        );
+        let placed = v.get("/poles/ptce-rhone").await;
+        assert!(
+            placed
+                .body
+                .contains("<p class=\"place-address\">La Fabrique")
+                && placed
+                    .body
+                    .contains("data-lat=\"45.77\" data-lon=\"4.88\" data-tiles=\"")
+                && placed.body.contains("aria-label=\"Carte du lieu partagé\"")
+                && placed.body.contains("/static/js/map."),
+            "[{label}] the shared place's address and small map: {}",
+            placed.body
         );
         let mut urls = Vec::new();
         for kind in ["logo", "banner"] {
