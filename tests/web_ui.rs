@@ -6,7 +6,7 @@ mod common;
 
 use common::scenario::follow_state;
 use common::visitor::{Answer, PASSWORD, Visitor, csrf, hidden};
-use common::{TestDb, TestServer};
+use common::{PIXEL_PNG, TestDb, TestServer};
 use maillage::store::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -1622,4 +1622,105 @@ async fn pages_carry_their_policies_and_are_compressed() {
         "icon link"
     );
     server.stop().await;
+}
+
+#[tokio::test]
+async fn pole_pages_show_their_logo_banner_and_place() {
+    for db in TestDb::all().await {
+        let label = db.label;
+        let server = TestServer::start(&db).await;
+        setup(&server).await;
+        let mut v = Visitor::new(&server);
+        let bare = v.get("/poles/ptce-breizh").await;
+        assert_eq!(bare.status, StatusCode::OK, "[{label}]");
+        assert!(
+            !bare.body.contains("class=\"banner\"") && !bare.body.contains("class=\"logo\""),
+            "[{label}] no image without an upload"
+        );
+        assert!(
+            !bare.body.contains("place-map") && !bare.body.contains("/static/vendor/leaflet/"),
+            "[{label}] no map without a shared place"
+        );
+        let placed = v.get("/poles/ptce-rhone").await;
+        assert!(
+            placed
+                .body
+                .contains("<p class=\"place-address\">La Fabrique")
+                && placed
+                    .body
+                    .contains("data-lat=\"45.77\" data-lon=\"4.88\" data-tiles=\"")
+                && placed.body.contains("aria-label=\"Carte du lieu partagé\"")
+                && placed.body.contains("/static/js/map."),
+            "[{label}] the shared place's address and small map: {}",
+            placed.body
+        );
+        let mut urls = Vec::new();
+        for kind in ["logo", "banner"] {
+            let res = server
+                .client
+                .put(server.url(&format!("/api/v1/poles/ptce-breizh/{kind}")))
+                .bearer_auth(&server.admin_token)
+                .header("content-type", "image/png")
+                .body(PIXEL_PNG.to_vec())
+                .send()
+                .await
+                .expect("upload");
+            assert_eq!(res.status(), reqwest::StatusCode::OK, "[{label}] {kind}");
+            let pole: Value = res.json().await.expect("json");
+            let url = pole[format!("{kind}_url")]
+                .as_str()
+                .expect("url")
+                .to_owned();
+            let path = url
+                .find("/media/")
+                .map(|i| url[i..].to_owned())
+                .expect("media path");
+            urls.push(path);
+        }
+        let page = v.get("/poles/ptce-breizh").await;
+        assert_eq!(page.status, StatusCode::OK, "[{label}]");
+        assert!(
+            page.body.contains(&format!(
+                "{}\" alt=\"Logo de Pôle Breizh Coop\" width=\"96\" height=\"96\"",
+                urls[0]
+            )),
+            "[{label}] logo with its alternative text: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains(&format!(
+                "{}\" alt=\"Bannière de Pôle Breizh Coop\"",
+                urls[1]
+            )),
+            "[{label}] banner with its alternative text"
+        );
+        let english = v
+            .send(
+                v.client
+                    .get(format!("{}/poles/ptce-breizh", v.base))
+                    .header("accept-language", "en"),
+            )
+            .await;
+        assert!(
+            english.body.contains("alt=\"Pôle Breizh Coop logo\"")
+                && english.body.contains("alt=\"Pôle Breizh Coop banner\""),
+            "[{label}] English alternative texts"
+        );
+        let card = format!(
+            "<img class=\"card-logo\" src=\"{}\" alt=\"\" width=\"40\" height=\"40\" loading=\"lazy\"",
+            urls[0]
+        );
+        for path in ["/directory?kind=pole", "/"] {
+            let list = v.get(path).await;
+            assert_eq!(list.status, StatusCode::OK, "[{label}] {path}");
+            assert_eq!(
+                list.body.matches("class=\"card-logo\"").count(),
+                1,
+                "[{label}] {path}: only the pole with a logo shows one"
+            );
+            assert!(list.body.contains(&card), "[{label}] {path}: {}", list.body);
+        }
+        server.stop().await;
+        db.drop_now().await;
+    }
 }

@@ -17,6 +17,16 @@
       }
     });
   }
+  // The small map of one place (a pole's shared place, an event's place): its address is
+  // written beside it, so the map only adds a picture.
+  Array.prototype.forEach.call(document.querySelectorAll(".place-map"), function (small) {
+    var lat = parseFloat(small.dataset.lat), lon = parseFloat(small.dataset.lon);
+    if (typeof L === "undefined" || !isFinite(lat) || !isFinite(lon) || !small.dataset.tiles) return;
+    var m = L.map(small, { scrollWheelZoom: false, zoomControl: false }).setView([lat, lon], 14);
+    localise(m, small);
+    L.tileLayer(small.dataset.tiles, { attribution: small.dataset.attribution, maxZoom: 18 }).addTo(m);
+    L.circleMarker([lat, lon], { radius: 8, color: "#1d4f91", weight: 2, fillOpacity: 0.6 }).addTo(m);
+  });
   var el = document.getElementById("map");
   var dataEl = document.getElementById("map-data");
   if (!el || !dataEl || typeof L === "undefined") return;

@@ -25,6 +25,28 @@ pub struct MemberRow {
     pub role: String,
 }
 
+/// The small map of a place with coordinates, beside its address.
+#[derive(Debug, Clone)]
+pub struct PlaceMap {
+    pub lat: f64,
+    pub lon: f64,
+    pub address: String,
+    pub tiles: String,
+    pub attribution: String,
+}
+
+impl PlaceMap {
+    pub fn new(state: &AppState, place: &crate::domain::place::Place) -> Option<PlaceMap> {
+        Some(PlaceMap {
+            lat: place.latitude?,
+            lon: place.longitude?,
+            address: place.one_line(),
+            tiles: state.config.web.tile_url.clone(),
+            attribution: state.config.web.tile_attribution.clone(),
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pole.html")]
 struct PolePage {
@@ -34,6 +56,10 @@ struct PolePage {
     summary: String,
     handle: String,
     logo_url: Option<String>,
+    logo_alt: String,
+    banner_url: Option<String>,
+    banner_alt: String,
+    place_map: Option<PlaceMap>,
     description_html: String,
     follow_action: String,
     feed_atom: String,
@@ -173,11 +199,11 @@ async fn pole_page_inner(state: &AppState, c: &Ctx, slug: &str) -> Result<Respon
         .logo
         .as_ref()
         .map(|m| store.url(&format!("/media/{}", m.sha256)));
-    let image = record
+    let banner_url = record
         .banner
         .as_ref()
-        .or(record.logo.as_ref())
         .map(|m| store.url(&format!("/media/{}", m.sha256)));
+    let image = banner_url.clone().or_else(|| logo_url.clone());
     let page_url = store.url(&format!("/poles/{slug}"));
     let mut ld = json!({
         "@context": "https://schema.org",
@@ -231,6 +257,13 @@ async fn pole_page_inner(state: &AppState, c: &Ctx, slug: &str) -> Result<Respon
             summary: pole.summary.clone().unwrap_or_default(),
             handle,
             logo_url,
+            logo_alt: lang.t("pole.logo_alt").replace("{name}", &pole.name),
+            banner_url,
+            banner_alt: lang.t("pole.banner_alt").replace("{name}", &pole.name),
+            place_map: pole
+                .shared_place
+                .as_ref()
+                .and_then(|p| PlaceMap::new(state, p)),
             description_html: pole
                 .description
                 .as_ref()

@@ -171,6 +171,8 @@ pub struct ObjectItem {
     pub pole_url: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// The pole's logo (`/media/{sha256}`), shown small on a pole's card.
+    pub logo: Option<String>,
 }
 
 fn object_url(kind: &str, record_local: bool, public_id: &str, ap_id: &str) -> String {
@@ -200,6 +202,7 @@ impl ObjectItem {
             pole_url: item.url,
             lat: record.pole.shared_place.as_ref().and_then(|p| p.latitude),
             lon: record.pole.shared_place.as_ref().and_then(|p| p.longitude),
+            logo: record.logo.as_ref().map(|m| format!("/media/{}", m.sha256)),
         }
     }
 
@@ -221,6 +224,7 @@ impl ObjectItem {
             pole_url: pole_url(pole),
             lat: None,
             lon: None,
+            logo: None,
         }
     }
 
@@ -244,6 +248,7 @@ impl ObjectItem {
             pole_url: pole_url(pole),
             lat: e.place.as_ref().and_then(|p| p.latitude),
             lon: e.place.as_ref().and_then(|p| p.longitude),
+            logo: None,
         }
     }
 
@@ -273,6 +278,7 @@ impl ObjectItem {
             pole_url: pole_url(pole),
             lat: None,
             lon: None,
+            logo: None,
         }
     }
 }
