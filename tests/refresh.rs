@@ -137,6 +137,16 @@ async fn refresh_on(db: &TestDb) {
     )
     .await;
     b.stop().await;
+    // Whatever A still had to deliver (a late copy of the event) has arrived, so that the
+    // version below is the copy's last before the refresh.
+    eventually("A's deliveries to be sent", || async {
+        let pending = format!(
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND domain = '{}'",
+            f.host()
+        );
+        common::count(&a.store, &pending).await == 0
+    })
+    .await;
     let event = events_of(&f, &redon).await;
 
     // Poles redon (changed), vilaine (410) and figeac (B is down); projects Légumerie
